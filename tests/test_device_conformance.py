@@ -1,0 +1,97 @@
+"""Every Device implementation passes the same contract (see docs/devices.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.device_factories import DeviceFactory, all_factories
+from tokens.clock import ManualClock
+from tokens.device import Capability, Device, DeviceInfo, DeviceKind
+from tokens.errors import DeviceClosedError, DeviceError, DeviceNotEnrolledError
+
+FACTORIES = all_factories()
+
+
+@pytest.fixture(params=FACTORIES, ids=[f.id for f in FACTORIES])
+def factory(request: pytest.FixtureRequest) -> DeviceFactory:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_700_000_000.0)
+
+
+def test_every_family_is_registered() -> None:
+    kinds = {f.id.split("-")[0] for f in FACTORIES}
+    assert {"totp", "hotp"} <= kinds
+
+
+def test_identity_kind_capabilities_info(factory: DeviceFactory, clock: ManualClock) -> None:
+    dev = factory.make(clock)
+    try:
+        assert isinstance(dev, Device)
+        assert isinstance(dev.identity, str) and dev.identity
+        assert dev.identity == dev.identity  # stable
+        assert isinstance(dev.kind, DeviceKind)
+        assert isinstance(dev.capabilities, Capability)
+        info = dev.info()
+        assert isinstance(info, DeviceInfo)
+        assert (info.identity, info.kind, info.capabilities) == (dev.identity, dev.kind, dev.capabilities)
+        d = info.to_dict()
+        assert d["identity"] == dev.identity and d["kind"] == dev.kind.value
+    finally:
+        dev.close()
+
+
+def test_enroll_then_authenticate_is_verified_independently(factory: DeviceFactory,
+                                                            clock: ManualClock) -> None:
+    with factory.make(clock) as dev:
+        enr = dev.enroll(factory.enroll_request)
+        assert enr.kind == dev.kind and enr.device_id == dev.identity
+        auth = dev.authenticate(factory.auth_request(enr, clock))
+        assert auth.kind == dev.kind and auth.device_id == dev.identity
+        assert factory.check(enr, auth, clock)
+        clock.advance(factory.step_seconds)
+        auth2 = dev.authenticate(factory.auth_request(enr, clock))
+        assert factory.check(enr, auth2, clock)
+
+
+def test_proof_does_not_verify_against_another_devices_enrollment(factory: DeviceFactory,
+                                                                  clock: ManualClock) -> None:
+    with factory.make(clock) as a, factory.make(clock) as b:
+        ea = a.enroll(factory.enroll_request)
+        eb = b.enroll(factory.enroll_request)
+        auth_b = b.authenticate(factory.auth_request(eb, clock))
+        assert factory.check(eb, auth_b, clock)
+        # b's proof presented for a's enrollment must fail (same credential id, other key)
+        forged = dataclasses.replace(auth_b, credential_id=ea.credential_id)
+        assert not factory.check(ea, forged, clock)
+
+
+def test_reset_forgets_credentials(factory: DeviceFactory, clock: ManualClock) -> None:
+    with factory.make(clock) as dev:
+        enr = dev.enroll(factory.enroll_request)
+        dev.reset()
+        try:
+            auth = dev.authenticate(factory.auth_request(enr, clock))
+        except DeviceNotEnrolledError:
+            return
+        except DeviceError:
+            return
+        assert not factory.check(enr, auth, clock)
+
+
+def test_close_is_idempotent_and_final(factory: DeviceFactory, clock: ManualClock) -> None:
+    dev = factory.make(clock)
+    with dev as entered:
+        assert entered is dev
+        enr = dev.enroll(factory.enroll_request)
+    assert dev.closed
+    dev.close()
+    with pytest.raises(DeviceClosedError):
+        dev.authenticate(factory.auth_request(enr, clock))
+    with pytest.raises(DeviceClosedError):
+        dev.enroll(factory.enroll_request)

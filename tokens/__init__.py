@@ -1,0 +1,51 @@
+"""tokensim: simulate MFA hardware (TOTP/HOTP tokens, FIDO2 authenticators, serial tokens) and
+verify what it produces."""
+
+from __future__ import annotations
+
+from .clock import (
+    Clock,
+    ConstantTemperature,
+    DriftingClock,
+    DriftModel,
+    ManualClock,
+    PiecewiseTemperature,
+    SinusoidalTemperature,
+    SystemClock,
+    TemperatureProfile,
+)
+from .device import (
+    AuthRequest,
+    Authentication,
+    Capability,
+    Device,
+    DeviceInfo,
+    DeviceKind,
+    Enrollment,
+    EnrollRequest,
+)
+from .errors import TokensimError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthRequest",
+    "Authentication",
+    "Capability",
+    "Clock",
+    "ConstantTemperature",
+    "Device",
+    "DeviceInfo",
+    "DeviceKind",
+    "DriftModel",
+    "DriftingClock",
+    "EnrollRequest",
+    "Enrollment",
+    "ManualClock",
+    "PiecewiseTemperature",
+    "SinusoidalTemperature",
+    "SystemClock",
+    "TemperatureProfile",
+    "TokensimError",
+    "__version__",
+]
