@@ -1,0 +1,157 @@
+"""The device store: named virtual devices on disk, shared by separate CLI invocations.
+
+One JSON file (``$TOKENSIM_HOME/devices.json``), mode 0600, replaced atomically on every change,
+with every read-modify-write done under an exclusive file lock, so two processes writing at once
+both land and a failed or killed command leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from . import paths
+from ._fileutil import atomic_write
+from .clock import Clock
+from .errors import DeviceExistsError, DeviceNotFoundError, InputError, StoreError
+from .virtual import VirtualHOTP, VirtualTOTP, device_from_dict
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InputError(f"invalid device name {name!r} (1-64 of letters, digits and . _ @ + -, "
+                         "starting with a letter or digit)")
+    return name
+
+
+class DeviceStore:
+    """Named devices in one file.  ``reference`` is the clock the loaded TOTP devices read."""
+
+    def __init__(self, path: str | Path | None = None, reference: Clock | None = None,
+                 lock_timeout: float = 10.0) -> None:
+        self.path = Path(path) if path is not None else paths.devices_file()
+        self.reference = reference
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+
+    # -- raw file access
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"version": FORMAT_VERSION, "devices": {}}
+        except OSError as e:
+            raise StoreError(f"cannot read device store {self.path}: {e.strerror or e}") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise StoreError(f"device store {self.path} is corrupt ({e.msg} at line {e.lineno}); "
+                             "it was left untouched") from None
+        if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
+            raise StoreError(f"device store {self.path} is not a tokensim device store")
+        if data.get("version", 1) > FORMAT_VERSION:
+            raise StoreError(f"device store {self.path} was written by a newer tokensim "
+                             f"(format {data.get('version')})")
+        return data
+
+    def _write(self, data: dict[str, Any]) -> None:
+        atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=0o600)
+
+    @contextmanager
+    def transaction(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """Lock, read, yield the mutable ``devices`` mapping, write back if no exception."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._lock:
+                data = self._read()
+                yield data["devices"]
+                data["version"] = FORMAT_VERSION
+                self._write(data)
+        except Timeout:
+            raise StoreError(f"device store {self.path} is locked by another process") from None
+        except PermissionError as e:
+            raise StoreError(f"cannot use device store {self.path}: {e.strerror}") from None
+        except OSError as e:
+            if isinstance(e, StoreError):
+                raise
+            raise StoreError(f"cannot use device store {self.path}: {e.strerror or e}") from None
+
+    def _snapshot(self) -> dict[str, dict[str, Any]]:
+        devices: dict[str, dict[str, Any]] = self._read()["devices"]
+        return devices
+
+    # -- queries
+    def names(self) -> list[str]:
+        return sorted(self._snapshot())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._snapshot()
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The stored record (contains the secret inside ``uri``: do not print it)."""
+        rec = self._snapshot().get(name)
+        if rec is None:
+            raise DeviceNotFoundError(f"no device named {name!r} in {self.path}")
+        return rec
+
+    def get(self, name: str) -> VirtualTOTP | VirtualHOTP:
+        return device_from_dict(self.record(name), reference=self.reference)
+
+    def meta(self, name: str) -> dict[str, Any]:
+        return dict(self.record(name).get("meta") or {})
+
+    # -- changes
+    def add(self, name: str, device: VirtualTOTP | VirtualHOTP, *, meta: dict[str, Any] | None = None,
+            replace: bool = False) -> None:
+        check_name(name)
+        with self.transaction() as devices:
+            if name in devices and not replace:
+                raise DeviceExistsError(f"a device named {name!r} already exists")
+            rec = device.to_dict()
+            rec["created"] = devices.get(name, {}).get("created", time.time())
+            rec["meta"] = dict(meta or {})
+            devices[name] = rec
+
+    def put(self, name: str, device: VirtualTOTP | VirtualHOTP) -> None:
+        """Save a changed device (e.g. an HOTP counter that moved), keeping its metadata."""
+        with self.transaction() as devices:
+            old = devices.get(name)
+            if old is None:
+                raise DeviceNotFoundError(f"no device named {name!r}")
+            rec = device.to_dict()
+            rec["created"], rec["meta"] = old.get("created"), old.get("meta", {})
+            devices[name] = rec
+
+    def update_meta(self, name: str, **meta: Any) -> None:
+        with self.transaction() as devices:
+            if name not in devices:
+                raise DeviceNotFoundError(f"no device named {name!r}")
+            devices[name].setdefault("meta", {}).update(meta)
+
+    def remove(self, name: str) -> None:
+        with self.transaction() as devices:
+            if name not in devices:
+                raise DeviceNotFoundError(f"no device named {name!r}")
+            del devices[name]
+
+    @contextmanager
+    def using(self, name: str) -> Iterator[VirtualTOTP | VirtualHOTP]:
+        """Load a device, let the caller use it, and save what changed (HOTP counters) atomically."""
+        with self.transaction() as devices:
+            rec = devices.get(name)
+            if rec is None:
+                raise DeviceNotFoundError(f"no device named {name!r} in {self.path}")
+            dev = device_from_dict(rec, reference=self.reference)
+            yield dev
+            new = dev.to_dict()
+            new["created"], new["meta"] = rec.get("created"), rec.get("meta", {})
+            devices[name] = new
