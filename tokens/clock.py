@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
 import struct
 import time
@@ -154,7 +155,7 @@ class PiecewiseTemperature(TemperatureProfile):
         pts = sorted((float(a), float(b)) for a, b in points)
         if not pts:
             raise ClockError("a piecewise temperature profile needs at least one point")
-        if any(b[0] == a[0] for a, b in zip(pts, pts[1:], strict=False)):
+        if any(b[0] == a[0] for a, b in itertools.pairwise(pts)):
             raise ClockError("piecewise temperature points need distinct times")
         if period is not None and not (period > 0 and pts[-1][0] - pts[0][0] <= period):
             raise ClockError("the period must be positive and cover all the points")
@@ -189,7 +190,7 @@ class PiecewiseTemperature(TemperatureProfile):
     def _cumulative(self, centre: float) -> tuple[list[float], list[float]]:
         pts = self._points()
         acc = [0.0]
-        for (a, ta), (b, tb) in zip(pts, pts[1:], strict=False):
+        for (a, ta), (b, tb) in itertools.pairwise(pts):
             u0, u1 = ta - centre, tb - centre
             acc.append(acc[-1] + (b - a) * (u0 * u0 + u0 * u1 + u1 * u1) / 3)
         return [p[0] for p in pts], acc

@@ -38,17 +38,15 @@ def read_qr(source: str | os.PathLike[str] | bytes) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        if isinstance(source, bytes):
-            img = Image.open(io.BytesIO(source))
-        else:
-            img = Image.open(Path(source))
+        img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
         img.load()
     except FileNotFoundError:
-        raise InputError(f"QR image {source} does not exist") from None
+        raise InputError(f"QR image {source!s} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
         where = "QR image data" if isinstance(source, bytes) else f"QR image {source}"
         raise InputError(f"{where} is not a readable image ({type(e).__name__})") from None
-    results = zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(img.convert("L"), formats=qr_only)
     texts = [r.text for r in results if r.valid and r.text]
     if not texts:
         raise InputError("no QR code found in the image")

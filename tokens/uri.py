@@ -64,8 +64,12 @@ def parse_otpauth(uri: str) -> OtpauthURI:
     parts = urlsplit(uri.strip())
     if parts.scheme.lower() != "otpauth":
         raise InvalidURIError(f"not an otpauth:// URI (scheme {parts.scheme or 'missing'!r})")
-    otype = parts.netloc.lower()
-    if otype not in ("totp", "hotp"):
+    otype: OtpType
+    if parts.netloc.lower() == "totp":
+        otype = "totp"
+    elif parts.netloc.lower() == "hotp":
+        otype = "hotp"
+    else:
         raise InvalidURIError(f"otpauth URI type must be totp or hotp, not {parts.netloc!r}")
     label = unquote(parts.path.lstrip("/"))
     if ":" in label:

@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_json(rm)
     rm.set_defaults(func=cmd_rm)
     try:
-        from ._device_probe import register_probe
+        from ._device_probe import register_probe  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         pass
     else:
