@@ -15,8 +15,8 @@ from .clock import (
     TemperatureProfile,
 )
 from .device import (
-    AuthRequest,
     Authentication,
+    AuthRequest,
     Capability,
     Device,
     DeviceInfo,

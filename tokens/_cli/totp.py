@@ -185,7 +185,7 @@ def _demo(ctx: Any) -> None:
                       reference=ctx.clock, drift=DriftModel(ppm=40, offset=1.5, epoch=t0))
     store.add("alice", dev)
     ctx.say(f"created virtual TOTP [bold]alice[/] (serial {dev.identity}), clock +40 ppm, +1.5 s")
-    ctx.say(f"  otpauth URI: otpauth://totp/ACME:alice@example.com?secret=<hidden>&issuer=ACME&...")
+    ctx.say("  otpauth URI: otpauth://totp/ACME:alice@example.com?secret=<hidden>&issuer=ACME&...")
     ctx.say(f"  two consecutive codes for enrollment, no 30 s wait: {dev.consecutive(2)}")
     for days in (30, 365, 3 * 365):
         at = t0 + days * 86400
