@@ -1,0 +1,48 @@
+"""AWS IAM virtual-MFA enrollment and MFA sessions through boto3 (the optional ``tokensim[aws]`` extra).
+
+    from tokens.aws import AwsOptions, AwsSession, enroll_virtual_mfa, session_to_profile
+    from tokens.store import DeviceStore
+
+    aws = AwsSession(AwsOptions(endpoint_url="http://127.0.0.1:5000"))   # moto server, or None for AWS
+    store = DeviceStore()
+    enrolled = enroll_virtual_mfa(aws.iam, "alice", store=store)
+    creds = session_to_profile(aws.sts, store.get(enrolled.name), enrolled.serial_number, "alice-mfa",
+                               at=time.time())
+
+Importing this package does not import boto3; the first AWS call does (AwsUnavailableError if absent).
+"""
+
+from __future__ import annotations
+
+from .client import AwsClient, AwsOptions, AwsSession, load_boto3
+from .credfile import credentials_path, read_profile, write_profile
+from .enroll import (
+    AwsMfaDevice,
+    AwsMfaEnrollment,
+    AwsMfaRemoval,
+    QRCheck,
+    aws_meta,
+    disable_virtual_mfa,
+    enroll_virtual_mfa,
+    list_virtual_mfa,
+    verify_qr_png,
+)
+from .errors import (
+    AwsApiError,
+    AwsConfigError,
+    AwsConnectionError,
+    AwsError,
+    AwsUnavailableError,
+    CredentialsFileError,
+    QRCodeMismatchError,
+)
+from .session import TemporaryCredentials, cached_session, get_mfa_session, session_to_profile
+
+__all__ = [
+    "AwsApiError", "AwsClient", "AwsConfigError", "AwsConnectionError", "AwsError", "AwsMfaDevice",
+    "AwsMfaEnrollment", "AwsMfaRemoval", "AwsOptions", "AwsSession", "AwsUnavailableError",
+    "CredentialsFileError", "QRCheck", "QRCodeMismatchError", "TemporaryCredentials", "aws_meta",
+    "cached_session", "credentials_path", "disable_virtual_mfa", "enroll_virtual_mfa", "get_mfa_session",
+    "list_virtual_mfa", "load_boto3", "read_profile", "session_to_profile", "verify_qr_png",
+    "write_profile",
+]
