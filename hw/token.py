@@ -1,0 +1,235 @@
+"""A serial-attached OTP token (real or simulated) behind the :class:`tokens.device.Device` interface.
+
+    with SerialToken.open("/dev/ttyACM0", pin="123456") as tok:        # or socket://127.0.0.1:7000
+        enr = tok.enroll(EnrollRequest(slot=0, account="alice", rp_id="example.com"))
+        code = tok.authenticate(AuthRequest(slot=0)).code
+
+``enroll`` provisions a slot (PROVISION): the seed comes from the request or is generated here,
+because the token never gives a seed back.  ``authenticate`` asks the token for a code
+(GET_CODE) and reports the device's own clock.  ``reset`` is FACTORY_RESET.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tokens.device import (
+    Authentication,
+    AuthRequest,
+    Capability,
+    Device,
+    DeviceInfo,
+    DeviceKind,
+    Enrollment,
+    EnrollRequest,
+)
+from tokens.errors import InputError
+from tokens.otp import Algorithm, check_digits, check_period, random_secret
+from tokens.uri import OtpauthURI
+
+from .errors import MalformedReply, PortError
+from .link import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Link, Port
+from .protocol.commands import (
+    MAX_SEED,
+    RESET_MAGIC,
+    Capabilities,
+    Cmd,
+    CodeReply,
+    HashAlg,
+    InfoReply,
+    PayloadError,
+    SetTimeRequest,
+    SlotConfig,
+    SlotInfo,
+    SlotType,
+    TimeReply,
+    pin_payload,
+)
+
+FACTORY_PIN = "123456"
+PIN_ENV = "TOKENSIM_HW_PIN"
+_ALGS = {Algorithm.SHA1: HashAlg.SHA1, Algorithm.SHA256: HashAlg.SHA256, Algorithm.SHA512: HashAlg.SHA512}
+
+
+def open_port(url: str, *, timeout: float = DEFAULT_TIMEOUT, baudrate: int = 115200) -> Port:
+    """Open a device path or any pyserial URL (``socket://``, ``loop://``, ``rfc2217://`` ...)."""
+    import serial
+
+    try:
+        port: Port = serial.serial_for_url(url, baudrate=baudrate, timeout=timeout, write_timeout=2.0)
+    except (serial.SerialException, ValueError, OSError) as e:
+        msg = str(e)
+        hint = ""
+        if "Permission denied" in msg or "Errno 13" in msg:
+            hint = " (add yourself to the 'dialout' group, or install a udev rule for the token)"
+        elif "No such file" in msg or "Errno 2" in msg:
+            hint = " (is the token plugged in? see 'tokensim hw list')"
+        raise PortError(f"cannot open serial port {url}: {msg}{hint}") from None
+    return port
+
+
+def _pin_bytes(pin: str | bytes | None) -> bytes:
+    if pin is None:
+        pin = os.environ.get(PIN_ENV) or FACTORY_PIN
+    return pin.encode("utf-8") if isinstance(pin, str) else bytes(pin)
+
+
+class SerialToken(Device):
+    """Driver for a token speaking docs/serial-protocol.md."""
+
+    def __init__(self, port: Port, *, pin: str | bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 retries: int = DEFAULT_RETRIES, url: str = "") -> None:
+        self.link = Link(port, timeout=timeout, retries=retries)
+        self.url = url
+        self._pin = _pin_bytes(pin)
+        try:
+            self._info = self.get_info()
+        except BaseException:
+            self.link.close()
+            raise
+
+    @classmethod
+    def open(cls, url: str, *, pin: str | bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
+             retries: int = DEFAULT_RETRIES) -> SerialToken:
+        return cls(open_port(url, timeout=timeout), pin=pin, timeout=timeout, retries=retries, url=url)
+
+    # ------------------------------------------------------------------ protocol commands
+    def _call(self, cmd: Cmd, payload: bytes = b"") -> bytes:
+        self._check_open()
+        return self.link.transact(cmd, payload).payload
+
+    def _pin_for(self, pin: str | bytes | None) -> bytes:
+        return self._pin if pin is None else _pin_bytes(pin)
+
+    def get_info(self) -> InfoReply:
+        try:
+            return InfoReply.parse(self._call(Cmd.INFO))
+        except PayloadError as e:
+            raise MalformedReply(f"INFO reply does not parse: {e}") from None
+
+    def get_time(self) -> TimeReply:
+        try:
+            return TimeReply.parse(self._call(Cmd.GET_TIME))
+        except PayloadError as e:
+            raise MalformedReply(f"GET_TIME reply does not parse: {e}") from None
+
+    def set_time(self, t: float, *, force: bool = False, pin: str | bytes | None = None) -> TimeReply:
+        """Set the device clock to ``t`` (Unix seconds); returns the time it showed before."""
+        if not 0 <= t < 2**63 / 1000:
+            raise InputError(f"time {t} out of range")
+        req = SetTimeRequest(round(t * 1000), self._pin_for(pin), force)
+        try:
+            return TimeReply.parse(self._call(Cmd.SET_TIME, req.to_bytes()))
+        except PayloadError as e:
+            raise MalformedReply(f"SET_TIME reply does not parse: {e}") from None
+
+    def provision(self, slot: int, secret: bytes, *, type: str = "totp", algorithm: Algorithm | str = "SHA1",
+                  digits: int = 6, period: int = 30, counter: int = 0,
+                  pin: str | bytes | None = None) -> None:
+        typ = {"totp": SlotType.TOTP, "hotp": SlotType.HOTP}.get(type.lower())
+        if typ is None:
+            raise InputError(f"type must be totp or hotp, not {type!r}")
+        if not 0 <= slot < self._info.slots:
+            raise InputError(f"slot {slot} out of range (this token has {self._info.slots} slots)")
+        if not 10 <= len(secret) <= MAX_SEED:
+            raise InputError(f"the seed must be 10..{MAX_SEED} bytes")
+        if not 0 <= counter < 2**64:
+            raise InputError("counter out of range")
+        cfg = SlotConfig(slot, typ, _ALGS[Algorithm.parse(algorithm)], check_digits(digits),
+                         check_period(period) if typ == SlotType.TOTP else 0, counter, secret,
+                         self._pin_for(pin))
+        if typ == SlotType.TOTP and cfg.period > 3600:
+            raise InputError("this token supports periods up to 3600 s")
+        self._call(Cmd.PROVISION, cfg.to_bytes())
+
+    def get_code(self, slot: int = 0) -> CodeReply:
+        try:
+            return CodeReply.parse(self._call(Cmd.GET_CODE, bytes((slot & 0xFF,))))
+        except PayloadError as e:
+            raise MalformedReply(f"GET_CODE reply does not parse: {e}") from None
+
+    def list_slots(self) -> list[SlotInfo]:
+        try:
+            return SlotInfo.parse_list(self._call(Cmd.LIST_SLOTS))
+        except PayloadError as e:
+            raise MalformedReply(f"LIST_SLOTS reply does not parse: {e}") from None
+
+    def lock(self, pin: str | bytes | None = None) -> None:
+        self._call(Cmd.LOCK, pin_payload(self._pin_for(pin)))
+
+    def factory_reset(self) -> None:
+        self._call(Cmd.FACTORY_RESET, RESET_MAGIC)
+
+    # ------------------------------------------------------------------ Device interface
+    @property
+    def identity(self) -> str:
+        return self._info.serial
+
+    @property
+    def kind(self) -> DeviceKind:
+        return DeviceKind.SERIAL
+
+    @property
+    def capabilities(self) -> Capability:
+        caps = self._info.capabilities
+        out = Capability.SLOTS | Capability.PIN
+        if caps & Capabilities.TOTP:
+            out |= Capability.TOTP
+        if caps & Capabilities.HOTP:
+            out |= Capability.HOTP
+        if caps & Capabilities.RTC:
+            out |= Capability.CLOCK | Capability.SET_TIME
+        if caps & Capabilities.BUTTON:
+            out |= Capability.BUTTON
+        if self._info.model.startswith("tokensim"):
+            out |= Capability.SIMULATED
+        return out
+
+    def info(self) -> DeviceInfo:
+        i = self.get_info() if not self.closed else self._info
+        self._info = i
+        return DeviceInfo(identity=i.serial, kind=self.kind, capabilities=self.capabilities, model=i.model,
+                          firmware=i.firmware, details=info_details(i))
+
+    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+        self._check_open()
+        req = request or EnrollRequest()
+        opts = req.options
+        typ = str(opts.get("type", "totp")).lower()
+        alg = Algorithm.parse(opts.get("algorithm", "SHA1"))
+        digits, period = int(opts.get("digits", 6)), int(opts.get("period", 30))
+        counter = int(opts.get("counter", 0))
+        secret = req.secret if req.secret is not None else random_secret(alg.digest_size)
+        self.provision(req.slot, secret, type=typ, algorithm=alg, digits=digits, period=period,
+                       counter=counter, pin=opts.get("pin"))
+        uri = OtpauthURI(type="hotp" if typ == "hotp" else "totp", secret=secret, account=req.account,
+                         issuer=req.rp_id, algorithm=alg, digits=digits, period=period, counter=counter)
+        return Enrollment(kind=self.kind, device_id=self.identity, credential_id=f"slot{req.slot}".encode(),
+                          secret=secret, otpauth_uri=uri.to_uri(),
+                          details={"slot": req.slot, "type": typ, "algorithm": alg.value, "digits": digits,
+                                   "period": period, "serial": self.identity})
+
+    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+        self._check_open()
+        slot = request.slot if request else 0
+        r = self.get_code(slot)
+        totp = r.type == SlotType.TOTP
+        return Authentication(kind=self.kind, device_id=self.identity, code=r.code, counter=r.counter,
+                              device_time=r.time_ms / 1000 if totp or r.time_ms else None,
+                              details={"slot": r.slot, "type": "totp" if totp else "hotp"})
+
+    def reset(self) -> None:
+        self.factory_reset()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.link.close()
+        super().close()
+
+
+def info_details(i: InfoReply) -> dict[str, Any]:
+    return {"protocol": i.protocol, "slots": i.slots, "max_frame": i.max_frame,
+            "capabilities": [c.name for c in Capabilities if c and c in i.capabilities and c.name],
+            "state": [s.name for s in type(i.state) if s and s in i.state and s.name],
+            "pin_retries": i.pin_retries}
