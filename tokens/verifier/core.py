@@ -1,0 +1,311 @@
+"""The verifier: enable, verify, resync — on top of a :class:`~tokens.verifier.store.Store`.
+
+Flow of :meth:`Verifier.verify` (one read, then at most one write transaction)::
+
+    snapshot ─► unknown / not_enabled / locked / throttled?  (code not even looked at)
+             ─► window centred on the predicted step (drift estimate), fixed width
+             ─► constant-time scan of the steps above last_step, and of those at or below it
+             ─► match above: store.accept() compare-and-set ─► ok | replayed (lost the race)
+                match at/below: replayed;  no match: invalid (maybe an auto-resync hint)
+             ─► every failure: store.record_failure() ─► back-off deadline / lock
+
+Codes are only ever computed and compared through :class:`tokens.hotloop.PreparedKey`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from ..clock import Clock, SystemClock
+from ..errors import InputError
+from ..hotloop import PreparedKey
+from ..otp import Algorithm, check_digits, check_period
+from ..uri import parse_otpauth
+from .drift import DriftEstimate, estimate, position
+from .errors import UnknownCredentialError
+from .model import Credential, Kind, Observation, Reason, Status, SyncResult, VerifyResult
+from .policy import DEFAULT_POLICY, Policy
+from .store import Store
+
+_KEY_CACHE_SIZE = 4096
+
+
+class Verifier:
+    """Verifies OTP codes for the credentials in ``store`` under ``policy``."""
+
+    def __init__(self, store: Store, policy: Policy = DEFAULT_POLICY, clock: Clock | None = None) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock: Clock = clock or SystemClock()
+        self._keys: OrderedDict[tuple[str, bytes, Algorithm], PreparedKey] = OrderedDict()
+
+    # ------------------------------------------------------------------ registry
+    def register(self, serial: str, secret: bytes, *, kind: Kind | str = Kind.TOTP,
+                 algorithm: Algorithm | str = Algorithm.SHA1, digits: int = 6, period: int = 30,
+                 t0: float = 0.0, counter: int = 0, issuer: str = "", account: str = "",
+                 offset_steps: int = 0, status: Status = Status.PENDING,
+                 at: float | None = None) -> Credential:
+        """Add a credential (``pending`` until :meth:`enable`, unless told otherwise).
+
+        ``offset_steps`` is a known initial offset (e.g. a PSKC TimeDrift); an ``active``
+        credential registered without codes has no last step yet.
+        """
+        now = self._now(at)
+        if len(secret) < 10:
+            raise InputError("a secret needs at least 80 bits")
+        if not 0 <= counter < 2**63:
+            raise InputError(f"counter {counter} out of range")
+        cred = Credential(
+            serial=serial, kind=Kind(kind), secret=bytes(secret), algorithm=Algorithm.parse(algorithm),
+            digits=check_digits(digits), period=check_period(period), t0=float(t0), counter=counter,
+            status=status, offset_steps=offset_steps, issuer=issuer, account=account,
+            created_at=now, enabled_at=now if status is Status.ACTIVE else None, updated_at=now)
+        self.store.insert(cred)
+        return cred
+
+    def register_uri(self, serial: str, uri: str, *, status: Status = Status.PENDING,
+                     at: float | None = None) -> Credential:
+        """Register the token described by an otpauth:// URI."""
+        u = parse_otpauth(uri)
+        return self.register(serial, u.secret, kind=u.type, algorithm=u.algorithm, digits=u.digits,
+                             period=u.period, counter=u.counter, issuer=u.issuer, account=u.account,
+                             status=status, at=at)
+
+    def get(self, serial: str) -> Credential:
+        cred = self.store.get(serial)
+        if cred is None:
+            raise UnknownCredentialError(f"no credential {serial!r}")
+        return cred
+
+    def credentials(self) -> list[Credential]:
+        return self.store.credentials()
+
+    def disable(self, serial: str, at: float | None = None) -> None:
+        if not self.store.set_status(serial, Status.DISABLED, self._now(at)):
+            raise UnknownCredentialError(f"no credential {serial!r}")
+
+    def unlock(self, serial: str, at: float | None = None) -> None:
+        """Administrator action: clear failures, back-off and lock."""
+        if not self.store.unlock(serial, self._now(at)):
+            raise UnknownCredentialError(f"no credential {serial!r}")
+
+    def drift(self, serial: str, at: float | None = None) -> DriftEstimate:
+        """The current drift estimate of a TOTP credential."""
+        snap = self.store.snapshot(serial)
+        if snap is None:
+            raise UnknownCredentialError(f"no credential {serial!r}")
+        cred, hist = snap
+        return self._estimate(cred, hist, self._now(at))
+
+    def window(self, serial: str, at: float | None = None) -> tuple[int, int]:
+        """First and last step (counter) verify() would look at."""
+        snap = self.store.snapshot(serial)
+        if snap is None:
+            raise UnknownCredentialError(f"no credential {serial!r}")
+        cred, hist = snap
+        lo, hi, _ = self._window(cred, hist, self._now(at))
+        return lo, hi
+
+    # ------------------------------------------------------------------ enable / resync
+    def enable(self, serial: str, code1: str, code2: str, at: float | None = None) -> SyncResult:
+        """Activate a pending credential with two consecutive codes (AWS EnableMFADevice)."""
+        now = self._now(at)
+        cred = self.store.get(serial)
+        if cred is None:
+            return SyncResult(False, Reason.UNKNOWN, serial)
+        if cred.status is not Status.PENDING:
+            reason = Reason.ALREADY_ACTIVE if cred.status is Status.ACTIVE else Reason.NOT_ENABLED
+            return SyncResult(False, reason, serial)
+        gate = self._gate(cred, now)
+        if gate is not None:
+            return SyncResult(False, gate[0], serial, retry_after=gate[1])
+        if cred.kind is Kind.TOTP:
+            base = self._base_step(cred, now)
+            start = max(0, base + cred.offset_steps - self.policy.enroll_window)
+            count = 2 * self.policy.enroll_window + 1
+        else:
+            base, start, count = cred.counter, cred.counter, self.policy.hotp_enroll_window
+        found = self._find_pair(cred, code1, code2, start, count)
+        if isinstance(found, Reason):
+            return self._sync_failure(cred, found, now)
+        offset = found - base
+        if self.store.activate(serial, found, offset, now):
+            return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
+        return SyncResult(False, Reason.ALREADY_ACTIVE, serial)
+
+    def resync(self, serial: str, code1: str, code2: str, at: float | None = None) -> SyncResult:
+        """Find two consecutive codes in the wide resync window; restart offset and rate."""
+        now = self._now(at)
+        cred = self.store.get(serial)
+        if cred is None:
+            return SyncResult(False, Reason.UNKNOWN, serial)
+        if cred.status is not Status.ACTIVE:
+            return SyncResult(False, Reason.NOT_ENABLED, serial)
+        gate = self._gate(cred, now)
+        if gate is not None:
+            return SyncResult(False, gate[0], serial, retry_after=gate[1])
+        base, start, count = self._resync_range(cred, now)
+        found = self._find_pair(cred, code1, code2, start, count)
+        if isinstance(found, Reason):
+            return self._sync_failure(cred, found, now)
+        offset = found - base
+        if self.store.resync(serial, found, offset, now):
+            return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
+        return self._sync_failure(cred, Reason.REPLAYED, now)
+
+    # ------------------------------------------------------------------ verify
+    def verify(self, serial: str, code: str, at: float | None = None) -> VerifyResult:
+        now = self._now(at)
+        snap = self.store.snapshot(serial)
+        if snap is None:
+            return VerifyResult(False, Reason.UNKNOWN, serial)
+        cred, hist = snap
+        if cred.status is not Status.ACTIVE:
+            return VerifyResult(False, Reason.NOT_ENABLED, serial)
+        gate = self._gate(cred, now)
+        if gate is not None:
+            return VerifyResult(False, gate[0], serial, retry_after=gate[1])
+        lo, hi, predicted = self._window(cred, hist, now)
+        window = (lo, hi)
+        key = self._key(cred)
+        last = cred.last_step if cred.last_step is not None else -1
+        fresh_lo = max(lo, last + 1)
+        if cred.kind is Kind.HOTP:  # also look back, only to tell "replayed" from "invalid"
+            old_lo, old_hi = max(0, last + 1 - self.policy.hotp_look_ahead), last
+        else:
+            old_lo, old_hi = lo, min(hi, last)
+        fresh = _scan(key, code, fresh_lo, hi - fresh_lo + 1, cred.digits)
+        old = _scan(key, code, old_lo, old_hi - old_lo + 1, cred.digits)
+        base = self._base_step(cred, now) if cred.kind is Kind.TOTP else last + 1
+        if fresh is not None:
+            step = fresh_lo + fresh
+            offset = step - base
+            if self.store.accept(serial, step, offset, now, self.policy.history_size):
+                return VerifyResult(True, Reason.OK, serial, step=step, offset_steps=offset, auth_time=now,
+                                    window=window, predicted_offset=predicted)
+            current = self.store.get(serial)
+            if current is None:
+                return VerifyResult(False, Reason.UNKNOWN, serial)
+            if current.status is not Status.ACTIVE:
+                return VerifyResult(False, Reason.NOT_ENABLED, serial)
+            if current.locked:
+                return VerifyResult(False, Reason.LOCKED, serial)
+            return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)
+        if old is not None:
+            return self._failure(cred, Reason.REPLAYED, now, old_lo + old, window, predicted)
+        if self.policy.auto_resync:
+            res = self._auto_resync(cred, code, now, window, predicted)
+            if res is not None:
+                return res
+        return self._failure(cred, Reason.INVALID, now, None, window, predicted)
+
+    # ------------------------------------------------------------------ helpers
+    def _now(self, at: float | None) -> float:
+        return self.clock.now() if at is None else float(at)
+
+    def _key(self, cred: Credential) -> PreparedKey:
+        ident = (cred.serial, cred.secret, cred.algorithm)
+        key = self._keys.get(ident)
+        if key is None:
+            key = PreparedKey(cred.secret, cred.algorithm)
+            self._keys[ident] = key
+            if len(self._keys) > _KEY_CACHE_SIZE:
+                self._keys.popitem(last=False)
+        else:
+            self._keys.move_to_end(ident)
+        return key
+
+    @staticmethod
+    def _base_step(cred: Credential, at: float) -> int:
+        return math.floor(position(at, cred.period, cred.t0))
+
+    def _estimate(self, cred: Credential, hist: list[Observation], at: float) -> DriftEstimate:
+        return estimate(hist, at, period=cred.period, t0=cred.t0, policy=self.policy,
+                        fallback_offset=cred.offset_steps)
+
+    def _window(self, cred: Credential, hist: list[Observation], at: float) -> tuple[int, int, float | None]:
+        if cred.kind is Kind.HOTP:
+            nxt = (cred.last_step + 1) if cred.last_step is not None else cred.counter
+            return nxt, nxt + self.policy.hotp_look_ahead - 1, None
+        est = self._estimate(cred, hist, at)
+        centre = est.centre(position(at, cred.period, cred.t0))
+        return max(0, centre - self.policy.look_behind), max(0, centre + self.policy.look_ahead), est.offset
+
+    def _resync_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
+        """(base, start, count) of the wide resync search."""
+        if cred.kind is Kind.HOTP:
+            base = (cred.last_step + 1) if cred.last_step is not None else cred.counter
+            return base, base, self.policy.hotp_resync_window
+        base = self._base_step(cred, at)
+        r = self.policy.resync_window(cred.period)
+        start = max(0, base - r)
+        return base, start, base + r - start + 1
+
+    def _gate(self, cred: Credential, at: float) -> tuple[Reason, float] | None:
+        """Locked or backing off: refuse without looking at the code."""
+        if cred.locked:
+            return Reason.LOCKED, 0.0
+        if at < cred.throttle_until:
+            return Reason.THROTTLED, cred.throttle_until - at
+        return None
+
+    def _find_pair(self, cred: Credential, code1: str, code2: str, start: int, count: int) -> int | Reason:
+        """Step of ``code2`` where ``code1`` matches step-1 and ``code2`` the step; else the reason."""
+        key = self._key(cred)
+        if not (_well_formed(code1, cred.digits) and _well_formed(code2, cred.digits)):
+            return Reason.INVALID
+        seen_first = False
+        pos, end = start, start + count
+        while pos < end:
+            i = key.scan(code1, pos, end - pos, cred.digits)
+            if i is None:
+                break
+            seen_first = True
+            step1 = pos + i
+            if key.scan(code2, step1 + 1, 1, cred.digits) == 0:
+                return step1 + 1
+            pos = step1 + 1
+        return Reason.NOT_CONSECUTIVE if seen_first else Reason.NOT_FOUND
+
+    def _auto_resync(self, cred: Credential, code: str, now: float, window: tuple[int, int],
+                     predicted: float | None) -> VerifyResult | None:
+        base, start, count = self._resync_range(cred, now)
+        i = _scan(self._key(cred), code, start, count, cred.digits)
+        if i is None:
+            return None
+        step = start + i
+        hint, hint_at = cred.resync_hint_step, cred.resync_hint_at
+        if hint is not None and hint_at is not None and step == hint + 1 \
+                and 0 <= now - hint_at <= self.policy.auto_resync_timeout:
+            offset = step - base
+            if self.store.resync(cred.serial, step, offset, now):
+                return VerifyResult(True, Reason.OK, cred.serial, step=step, offset_steps=offset,
+                                    auth_time=now, window=window, predicted_offset=predicted)
+            return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)
+        self.store.set_resync_hint(cred.serial, step, now)
+        return None
+
+    def _failure(self, cred: Credential, reason: Reason, now: float, step: int | None,
+                 window: tuple[int, int], predicted: float | None) -> VerifyResult:
+        state = self.store.record_failure(cred.serial, now, self.policy)
+        return VerifyResult(False, reason, cred.serial, step=step,
+                            retry_after=max(0.0, state.throttle_until - now), window=window,
+                            predicted_offset=predicted)
+
+    def _sync_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
+        state = self.store.record_failure(cred.serial, now, self.policy)
+        return SyncResult(False, reason, cred.serial, retry_after=max(0.0, state.throttle_until - now))
+
+
+def _well_formed(code: str, digits: int) -> bool:
+    return isinstance(code, str) and len(code) == digits and code.isascii() and code.isdigit()
+
+
+def _scan(key: PreparedKey, code: str, start: int, count: int, digits: int) -> int | None:
+    """Constant-time scan; a malformed code is scanned against a dummy so timing stays the same."""
+    if count <= 0:
+        return None
+    ok = _well_formed(code, digits)
+    i = key.scan(code if ok else "x" * digits, start, count, digits)
+    return i if ok else None
