@@ -30,7 +30,7 @@ _MEANING = {
     Status.ERR_PIN_BLOCKED: "the admin PIN is blocked (too many wrong attempts); only a factory reset helps",
     Status.ERR_LOCKED: "provisioning is locked on this device; factory reset to provision again",
     Status.ERR_TIME_NOT_SET: "the device clock is not set (new battery?); run set-time",
-    Status.ERR_TIME_BACKWARDS: "the device refuses to move its clock backwards (use force)",
+    Status.ERR_TIME_BACKWARDS: "the device refuses to move its clock backwards (set the FORCE flag: --force)",
     Status.ERR_BATTERY: "the device's clock battery is dead",
     Status.ERR_BUTTON_TIMEOUT: "the button was not pressed in time",
     Status.ERR_INTERNAL: "internal device error",

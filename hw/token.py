@@ -161,6 +161,10 @@ class SerialToken(Device):
     def factory_reset(self) -> None:
         self._call(Cmd.FACTORY_RESET, RESET_MAGIC)
 
+    def __enter__(self) -> SerialToken:
+        self._check_open()
+        return self
+
     # ------------------------------------------------------------------ Device interface
     @property
     def identity(self) -> str:

@@ -327,6 +327,14 @@ class SlotInfo:
     digits: int = 0
     period: int = 0
 
+    def to_dict(self) -> dict[str, int | str | bool]:
+        if not self.provisioned:
+            return {"slot": self.slot, "provisioned": False}
+        typ = SlotType(self.type).name.lower() if self.type in (1, 2) else str(self.type)
+        alg = HashAlg(self.algorithm).name if self.algorithm in (1, 2, 3) else str(self.algorithm)
+        return {"slot": self.slot, "provisioned": True, "type": typ, "algorithm": alg, "digits": self.digits,
+                "period": self.period}
+
     @classmethod
     def parse_list(cls, p: bytes) -> list[SlotInfo]:
         r = _Reader(p)

@@ -1,0 +1,155 @@
+"""``tokensim sim serve``: a simulated serial token behind a pseudo-terminal or a TCP socket.
+
+Prints one JSON line ``{"port": ..., "serial": ...}`` once the port is ready, then serves until
+interrupted (Ctrl-C or SIGTERM, exit 0).  The port works with ``tokensim hw ... --port PORT`` and
+with anything that speaks pyserial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from . import output
+from .common import add_drift_args, add_json, drift_from_args, finite_float
+
+
+def _prob(text: str) -> float:
+    v = finite_float(text)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability must be between 0 and 1, not {text}")
+    return v
+
+
+def _nonneg(text: str) -> float:
+    v = finite_float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return v
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from firmware_sim.batch import provision_slots, write_pskc
+    from firmware_sim.build import make_firmware
+    from firmware_sim.errors import SimError
+    from firmware_sim.faults import Endpoint, FaultPlan, FaultyEndpoint
+    from firmware_sim.runner import PtyRunner, Runner, TcpRunner
+    from hw.discovery import register_simulator, unregister_simulator
+
+    from ..clock import SystemClock
+
+    if args.pskc_out and not args.provision:
+        raise InputError("--pskc-out needs --provision N")
+    if not 0 <= args.provision <= args.slots:
+        raise InputError(f"--provision must be between 0 and --slots ({args.slots})")
+    psk = None
+    if args.pskc_psk:
+        try:
+            psk = bytes.fromhex(args.pskc_psk)
+        except ValueError:
+            raise InputError("--pskc-psk must be hex (32, 48 or 64 hex digits)") from None
+        if len(psk) not in (16, 24, 32):
+            raise InputError("--pskc-psk must be 16, 24 or 32 bytes (32, 48 or 64 hex digits)")
+    ref = SystemClock()
+    try:
+        fw = make_firmware(serial=args.serial, reference=ref, drift=drift_from_args(args, time.time()),
+                           slots=args.slots, pin=args.pin, pin_retries=args.pin_retries,
+                           button=args.button or args.button_delay is not None,
+                           button_timeout=args.button_timeout, battery_life=args.battery_life)
+        plan = FaultPlan(corrupt=args.corrupt, drop=args.drop, garbage=args.garbage, latency=args.latency,
+                         latency_prob=args.latency_prob, unplug=args.unplug, seed=args.fault_seed)
+    except ValueError as e:
+        raise SimError(str(e)) from None
+    keys = provision_slots(fw, args.provision, type="hotp" if args.hotp else "totp",
+                           algorithm=args.algorithm, digits=args.digits, period=args.period)
+    if args.pskc_out:
+        write_pskc(args.pskc_out, keys, psk=psk)
+    endpoint: Endpoint = FaultyEndpoint(fw, plan) if plan.active else fw
+
+    on_tick = None
+    if args.button_delay is not None:
+        delay = float(args.button_delay)
+        since: list[float] = []
+
+        def press_later() -> None:  # the simulated user: presses the button `delay` s after asked
+            if not fw.waiting_for_button:
+                since.clear()
+            elif not since:
+                since.append(time.monotonic())
+            elif time.monotonic() - since[0] >= delay:
+                fw.press_button()
+                since.clear()
+        on_tick = press_later
+
+    runner: Runner = (TcpRunner(endpoint, port=args.tcp, on_tick=on_tick) if args.tcp is not None
+                      else PtyRunner(endpoint, on_tick=on_tick))
+    try:
+        runner.start()
+    except OSError as e:
+        raise SimError(f"cannot open the simulator's port: {e.strerror or e}") from None
+    entry: Path | None = None
+    stop = threading.Event()
+    old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        entry = register_simulator(runner.url, fw.serial)
+        output.print_json({"port": runner.url, "serial": fw.serial, "slots": args.slots,
+                           "provisioned": len(keys), "pskc": str(args.pskc_out) if args.pskc_out else None,
+                           "pid": os.getpid()})
+        while not stop.wait(0.5):
+            if runner.error is not None:
+                raise SimError(f"the simulator stopped: {runner.error}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        runner.stop()
+        if entry is not None:
+            unregister_simulator(entry)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("sim", help="simulated hardware: a serial OTP token on a pty or TCP port")
+    ssub = p.add_subparsers(dest="sim_command", metavar="COMMAND")
+    s = ssub.add_parser("serve", help="serve a simulated serial token until interrupted")
+    add_json(s)
+    s.add_argument("--tcp", type=int, metavar="PORT", default=None,
+                   help="serve on socket://127.0.0.1:PORT (0 = a free port) instead of a pty")
+    s.add_argument("--serial", default=None, help="token serial number (default: random TSnnnnnnnn)")
+    s.add_argument("--slots", type=int, default=4, help="number of credential slots (1-16, default 4)")
+    s.add_argument("--pin", default="123456", help="the admin PIN (default 123456)")
+    s.add_argument("--pin-retries", type=int, default=5, help="wrong PINs before it blocks (default 5)")
+    s.add_argument("--battery-life", type=_nonneg, default=None, metavar="S",
+                   help="seconds until the clock battery dies (default: never)")
+    s.add_argument("--button", action="store_true", help="GET_CODE waits for a button press")
+    s.add_argument("--button-delay", type=_nonneg, default=None, metavar="S",
+                   help="a simulated user presses the button S seconds after it is asked (implies --button)")
+    s.add_argument("--button-timeout", type=_nonneg, default=10.0, metavar="S",
+                   help="give up waiting for the button after S seconds (default 10)")
+    g = s.add_argument_group("factory provisioning")
+    g.add_argument("--provision", type=int, default=0, metavar="N",
+                   help="install random seeds in slots 0..N-1")
+    g.add_argument("--hotp", action="store_true", help="provision HOTP instead of TOTP")
+    g.add_argument("--algorithm", default="SHA1", choices=["SHA1", "SHA256", "SHA512"])
+    g.add_argument("--digits", type=int, default=6, choices=[6, 7, 8])
+    g.add_argument("--period", type=int, default=30)
+    g.add_argument("--pskc-out", type=Path, metavar="FILE.xml",
+                   help="write the seeds as a PSKC (RFC 6030) file")
+    g.add_argument("--pskc-psk", metavar="HEX", help="encrypt the PSKC file with this pre-shared AES key")
+    f = s.add_argument_group("wire fault injection (seeded)")
+    f.add_argument("--corrupt", type=_prob, default=0.0, metavar="P", help="flip a byte in a frame")
+    f.add_argument("--drop", type=_prob, default=0.0, metavar="P", help="lose a frame")
+    f.add_argument("--garbage", type=_prob, default=0.0, metavar="P", help="send junk before a reply")
+    f.add_argument("--latency", type=_nonneg, default=0.0, metavar="S", help="delay replies by S seconds")
+    f.add_argument("--latency-prob", type=_prob, default=1.0, metavar="P", help="share of replies delayed")
+    f.add_argument("--unplug", type=_prob, default=0.0, metavar="P", help="vanish mid-command")
+    f.add_argument("--fault-seed", type=int, default=0, metavar="N", help="random seed for the faults")
+    add_drift_args(s)
+    s.set_defaults(func=cmd_serve)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
