@@ -234,6 +234,7 @@ def _demo(ctx: DemoContext) -> None:
         ctx.say("boto3/moto not installed (pip install 'tokensim[dev]'): AWS section skipped")
         return
     import logging
+    import urllib.request
 
     import pyotp
     from rich.markup import escape
@@ -256,6 +257,9 @@ def _demo(ctx: DemoContext) -> None:
     try:
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
+        # moto keeps its state per process: start from an empty account even if something ran before
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST"),
+                               timeout=10).close()
         with _environ(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                       AWS_SHARED_CREDENTIALS_FILE=str(creds_file),
                       AWS_CONFIG_FILE=str(ctx.home / "aws-config")):

@@ -92,8 +92,10 @@ def write_profile(profile: str, values: Mapping[str, str], path: Path | None = N
         lines = [*lines, *sep, *block]
     else:
         end = next((j for j in range(start + 1, len(lines)) if _SECTION.match(lines[j])), len(lines))
-        tail_blank = ["\n"] if end < len(lines) else []
-        lines = [*lines[:start], *block, *tail_blank, *lines[end:]]
+        while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip()[0] in "#;"):
+            end -= 1  # blank and comment lines before the next header belong to what follows
+        rest = lines[end:]
+        lines = [*lines[:start], *block, *(["\n"] if rest and rest[0].strip() else []), *rest]
     out = "".join(lines)
     _parse(p, out)  # never write a file that no longer parses
     atomic_write(p, out, mode=0o600)
