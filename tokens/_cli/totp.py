@@ -79,13 +79,22 @@ def _device_for_code(args: argparse.Namespace, at: float) -> tuple[VirtualTOTP |
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    if sum(bool(x) for x in (args.name, args.uri, args.secret)) != 1:
-        raise InputError("give exactly one of NAME, --uri URI or --secret BASE32")
+    if sum(bool(x) for x in (args.name, args.uri, args.secret, args.device)) != 1:
+        raise InputError("give exactly one of NAME, --uri URI, --secret BASE32 or --device URL")
     if (args.algorithm or args.digits or args.period) and not args.secret:
         raise InputError("--algorithm/--digits/--period go with --secret (a device or URI has its own)")
     if args.count < 1 or args.count > 1000:
         raise InputError("--count must be between 1 and 1000")
     at = time.time() if args.at is None else args.at
+    if args.device:  # any device by URL (tokens.open): serial tokens, sim-serial:, totp:?... and more
+        from ._device_probe import device_codes
+
+        found = device_codes(args.device, at=at, count=args.count)
+        if args.json:
+            output.print_json(found)
+        else:
+            print("\n".join(found["codes"]))
+        return 0
     dev, name = _device_for_code(args, at)
     result: dict[str, Any]
     if isinstance(dev, VirtualHOTP):
@@ -159,6 +168,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     c.add_argument("name", nargs="?", metavar="NAME")
     c.add_argument("--uri", help="an otpauth:// URI instead of a stored device")
     c.add_argument("--secret", help="a base32 secret instead of a stored device")
+    c.add_argument("--device", metavar="URL", help="any device by URL (virtual:NAME, serial:///dev/ttyACM0, "
+                   "sim-serial:, totp:?secret=...; see 'tokensim device probe')")
     c.add_argument("--algorithm", type=str.upper, choices=ALGS)
     c.add_argument("--digits", type=_digits)
     c.add_argument("--period", type=int)

@@ -109,3 +109,21 @@ def as_fido2(interaction: UserInteraction) -> Any:
             return interaction.request_uv(permissions, rp_id)
 
     return _Bridge()
+
+
+PIN_ENV = "TOKENSIM_PIN"
+
+
+class CliInteraction(TerminalInteraction):
+    """The CLI's default: ``$TOKENSIM_PIN`` answers PIN requests when set (scripts); otherwise the PIN
+    is asked on the terminal, and only when stdin is one — a pipe never blocks on a prompt."""
+
+    def request_pin(self, permissions: Any, rp_id: str | None) -> str | None:
+        import os
+
+        env = os.environ.get(PIN_ENV)
+        if env:
+            return env
+        if not sys.stdin.isatty():
+            return None
+        return super().request_pin(permissions, rp_id)

@@ -104,7 +104,8 @@ SIM_PARAMS = ("slots", "drift_ppm", "offset", "serial", "button", "pin_retries",
 
 def open_sim(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
     """Build a firmware, serve it on a pty from a thread, open the driver on the pty's slave."""
-    from firmware_sim import PtyRunner, make_firmware
+    from firmware_sim.build import make_firmware
+    from firmware_sim.runner import PtyRunner
 
     url.allow(SIM_PARAMS)
     if url.netloc or url.path not in ("", "/"):

@@ -1,0 +1,83 @@
+"""``tokensim device probe URL``: open any device by URL and say what it is and what it can do.
+
+Also the helpers other commands use for ``--device URL`` (:func:`add_device_arg`,
+:func:`open_cli_device`, :func:`device_codes`).  Not a command module itself: ``device.py`` calls
+:func:`register_probe`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import output
+from .common import add_json
+
+DEVICE_HELP = ("device URL: virtual:NAME, totp:?secret=.., fido2-sim:NAME, fido2-udp://HOST:PORT, "
+               "fido2-hid:, serial:///dev/ttyACM0, socket://HOST:PORT, sim-serial: (see docs/device-urls.md)")
+
+
+def add_device_arg(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    p.add_argument("--device", metavar="URL", required=required, help=DEVICE_HELP)
+
+
+def open_cli_device(url: str, *, reference: Any = None, **options: Any) -> Any:
+    """open_device with the CLI's user interaction (PIN from $TOKENSIM_PIN or the terminal)."""
+    from ..open import open_device
+    from ..open.interaction import CliInteraction
+
+    return open_device(url, reference=reference, interaction=CliInteraction(), **options)
+
+
+def device_codes(url: str, *, at: float, count: int = 1, slot: int = 0) -> dict[str, Any]:
+    """``totp code --device URL``: the same JSON shape as for a stored device."""
+    from ..clock import ManualClock
+    from ..device import AuthRequest, Capability, DeviceKind
+    from ..errors import UnsupportedOperationError
+
+    with open_cli_device(url, reference=ManualClock(at)) as dev:
+        if not dev.capabilities & (Capability.TOTP | Capability.HOTP):
+            raise UnsupportedOperationError(f"{url}: a {dev.kind.value} device shows no OTP codes")
+        auth = dev.authenticate(AuthRequest(at=at, slot=slot))
+        typ = str(auth.details.get("type", dev.kind.value))
+        codes = [auth.code]
+        if typ == "hotp" or dev.kind is DeviceKind.HOTP:
+            codes += [dev.authenticate(AuthRequest(at=at, slot=slot)).code for _ in range(count - 1)]
+            return {"codes": codes, "counter": auth.counter, "kind": "hotp", "device": dev.identity}
+        if count > 1:
+            if not hasattr(dev, "consecutive"):
+                raise UnsupportedOperationError(
+                    f"{url}: this device shows one TOTP code at a time; --count needs a virtual device")
+            codes = dev.consecutive(count, at=at)
+        result: dict[str, Any] = {"codes": codes, "device_time": auth.device_time, "step": auth.counter,
+                                  "reference_time": at, "kind": "totp", "device": dev.identity}
+        period = dev.info().details.get("period")
+        if period:
+            result["period"] = period
+        return result
+
+
+def _flat(info: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in info.items() if k not in ("capabilities", "details")}
+    out["capabilities"] = ", ".join(info["capabilities"]) or "-"
+    for k, v in info["details"].items():
+        out[f"device {k}" if k in out else k] = ", ".join(map(str, v)) if isinstance(v, list) else v
+    return out
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    with open_cli_device(args.url) as dev:
+        info = dev.info().to_dict()
+    info["url"] = args.url if "secret=" not in args.url else args.url.split("?")[0] + "?..."
+    if args.json:
+        output.print_json(info)
+    else:
+        output.kv(_flat(info), title=f"{info['kind']} device {info['identity']}")
+    return 0
+
+
+def register_probe(s: argparse._SubParsersAction[Any]) -> None:
+    p = s.add_parser("probe", help="open a device by URL and show what it is and what it can do")
+    p.add_argument("url", metavar="URL", help=DEVICE_HELP)
+    add_json(p)
+    p.set_defaults(func=cmd_probe)
