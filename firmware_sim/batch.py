@@ -46,7 +46,8 @@ class ProvisionedKey:
 
 
 def provision_slots(fw: Firmware, count: int, *, type: str = "totp", algorithm: Algorithm | str = "SHA1",
-                    digits: int = 6, period: int = 30, pin: bytes | str | None = None) -> list[ProvisionedKey]:
+                    digits: int = 6, period: int = 30,
+                    pin: bytes | str | None = None) -> list[ProvisionedKey]:
     """Install random seeds in slots 0..count-1 of ``fw`` over the wire protocol."""
     if not 0 <= count <= fw.config.slots:
         raise ValueError(f"cannot provision {count} slots on a token with {fw.config.slots}")

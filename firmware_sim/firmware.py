@@ -24,6 +24,7 @@ from hw.protocol.commands import (
     MIN_SEED,
     PROTOCOL_VERSION,
     RESET_MAGIC,
+    BadValueError,
     Capabilities,
     Cmd,
     CodeReply,
@@ -241,6 +242,8 @@ class Firmware:
             reply = Response(req.seq, req.cmd, Status.OK, handler(req)).to_bytes()
         except CommandError as e:
             reply = self._error(req, e.status, e.payload)
+        except BadValueError:
+            reply = self._error(req, Status.ERR_BAD_PARAM)
         except PayloadError:
             reply = self._error(req, Status.ERR_BAD_LENGTH)
         self._finish(req, body, reply)

@@ -23,6 +23,10 @@ class PayloadError(ValueError):
     """A payload that does not match its record's layout."""
 
 
+class BadValueError(PayloadError):
+    """A payload of the right layout with a field value out of range (an unknown type or hash code)."""
+
+
 @unique
 class Cmd(IntEnum):
     INFO = 0x01
@@ -279,7 +283,7 @@ class SlotConfig:
         try:
             return cls(slot, SlotType(typ), HashAlg(alg), digits, period, counter, seed, pin)
         except ValueError as e:
-            raise PayloadError(str(e)) from None
+            raise BadValueError(str(e)) from None
 
     def to_bytes(self) -> bytes:
         return (bytes((self.slot, self.type, self.algorithm, self.digits)) + struct.pack(">HQ", self.period,
