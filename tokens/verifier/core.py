@@ -307,5 +307,5 @@ def _scan(key: PreparedKey, code: str, start: int, count: int, digits: int) -> i
     if count <= 0:
         return None
     ok = _well_formed(code, digits)
-    i = key.scan(code if ok else "x" * digits, start, count, digits)
+    i = key.scan(code if ok else "0" * digits, start, count, digits)  # result discarded if malformed
     return i if ok else None

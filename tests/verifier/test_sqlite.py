@@ -1,0 +1,43 @@
+"""SQLite specifics: file mode, journal, schema version."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from tokens.verifier import SQLiteStore, StoreSchemaError, VerifierError
+from tokens.verifier.sqlite import SCHEMA_VERSION
+
+
+def test_file_is_private_wal_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "v.sqlite3"
+    with SQLiteStore(path) as s:
+        assert isinstance(s, SQLiteStore) and s.schema_version() == SCHEMA_VERSION == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        db.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v.sqlite3"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreSchemaError, match="schema version"):
+        SQLiteStore(path)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(VerifierError, match="cannot open verifier database"):
+        SQLiteStore(path)

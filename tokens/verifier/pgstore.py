@@ -1,0 +1,345 @@
+"""The shared store for many verifier nodes: PostgreSQL through psycopg 3 and a connection pool.
+
+Same contract as the SQLite store (see :mod:`tokens.verifier.store`).  Every operation is one
+transaction on one pooled connection; replay protection is the single statement
+
+    UPDATE credentials SET last_step = %s ... WHERE serial = %s AND status = 'active'
+        AND NOT locked AND (last_step IS NULL OR last_step < %s) RETURNING ...
+
+Under READ COMMITTED a concurrent UPDATE of the same row waits for the first writer's row lock
+and then re-checks its WHERE clause against the committed row, so of N nodes presenting the same
+step exactly one gets a row back.  A commit returns only after the WAL is flushed
+(``synchronous_commit`` on, the server default): an accepted step survives a crash of the node
+or of the database.
+
+Schema: versioned migrations (table ``schema_version``) applied in one transaction under a
+transaction-level advisory lock, so nodes starting at the same moment migrate exactly once.
+Tables are created unqualified, i.e. in the first schema of the connection's ``search_path``
+(``?options=-csearch_path%3Dname`` in the URL selects another one).
+
+Connection loss (a database restart, a dropped connection) is retried once on a fresh connection.
+A retried ``accept`` whose first commit did land reports False — "replayed" — never a second ok.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg.errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..otp import Algorithm
+from .errors import CredentialExistsError, StoreSchemaError, UnknownCredentialError, VerifierError
+from .model import Credential, Kind, Observation, Status, ThrottleState
+from .policy import Policy
+from .store import Store
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "PostgresStoreError"]
+
+T = TypeVar("T")
+
+# Each entry upgrades the schema from version (n - 1) to n.  Never edit a released entry: append.
+MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE TABLE credentials (
+    serial text PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('totp', 'hotp')),
+    secret bytea NOT NULL,
+    algorithm text NOT NULL,
+    digits integer NOT NULL,
+    period integer NOT NULL,
+    t0 double precision NOT NULL,
+    counter bigint NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
+    last_step bigint,
+    offset_steps bigint NOT NULL DEFAULT 0,
+    failures integer NOT NULL DEFAULT 0,
+    throttle_until double precision NOT NULL DEFAULT 0,
+    locked boolean NOT NULL DEFAULT false,
+    resync_hint_step bigint,
+    resync_hint_at double precision,
+    issuer text NOT NULL DEFAULT '',
+    account text NOT NULL DEFAULT '',
+    created_at double precision NOT NULL,
+    enabled_at double precision,
+    last_used_at double precision,
+    last_failure_at double precision,
+    updated_at double precision NOT NULL
+);
+CREATE TABLE drift_history (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    serial text NOT NULL REFERENCES credentials (serial) ON DELETE CASCADE,
+    at double precision NOT NULL,
+    step bigint NOT NULL,
+    offset_steps bigint NOT NULL
+);
+CREATE INDEX drift_history_serial ON drift_history (serial, id);
+""",
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+# pg_advisory_xact_lock key for migrations: any fixed 64-bit number ("tokensim" in ASCII)
+_MIGRATION_LOCK = 0x746F6B656E73696D
+
+_COLUMNS = ("serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps, "
+            "failures, throttle_until, locked, resync_hint_step, resync_hint_at, issuer, account, "
+            "created_at, enabled_at, last_used_at, last_failure_at, updated_at")
+_CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
+_ADD_HISTORY = "INSERT INTO drift_history (serial, at, step, offset_steps) VALUES (%s, %s, %s, %s)"
+
+
+class PostgresStoreError(VerifierError):
+    """The PostgreSQL store could not be reached or refused an operation."""
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def _opt_float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _row_to_credential(r: tuple[Any, ...]) -> Credential:
+    (serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps,
+     failures, throttle_until, locked, hint_step, hint_at, issuer, account, created_at, enabled_at,
+     last_used_at, last_failure_at, updated_at) = r
+    return Credential(
+        serial=str(serial), kind=Kind(kind), secret=bytes(secret), algorithm=Algorithm(algorithm),
+        digits=int(digits), period=int(period), t0=float(t0), counter=int(counter),
+        status=Status(status), last_step=_opt_int(last_step), offset_steps=int(offset_steps),
+        failures=int(failures), throttle_until=float(throttle_until), locked=bool(locked),
+        resync_hint_step=_opt_int(hint_step), resync_hint_at=_opt_float(hint_at),
+        issuer=str(issuer), account=str(account), created_at=float(created_at),
+        enabled_at=_opt_float(enabled_at), last_used_at=_opt_float(last_used_at),
+        last_failure_at=_opt_float(last_failure_at), updated_at=float(updated_at))
+
+
+def _redact(url: str) -> str:
+    """The URL without a password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://..."
+    user = info.get("user", "")
+    host = info.get("host", "")
+    port = info.get("port", "")
+    db = info.get("dbname", "")
+    return f"postgresql://{user}{'@' if user else ''}{host}{':' if port else ''}{port}/{db}"
+
+
+class PostgresStore(Store):
+    """A :class:`Store` on a PostgreSQL database shared by any number of processes and machines.
+
+    ``pool_size`` is the most connections this process opens (one per concurrent operation);
+    ``min_pool`` are kept open.  ``timeout`` bounds the wait for a free connection (s).
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 8, min_pool: int = 1, timeout: float = 10.0,
+                 connect_timeout: float = 5.0, migrate: bool = True) -> None:
+        self.url = url
+        self._closed = False
+        self._close_lock = threading.Lock()
+        try:
+            self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+                url, min_size=min(min_pool, pool_size), max_size=pool_size, timeout=timeout,
+                kwargs={"connect_timeout": max(1, round(connect_timeout)),
+                        "application_name": "tokensim-verifier"},
+                open=False, name="tokensim-verifier", reconnect_timeout=30.0)
+        except psycopg.ProgrammingError as e:
+            raise PostgresStoreError(f"bad PostgreSQL URL {_redact(url)}: {e}") from None
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+            if migrate:
+                self._migrate()
+        except PoolTimeout:
+            self._pool.close()
+            raise PostgresStoreError(f"cannot connect to {_redact(url)} within {timeout:g} s") from None
+        except BaseException:
+            self._pool.close()
+            raise
+
+    # -- plumbing
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """One transaction on a pooled connection: commit on success, roll back on error."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout as e:
+            raise PostgresStoreError(f"no PostgreSQL connection available: {e}") from None
+
+    def _run(self, op: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
+        """Run ``op`` in one transaction, once more on a fresh connection if the first one broke."""
+        for attempt in (1, 2):
+            try:
+                with self._conn() as conn:
+                    return op(conn)
+            except psycopg.OperationalError as e:
+                if attempt == 2 or isinstance(e, psycopg.errors.QueryCanceled):
+                    raise PostgresStoreError(f"PostgreSQL operation failed: {e}".strip()) from None
+                self._pool.check()  # drop the other connections the same restart broke
+        raise AssertionError("unreachable")
+
+    def _migrate(self) -> None:
+        def migrate(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                         " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreSchemaError(f"{_redact(self.url)} has schema version {current}; "
+                                       f"this tokensim knows up to {SCHEMA_VERSION}")
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                conn.execute(MIGRATIONS[version])
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+
+        self._run(migrate)
+
+    def schema_version(self) -> int:
+        row = self._run(lambda c: c.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+                        .fetchone())
+        return int(row[0]) if row else 0
+
+    def pool_stats(self) -> dict[str, int]:
+        """psycopg_pool's counters (pool_size, pool_available, requests_waiting, ...)."""
+        return dict(self._pool.get_stats())
+
+    def close(self) -> None:
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._pool.close()
+
+    # -- credentials
+    def insert(self, cred: Credential) -> None:
+        c = cred
+        params = (c.serial, c.kind.value, c.secret, c.algorithm.value, c.digits, c.period, c.t0,
+                  c.counter, c.status.value, c.last_step, c.offset_steps, c.failures, c.throttle_until,
+                  c.locked, c.resync_hint_step, c.resync_hint_at, c.issuer, c.account,
+                  c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at)
+        sql = (f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join(['%s'] * 23)})"
+               " ON CONFLICT (serial) DO NOTHING")
+        if not self._run(lambda conn: conn.execute(sql, params).rowcount == 1):
+            raise CredentialExistsError(f"credential {cred.serial!r} already exists")
+
+    def get(self, serial: str) -> Credential | None:
+        row = self._run(lambda c: c.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = %s",
+                                            (serial,)).fetchone())
+        return None if row is None else _row_to_credential(row)
+
+    def credentials(self) -> list[Credential]:
+        rows = self._run(lambda c: c.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY serial")
+                         .fetchall())
+        return [_row_to_credential(r) for r in rows]
+
+    def delete(self, serial: str) -> bool:
+        return self._run(lambda c: c.execute("DELETE FROM credentials WHERE serial = %s",
+                                             (serial,)).rowcount == 1)
+
+    def set_status(self, serial: str, status: Status, at: float) -> bool:
+        return self._run(lambda c: c.execute(
+            "UPDATE credentials SET status = %s, updated_at = %s WHERE serial = %s",
+            (status.value, at, serial)).rowcount == 1)
+
+    # -- compare-and-set
+    @staticmethod
+    def _restart_history(conn: psycopg.Connection[tuple[Any, ...]], serial: str, step: int,
+                         offset: int, at: float) -> None:
+        conn.execute("DELETE FROM drift_history WHERE serial = %s", (serial,))
+        conn.execute(_ADD_HISTORY, (serial, at, step, offset))
+
+    def activate(self, serial: str, step: int, offset: int, at: float) -> bool:
+        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            row = conn.execute(
+                f"UPDATE credentials SET status = 'active', last_step = %s, offset_steps = %s,"
+                f" enabled_at = %s, locked = false, {_CLEAR_THROTTLE}, updated_at = %s"
+                " WHERE serial = %s AND status = 'pending' RETURNING serial",
+                (step, offset, at, at, serial)).fetchone()
+            if row is not None:
+                self._restart_history(conn, serial, step, offset, at)
+            return row is not None
+
+        return self._run(op)
+
+    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool:
+        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            row = conn.execute(
+                f"UPDATE credentials SET last_step = %s, offset_steps = %s, last_used_at = %s,"
+                f" {_CLEAR_THROTTLE}, updated_at = %s WHERE serial = %s AND status = 'active'"
+                " AND NOT locked AND (last_step IS NULL OR last_step < %s) RETURNING last_step",
+                (step, offset, at, at, serial, step)).fetchone()
+            if row is None:
+                return False
+            conn.execute(_ADD_HISTORY, (serial, at, step, offset))
+            # keep the newest history_size observations
+            conn.execute("DELETE FROM drift_history WHERE serial = %s AND id <= ("
+                         " SELECT id FROM drift_history WHERE serial = %s ORDER BY id DESC"
+                         " OFFSET %s LIMIT 1)", (serial, serial, max(0, history_size)))
+            return True
+
+        return self._run(op)
+
+    def resync(self, serial: str, step: int, offset: int, at: float) -> bool:
+        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            row = conn.execute(
+                f"UPDATE credentials SET last_step = %s, offset_steps = %s, {_CLEAR_THROTTLE},"
+                " updated_at = %s WHERE serial = %s AND status = 'active' AND NOT locked"
+                " AND (last_step IS NULL OR last_step < %s) RETURNING last_step",
+                (step, offset, at, serial, step)).fetchone()
+            if row is not None:
+                self._restart_history(conn, serial, step, offset, at)
+            return row is not None
+
+        return self._run(op)
+
+    # -- failures
+    def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:
+        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> ThrottleState:
+            # the first UPDATE holds the row lock until commit: the second sees no other writer
+            row = conn.execute(
+                "UPDATE credentials SET failures = failures + 1, last_failure_at = %s, updated_at = %s"
+                " WHERE serial = %s RETURNING failures, locked", (at, at, serial)).fetchone()
+            if row is None:
+                raise UnknownCredentialError(f"no credential {serial!r}")
+            failures = int(row[0])
+            until, locked = policy.after_failure(failures, at)
+            locked = locked or bool(row[1])
+            conn.execute("UPDATE credentials SET throttle_until = %s, locked = %s WHERE serial = %s",
+                         (until, locked, serial))
+            return ThrottleState(failures, until, locked)
+
+        return self._run(op)
+
+    def unlock(self, serial: str, at: float) -> bool:
+        return self._run(lambda c: c.execute(
+            "UPDATE credentials SET failures = 0, throttle_until = 0, locked = false, updated_at = %s"
+            " WHERE serial = %s", (at, serial)).rowcount == 1)
+
+    def set_resync_hint(self, serial: str, step: int | None, at: float | None) -> None:
+        self._run(lambda c: c.execute(
+            "UPDATE credentials SET resync_hint_step = %s, resync_hint_at = %s WHERE serial = %s",
+            (step, at, serial)))
+
+    # -- history
+    def history(self, serial: str) -> list[Observation]:
+        rows = self._run(lambda c: c.execute(
+            "SELECT at, step, offset_steps FROM drift_history WHERE serial = %s ORDER BY id",
+            (serial,)).fetchall())
+        return [Observation(float(a), int(s), int(o)) for a, s, o in rows]
+
+    def snapshot(self, serial: str) -> tuple[Credential, list[Observation]] | None:
+        """One statement, so one MVCC snapshot: the credential and its history agree."""
+        row = self._run(lambda c: c.execute(
+            f"SELECT {_COLUMNS}, (SELECT coalesce(array_agg(array[h.at, h.step, h.offset_steps]"
+            " ORDER BY h.id), '{}') FROM drift_history h WHERE h.serial = c.serial)"
+            " FROM credentials c WHERE c.serial = %s", (serial,)).fetchone())
+        if row is None:
+            return None
+        hist = [Observation(float(a), int(s), int(o)) for a, s, o in row[-1]]
+        return _row_to_credential(row[:-1]), hist
