@@ -71,17 +71,24 @@ class Pending:
     sent: list[bytes] = field(default_factory=list)
 
 
+_CANONICAL: OrderedDict[bytes, None] = OrderedDict()  # bodies already checked (a pure-function memo)
+
+
 def decode_request(body: bytes) -> Mapping[int, Any]:
     """The parameter map of a CTAP2 request; INVALID_CBOR unless well-formed and canonical."""
     if not body:
         return {}
     try:
         value = cbor.decode(body)
-        canonical = cbor.encode(value) == body
+        canonical = body in _CANONICAL or cbor.encode(value) == body
     except Exception:  # the decoder raises ValueError, IndexError, KeyError, struct.error ...
         raise CtapStatus(ERR.INVALID_CBOR) from None
     if not canonical:
         raise CtapStatus(ERR.INVALID_CBOR, "non-canonical CBOR")
+    if body not in _CANONICAL:
+        _CANONICAL[body] = None
+        if len(_CANONICAL) > 64:
+            _CANONICAL.popitem(last=False)
     if not isinstance(value, dict) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
         raise CtapStatus(ERR.CBOR_UNEXPECTED_TYPE, "request must be a map with integer keys")
     return value
@@ -108,6 +115,7 @@ class Authenticator:
         self.dirty = False
         self.pin = ClientPin(self.state, self.biometric, self.mark_dirty)
         self._keys: OrderedDict[bytes, KeyPair] = OrderedDict()
+        self._unwrapped: OrderedDict[tuple[bytes, bytes], Credential] = OrderedDict()
         self._lock = threading.RLock()
         self.power_cycle()
         from . import credmgmt, getassert, largeblobs, makecred
@@ -216,9 +224,15 @@ class Authenticator:
 
     def find(self, credential_id: bytes, rp_id_hash: bytes) -> Credential | None:
         """The credential with this ID for this RP, if this authenticator made it (and kept it)."""
-        cred = unwrap(self.state.master_key, credential_id, rp_id_hash)
+        memo = (credential_id, rp_id_hash)
+        cred = self._unwrapped.get(memo)
         if cred is None:
-            return None
+            cred = unwrap(self.state.master_key, credential_id, rp_id_hash)
+            if cred is None:
+                return None
+            self._unwrapped[memo] = cred
+            if len(self._unwrapped) > 256:
+                self._unwrapped.popitem(last=False)
         if cred.resident:
             for c in self.state.resident:
                 if c.credential_id == credential_id:
@@ -263,6 +277,7 @@ class Authenticator:
         self.user_presence(event, keepalive)
         self.state.wipe()
         self._keys.clear()
+        self._unwrapped.clear()
         self.power_cycle()
         self.dirty = True
 

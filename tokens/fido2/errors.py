@@ -4,7 +4,8 @@
     └── Fido2Error                  anything the software authenticator layer raises on purpose
         ├── CtapStatus              a CTAP2 command ended with a non-zero status (``code``)
         ├── TransportError          the CTAPHID/UDP transport failed (timeout, wrong channel ...)
-        └── StateFileError          the persisted authenticator state is missing or unreadable
+        ├── StateFileError          the persisted authenticator state is missing or unreadable
+        └── Fido2DeviceError        (also a DeviceError) a Device-interface call got a CTAP error
 
 Inside the authenticator core a bad request raises :class:`CtapStatus`; the dispatcher turns it into
 the one-byte status of the response, so callers of ``Authenticator.process`` never see exceptions.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from fido2.ctap import CtapError
 
-from ..errors import StoreError, TokensimError
+from ..errors import DeviceError, StoreError, TokensimError
 
 ERR = CtapError.ERR
 
@@ -41,3 +42,11 @@ class TransportError(Fido2Error):
 
 class StateFileError(Fido2Error, StoreError):
     """The authenticator state file could not be read."""
+
+
+class Fido2DeviceError(Fido2Error, DeviceError):
+    """A FIDO2 device (soft or real) answered a Device-interface call with a CTAP error."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
