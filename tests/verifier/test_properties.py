@@ -23,8 +23,9 @@ models = st.builds(
     offset=st.floats(-120, 120),
     ppm=st.floats(-100, 100),
     epoch=st.just(START),
-    temperature=st.one_of(st.none(), st.builds(SinusoidalTemperature, mean=st.floats(-10, 40),
-                                               amplitude=st.floats(0, 15), period=st.sampled_from([DAY, 365.25 * DAY]))),
+    temperature=st.one_of(st.none(), st.builds(
+        SinusoidalTemperature, mean=st.floats(-10, 40), amplitude=st.floats(0, 15),
+        period=st.sampled_from([DAY, 365.25 * DAY]))),
     aging_ppm_per_year=st.floats(-5, 5),
     jitter=st.floats(0, 3),
     seed=st.integers(0, 2**16),

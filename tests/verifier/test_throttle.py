@@ -9,7 +9,7 @@ import pyotp
 from tokens.clock import ManualClock
 from tokens.verifier import Policy, Reason, Verifier
 
-from .conftest import SECRET, START, StoreFactory
+from .conftest import SECRET, StoreFactory
 
 POLICY = Policy(throttle_after=3, backoff_base=30, backoff_max=200, lockout_after=8)
 
