@@ -1,0 +1,284 @@
+"""``tokensim fido2``: create, inspect, reset and serve persisted software FIDO2 authenticators."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from . import output
+
+if TYPE_CHECKING:
+    from .demo import DemoContext
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {v}")
+    return v
+
+
+def _summary(name: str) -> dict[str, Any]:
+    from ..fido2 import state as store
+
+    st = store.load(name)
+    return {
+        "name": name, "aaguid": st.aaguid.hex(), "algorithms": [a.label for a in st.algorithms],
+        "attestation": st.attestation.value, "uv": st.uv.value, "pin_set": st.pin_hash is not None,
+        "pin_retries": st.pin_retries, "resident_credentials": len(st.resident), "capacity": st.capacity,
+        "counter_mode": st.counter_mode.value, "path": str(store.state_path(name)),
+    }
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from fido2.ctap2.base import Ctap2
+    from fido2.ctap2.pin import ClientPin
+
+    from ..fido2 import Alg, Authenticator, AuthenticatorState, SoftCtapDevice
+    from ..fido2 import state as store
+
+    store.state_path(args.name)  # validates the name
+    if args.pin is not None and not 4 <= len(args.pin) <= 63:
+        raise InputError("PIN must be 4 to 63 characters")
+    if args.capacity < 0:
+        raise InputError("--capacity must not be negative")
+    st = AuthenticatorState.new(algorithms=[Alg.parse(args.alg)] if args.alg else None,
+                                attestation=args.attestation, uv=args.uv, capacity=args.capacity,
+                                counter_mode=args.counter, name=args.name)
+    if args.pin is not None:  # set it the way a platform would: ClientPIN setPIN
+        ClientPin(Ctap2(SoftCtapDevice(Authenticator(st)))).set_pin(args.pin)
+    path = store.create(st)
+    info = _summary(args.name)
+    if args.json:
+        output.print_json(info)
+    else:
+        print(f"created FIDO2 authenticator {args.name} (AAGUID {info['aaguid']}) in {path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..fido2 import state as store
+
+    rows = [_summary(n) for n in store.names()]
+    if args.json:
+        output.print_json(rows)
+    elif not rows:
+        print("no FIDO2 authenticators (create one with 'tokensim fido2 new NAME')")
+    else:
+        output.table(["name", "aaguid", "algorithms", "attestation", "uv", "PIN", "resident"],
+                     [(r["name"], r["aaguid"], ",".join(r["algorithms"]), r["attestation"], r["uv"],
+                       "set" if r["pin_set"] else "-", f"{r['resident_credentials']}/{r['capacity']}")
+                      for r in rows])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ..fido2 import state as store
+
+    info = _summary(args.name)
+    st = store.load(args.name)
+    if args.ca_pem:
+        if st.batch is None:
+            raise InputError(f"{args.name} has no batch attestation (created with --attestation "
+                             f"{st.attestation.value})")
+        print(st.batch.ca_pem.decode(), end="")
+        return 0
+    info["global_counter"] = st.global_counter
+    info["attestation_ca"] = st.batch.ca_der.hex() if st.batch else None
+    if args.json:
+        output.print_json(info)
+    else:
+        output.kv({k: v for k, v in info.items() if k != "attestation_ca"}, title=f"FIDO2 {args.name}")
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from ..fido2 import state as store
+    from ..fido2.credentials import counter_key
+
+    st = store.load(args.name)
+    rows = [{"rp_id": c.rp_id, "user_name": c.user.get("name", ""),
+             "user_id": c.user["id"].hex() if "id" in c.user else "", "credential_id": c.credential_id.hex(),
+             "alg": c.alg.label, "cred_protect": c.cred_protect,
+             "counter": st.counters.get(counter_key(c.credential_id), 0), "created": c.created}
+            for c in st.resident]
+    if args.json:
+        output.print_json(rows)
+    elif not rows:
+        print(f"{args.name} holds no discoverable credentials")
+    else:
+        output.table(["rp id", "user", "credential id", "alg", "credProtect", "counter"],
+                     [(r["rp_id"], r["user_name"], str(r["credential_id"])[:16] + "...", r["alg"],
+                       r["cred_protect"], r["counter"]) for r in rows])
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from ..fido2 import Authenticator
+    from ..fido2 import state as store
+    from ..fido2.errors import CtapStatus
+
+    st = store.load(args.name)
+    status = Authenticator(st).process(b"\x07")  # authenticatorReset, just after "power-up"
+    if status != b"\x00":
+        raise CtapStatus(status[0], "reset refused")
+    store.save(st)
+    if args.json:
+        output.print_json({"name": args.name, "reset": True, "aaguid": st.aaguid.hex()})
+    else:
+        print(f"{args.name}: every credential and the PIN are gone")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from ..fido2 import Authenticator, SoftCtapDevice
+    from ..fido2 import state as store
+    from ..fido2.udp import UdpCtapHidServer
+    from ..fido2.user import presence_for
+
+    st = store.load(args.name)
+    try:
+        presence = presence_for(args.presence)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    auth = Authenticator(st, presence=presence)
+
+    def save() -> None:
+        if auth.dirty:
+            auth.dirty = False
+            store.save(st)
+
+    stop = threading.Event()
+    server = UdpCtapHidServer(SoftCtapDevice(auth), host=args.host, port=args.port,
+                              reply_port=args.reply_port or None, after_command=save)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        server.start()
+        output.print_json({"name": args.name, "aaguid": st.aaguid.hex(), "host": server.host,
+                           "port": server.port, "reply_port": args.reply_port or None, "ready": True})
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+        save()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("fido2", help="software FIDO2 authenticators (CTAP 2.1, U2F)")
+    s = p.add_subparsers(dest="fido2_command", metavar="ACTION", required=True)
+
+    n = s.add_parser("new", help="create a persisted software authenticator")
+    n.add_argument("name")
+    n.add_argument("--alg", choices=["ES256", "EdDSA"], help="only this algorithm (default: both)")
+    n.add_argument("--attestation", choices=["none", "self", "batch"], default="self")
+    n.add_argument("--pin", help="set this PIN (4-63 characters)")
+    n.add_argument("--uv", choices=["auto", "deny", "none"], default="none",
+                   help="built-in UV: auto = matches, deny = never matches, none = no sensor")
+    n.add_argument("--capacity", type=int, default=25, help="discoverable credential slots")
+    n.add_argument("--counter", choices=["per-credential", "global", "zero"], default="per-credential")
+    _json(n)
+    n.set_defaults(func=cmd_new)
+
+    ls = s.add_parser("list", help="list authenticators")
+    _json(ls)
+    ls.set_defaults(func=cmd_list)
+
+    sh = s.add_parser("show", help="show one authenticator (no secrets)")
+    sh.add_argument("name")
+    sh.add_argument("--ca-pem", action="store_true", help="print the attestation CA certificate (PEM)")
+    _json(sh)
+    sh.set_defaults(func=cmd_show)
+
+    c = s.add_parser("credentials", help="list discoverable credentials")
+    c.add_argument("name")
+    _json(c)
+    c.set_defaults(func=cmd_credentials)
+
+    r = s.add_parser("reset", help="authenticatorReset: wipe credentials and PIN")
+    r.add_argument("name")
+    _json(r)
+    r.set_defaults(func=cmd_reset)
+
+    sv = s.add_parser("serve", help="serve over CTAPHID/UDP until interrupted")
+    sv.add_argument("name")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=_port, default=8111, help="UDP port to listen on (0: any free port)")
+    sv.add_argument("--reply-port", type=_port, default=7112,
+                    help="UDP port replies go to (0: reply to the sender's address)")
+    sv.add_argument("--presence", default="approve", help="user presence: approve | deny | timeout")
+    _json(sv)
+    sv.set_defaults(func=cmd_serve)
+
+
+# -- demo -----------------------------------------------------------------------------------------------
+
+def _demo(ctx: DemoContext) -> None:
+    from fido2.client import DefaultClientDataCollector, Fido2Client, UserInteraction
+    from fido2.server import Fido2Server
+    from fido2.webauthn import (
+        PublicKeyCredentialRpEntity,
+        PublicKeyCredentialUserEntity,
+        UserVerificationRequirement,
+    )
+
+    from ..fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
+
+    class _Ui(UserInteraction):
+        def request_pin(self, permissions: Any, rd_id: str | None) -> str | None:
+            return "4321"
+
+    auth = Authenticator(AuthenticatorState.new(attestation="self", name="demo"))
+    from fido2.ctap2.base import Ctap2
+    from fido2.ctap2.pin import ClientPin
+
+    ClientPin(Ctap2(SoftCtapDevice(auth))).set_pin("4321")
+    server = Fido2Server(PublicKeyCredentialRpEntity(id="example.com", name="Example"))
+    collector = DefaultClientDataCollector("https://example.com")
+    client = Fido2Client(SoftCtapDevice(auth), collector, user_interaction=_Ui())
+    uv = UserVerificationRequirement.REQUIRED
+    opts, state = server.register_begin(PublicKeyCredentialUserEntity(id=b"alice-id", name="alice"),
+                                        user_verification=uv)
+    reg = server.register_complete(state, client.make_credential(opts.public_key))
+    cred = reg.credential_data
+    assert cred is not None
+    ctx.say(f"registered alice at example.com: credential {cred.credential_id.hex()[:24]}..., "
+            f"alg {cred.public_key.ALGORITHM}, UV={reg.is_user_verified()}")
+    stored_counter = reg.counter
+
+    def login(device_auth: Authenticator, who: str) -> None:
+        nonlocal stored_counter
+        c = Fido2Client(SoftCtapDevice(device_auth), collector, user_interaction=_Ui())
+        opts, state = server.authenticate_begin([cred], user_verification=uv)
+        resp = c.get_assertion(opts.public_key).get_response(0)
+        server.authenticate_complete(state, [cred], resp)
+        counter = resp.response.authenticator_data.counter
+        if counter <= stored_counter and not (counter == 0 and stored_counter == 0):
+            ctx.say(f"[red]{who}: signature valid, but sign counter {counter} <= stored {stored_counter}: "
+                    "cloned authenticator detected, login refused[/red]")
+            return
+        stored_counter = counter
+        ctx.say(f"{who}: login ok (signature, origin, rpIdHash, UP/UV checked), counter {counter}")
+
+    clone = auth.clone()  # a copy of the key taken now
+    login(auth, "original key")
+    login(auth, "original key")
+    login(clone, "cloned key  ")
+
+
+DEMO_SECTIONS = [(30, "FIDO2: register and log in against python-fido2's Fido2Server", _demo)]
