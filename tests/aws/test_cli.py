@@ -191,6 +191,6 @@ def test_demo_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     fn(DemoContext(home=tmp_path, clock=ManualClock(1_767_225_600.0)))
     out = capsys.readouterr().out
     assert order == 50
-    assert "pyotp agrees they are consecutive: True" in out
+    assert "the last two codes; pyotp agrees: True" in out
     assert "(mode 0600)" in out and "reuses them" in out and ": True" in out
     assert "local devices left: []" in out

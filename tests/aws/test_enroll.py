@@ -64,8 +64,9 @@ def test_enroll_sends_two_consecutive_codes_of_the_seed(aws: AwsSession, aws_qr:
     totp = pyotp.TOTP(seed_of(responses))
     assert len(sent) == 1
     assert sent[0]["UserName"] == "alice" and sent[0]["SerialNumber"] == result.serial_number
-    assert [sent[0]["AuthenticationCode1"], sent[0]["AuthenticationCode2"]] == [totp.at(T), totp.at(T + 30)]
-    assert totp.at(T) != totp.at(T + 30)
+    # the last two codes shown at T: the previous step's and the current one's
+    assert [sent[0]["AuthenticationCode1"], sent[0]["AuthenticationCode2"]] == [totp.at(T - 30), totp.at(T)]
+    assert totp.at(T - 30) != totp.at(T)
     # stored locally: same seed, serial number and user in the metadata, label from the QR code
     dev = store.get("alice")
     assert dev.secret == decode_secret(seed_of(responses))
@@ -85,8 +86,8 @@ def test_enroll_uses_the_injected_clock(aws: AwsSession, capture: Capture,
     clock = ManualClock(T + 3600)
     enroll_virtual_mfa(aws.iam, "bob", store=DeviceStore(), name="bob-phone", qr_check="if-png", clock=clock)
     totp = pyotp.TOTP(seed_of(responses))
-    assert sent[0]["AuthenticationCode1"] == totp.at(T + 3600)
-    assert sent[0]["AuthenticationCode2"] == totp.at(T + 3630)
+    assert sent[0]["AuthenticationCode1"] == totp.at(T + 3570)
+    assert sent[0]["AuthenticationCode2"] == totp.at(T + 3600)
 
 
 def test_qr_code_with_another_secret_is_refused_and_rolled_back(aws: AwsSession, aws_qr: Any) -> None:

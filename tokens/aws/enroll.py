@@ -2,7 +2,7 @@
 
     CreateVirtualMFADevice ─► Base32StringSeed ─► VirtualTOTP ◄─ (must agree) ─ QRCodePNG, decoded
                            ─► device stored locally under NAME, serial-number ARN in its metadata
-                           ─► EnableMFADevice(code at step s, code at step s+1)  — no 30 s wait
+                           ─► EnableMFADevice(code at step s-1, code at step s)  — no 30 s wait
 
 If EnableMFADevice is refused, the virtual device is deleted again and nothing is stored.  If the
 endpoint stops answering during EnableMFADevice the outcome is unknown, so the local device (the only
@@ -99,8 +99,10 @@ def enroll_virtual_mfa(iam: AwsClient, user: str, *, store: DeviceStore, name: s
                        at: float | None = None, clock: Clock | None = None) -> AwsMfaEnrollment:
     """Create, store and enable a virtual MFA device for IAM ``user``; ``name`` defaults to ``user``.
 
-    The two codes are the device's codes for the TOTP step at ``at`` (default: ``clock.now()``) and
-    the step after it — what a person types after waiting 30 s, computed at once.
+    The two codes are the device's codes for the step before ``at`` (default: ``clock.now()``) and
+    the step at ``at``: what a person submits after typing one code and waiting for the next,
+    computed at once.  (Sending the current and the *next* code would claim the token runs one
+    step fast, which a verifier that tracks drift takes at its word.)
     """
     name = check_name(name or user)
     if name in store:  # fail before anything is created remotely
@@ -122,7 +124,8 @@ def enroll_virtual_mfa(iam: AwsClient, user: str, *, store: DeviceStore, name: s
                            "enabled_at": None, "created_at": time.time()}}
         store.add(name, device, meta=meta)
         stored = True
-        code1, code2 = device.consecutive(2, at=t)
+        # the last two codes the token showed: what a person submits after waiting for the second
+        code1, code2 = device.consecutive(2, at=t - device.period)
         sent = True
         iam.call("EnableMFADevice", UserName=user, SerialNumber=serial,
                  AuthenticationCode1=code1, AuthenticationCode2=code2)
