@@ -90,7 +90,7 @@ for _s in (
     Scheme("otpauth", "otpauth://totp/LABEL?secret=BASE32&...", "a provisioning URI as a virtual token",
            ".otp:open_otpauth"),
     Scheme("fido2-sim", "fido2-sim:NAME", "the software FIDO2 authenticator (state file NAME)",
-           ".fido2:open_sim", ("home", "presence")),
+           ".fido2:open_sim", ("pin", "home", "presence")),
     Scheme("fido2-udp", "fido2-udp://HOST:PORT", "any CTAPHID-over-UDP authenticator",
            ".fido2:open_udp", ("pin", "timeout", "reply_port")),
     Scheme("fido2-hid", "fido2-hid: or fido2-hid:///dev/hidrawN", "a USB FIDO2 key", ".fido2:open_hid",
