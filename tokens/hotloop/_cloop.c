@@ -437,10 +437,15 @@ static int parse_code(PyObject *o, int digits, uint32_t *out)
     return 0;
 }
 
-/* Window [start, start + count) must stay below 2**64; count < 2**62 keeps offsets signed. */
+/* Windows hold at most 2**24 counters (0.6 s of hashing) and stay below 2**64. */
+#define TS_MAX_WINDOW ((uint64_t)1 << 24)
 static int check_window(uint64_t start, uint64_t count)
 {
-    if (count >= ((uint64_t)1 << 62) || (count > 0 && start > UINT64_MAX - (count - 1))) {
+    if (count > TS_MAX_WINDOW) {
+        PyErr_SetString(InputError, "a window holds at most 2**24 counters");
+        return -1;
+    }
+    if (count > 0 && start > UINT64_MAX - (count - 1)) {
         PyErr_SetString(InputError, "counter window runs past 2**64-1");
         return -1;
     }
@@ -554,8 +559,6 @@ static PyObject *Key_codes(KeyObject *self, PyObject *args, PyObject *kwds)
     if (parse_digits(dig_o, &digits) < 0 || parse_u64(start_o, "start", &start) < 0 ||
         parse_u64(count_o, "count", &count) < 0 || check_window(start, count) < 0)
         return NULL;
-    if (count > (uint64_t)PY_SSIZE_T_MAX / sizeof(uint32_t))
-        return PyErr_NoMemory();
     vals = PyMem_Malloc(count ? count * sizeof(uint32_t) : 1);
     if (vals == NULL)
         return PyErr_NoMemory();
@@ -658,8 +661,8 @@ static int parse_window_side(PyObject *o, const char *what, uint64_t *out)
 {
     if (parse_u64(o, what, out) < 0)
         return -1;
-    if (*out > 0x7FFFFFFFu) {
-        PyErr_Format(InputError, "%s must be at most 2**31-1 steps", what);
+    if (*out >= TS_MAX_WINDOW / 2) {
+        PyErr_Format(InputError, "%s must be below 2**23 steps", what);
         return -1;
     }
     return 0;
