@@ -1,0 +1,273 @@
+"""``tokensim verifier``: the MFA verifier on its embedded SQLite store.
+
+    tokensim verifier enroll SERIAL (--uri URI | --device NAME) (--code1 C1 --code2 C2 | --auto) [--at T]
+    tokensim verifier check SERIAL CODE [--at T]
+    tokensim verifier resync SERIAL C1 C2 [--at T]
+    tokensim verifier show SERIAL | list | disable SERIAL | unlock SERIAL
+    tokensim verifier import-pskc FILE [--key HEX | --passphrase P] [--active]
+
+Every command takes ``--db PATH`` (default ``$TOKENSIM_HOME/verifier.sqlite3``) and ``--json``.
+A rejected code exits 1, with the JSON result still printed under ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from . import output
+from .common import add_json, parse_time
+
+if TYPE_CHECKING:
+    from ..verifier import Verifier
+    from ..virtual import VirtualHOTP, VirtualTOTP
+
+
+def _verifier(args: argparse.Namespace) -> Verifier:
+    from ..paths import verifier_db
+    from ..verifier import SQLiteStore, Verifier
+
+    return Verifier(SQLiteStore(args.db or verifier_db()))
+
+
+def _at(args: argparse.Namespace) -> float:
+    return time.time() if args.at is None else float(args.at)
+
+
+def _fmt_time(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+def _result(args: argparse.Namespace, data: dict[str, Any], ok: bool, human: str) -> int:
+    if args.json:
+        output.print_json(data)
+    elif ok:
+        print(human)
+    else:
+        output.error(human)
+    return 0 if ok else 1
+
+
+# ------------------------------------------------------------------ enroll
+
+
+def _device(args: argparse.Namespace) -> VirtualTOTP | VirtualHOTP:
+    from ..virtual import device_from_uri
+
+    if args.uri:
+        return device_from_uri(args.uri)
+    from ..store import DeviceStore
+
+    return DeviceStore().get(args.device)
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from ..verifier import Kind, Status
+    from ..virtual import VirtualHOTP
+
+    at = _at(args)
+    if args.auto == bool(args.code1 or args.code2):
+        raise InputError("give either --code1 and --code2, or --auto")
+    if not args.auto and not (args.code1 and args.code2):
+        raise InputError("enrollment needs two consecutive codes: --code1 and --code2")
+    dev = _device(args)
+    v = _verifier(args)
+    try:
+        if args.auto:
+            if isinstance(dev, VirtualHOTP) and args.device:
+                from ..store import DeviceStore
+
+                with DeviceStore().using(args.device) as live:  # the presses move the stored counter
+                    code1, code2 = live.consecutive(2)
+            else:
+                code1, code2 = dev.consecutive(2, at=at - getattr(dev, "period", 0))
+        else:
+            code1, code2 = args.code1, args.code2
+        existing = v.store.get(args.serial)
+        if existing is None:
+            kind = Kind.HOTP if isinstance(dev, VirtualHOTP) else Kind.TOTP
+            v.register(args.serial, dev.secret, kind=kind, algorithm=dev.algorithm, digits=dev.digits,
+                       period=getattr(dev, "period", 30), t0=getattr(dev, "t0", 0.0),
+                       counter=getattr(dev, "counter", 0), issuer=dev.issuer, account=dev.account, at=at)
+        elif existing.status is not Status.PENDING or existing.secret != dev.secret:
+            from ..verifier import CredentialExistsError
+
+            raise CredentialExistsError(f"credential {args.serial!r} already exists")
+        res = v.enable(args.serial, code1, code2, at=at)
+    finally:
+        v.store.close()
+    human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
+             else f"{args.serial}: enable failed: {res.reason.value} (the credential stays pending)")
+    return _result(args, res.to_dict(), res.ok, human)
+
+
+# ------------------------------------------------------------------ check / resync
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        res = v.verify(args.serial, args.code, at=_at(args))
+    finally:
+        v.store.close()
+    if res.ok:
+        human = f"ok (step {res.step}, offset {res.offset_steps:+d})"
+    else:
+        human = f"rejected: {res.reason.value}"
+        if res.retry_after:
+            human += f" (retry after {res.retry_after:.0f} s)"
+    return _result(args, res.to_dict(), res.ok, human)
+
+
+def cmd_resync(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        res = v.resync(args.serial, args.code1, args.code2, at=_at(args))
+    finally:
+        v.store.close()
+    human = (f"{args.serial} resynchronised (step {res.step}, offset {res.offset_steps:+d})" if res.ok
+             else f"{args.serial}: resync failed: {res.reason.value}")
+    return _result(args, res.to_dict(), res.ok, human)
+
+
+# ------------------------------------------------------------------ registry
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from ..verifier import Kind
+
+    v = _verifier(args)
+    try:
+        cred = v.get(args.serial)
+        at = _at(args)
+        data = cred.to_dict()
+        data["window"] = list(v.window(args.serial, at=at))
+        data["drift"] = v.drift(args.serial, at=at).to_dict() if cred.kind is Kind.TOTP else None
+    finally:
+        v.store.close()
+    if args.json:
+        output.print_json(data)
+        return 0
+    drift = data.pop("drift")
+    for k in ("created_at", "enabled_at", "last_used_at", "last_failure_at", "updated_at", "throttle_until"):
+        data[k] = _fmt_time(data[k])
+    if drift:
+        data["predicted offset"] = f"{drift['offset_steps']:+.2f} steps"
+        trusted = "" if drift["rate_trusted"] else " (not yet trusted)"
+        data["drift rate"] = f"{drift['rate_ppm']:+.1f} ppm{trusted}"
+        data["successes tracked"] = f"{drift['points']} over {drift['span_days']} days"
+    output.kv(data, title=f"credential {args.serial}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        creds = v.credentials()
+    finally:
+        v.store.close()
+    if args.json:
+        output.print_json([c.to_dict() for c in creds])
+        return 0
+    output.table(["serial", "kind", "status", "last step", "offset", "failures", "locked", "last used"],
+                 [(c.serial, c.kind.value, c.status.value, c.last_step, c.offset_steps, c.failures,
+                   "yes" if c.locked else "", _fmt_time(c.last_used_at)) for c in creds])
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        v.disable(args.serial)
+    finally:
+        v.store.close()
+    return _result(args, {"serial": args.serial, "status": "disabled"}, True, f"{args.serial} disabled")
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        v.unlock(args.serial)
+    finally:
+        v.store.close()
+    return _result(args, {"serial": args.serial, "unlocked": True}, True, f"{args.serial} unlocked")
+
+
+def cmd_import_pskc(args: argparse.Namespace) -> int:
+    from ..verifier import Status
+    from ..verifier.pskc_import import import_pskc
+
+    key = None
+    if args.key is not None:
+        try:
+            key = bytes.fromhex(args.key)
+        except ValueError:
+            raise InputError("--key must be hexadecimal") from None
+    v = _verifier(args)
+    try:
+        results = import_pskc(v, args.file, key=key, passphrase=args.passphrase,
+                              status=Status.ACTIVE if args.active else Status.PENDING)
+    finally:
+        v.store.close()
+    if args.json:
+        output.print_json([r.to_dict() for r in results])
+    else:
+        output.table(["serial", "kind", "imported", "status / reason"],
+                     [(r.serial, r.kind, "yes" if r.imported else "no", r.status or r.reason)
+                      for r in results])
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("verifier", help="verify OTP codes: enroll, check, resync, drift tracking")
+    vs = p.add_subparsers(dest="verifier_command", metavar="COMMAND", required=True,
+                          parser_class=type(p))
+
+    def cmd(name: str, help_: str, func: Any, *, at: bool = False) -> argparse.ArgumentParser:
+        c: argparse.ArgumentParser = vs.add_parser(name, help=help_)
+        c.add_argument("--db", metavar="PATH",
+                       help="verifier database (default: $TOKENSIM_HOME/verifier.sqlite3)")
+        if at:
+            c.add_argument("--at", type=parse_time, metavar="T", help="reference time (default: now)")
+        add_json(c)
+        c.set_defaults(func=func)
+        return c
+
+    e = cmd("enroll", "register a token and enable it with two consecutive codes", cmd_enroll, at=True)
+    e.add_argument("serial", metavar="SERIAL")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--uri", help="the token's otpauth:// URI")
+    src.add_argument("--device", metavar="NAME", help="a virtual device from the device store")
+    e.add_argument("--code1", metavar="C1")
+    e.add_argument("--code2", metavar="C2")
+    e.add_argument("--auto", action="store_true", help="take the two codes from the token itself at --at")
+
+    c = cmd("check", "verify one code", cmd_check, at=True)
+    c.add_argument("serial", metavar="SERIAL")
+    c.add_argument("code", metavar="CODE")
+
+    r = cmd("resync", "resynchronise with two consecutive codes (wide search)", cmd_resync, at=True)
+    r.add_argument("serial", metavar="SERIAL")
+    r.add_argument("code1", metavar="C1")
+    r.add_argument("code2", metavar="C2")
+
+    s = cmd("show", "one credential, its drift estimate and window (never the secret)", cmd_show, at=True)
+    s.add_argument("serial", metavar="SERIAL")
+    cmd("list", "all credentials", cmd_list)
+    d = cmd("disable", "refuse every code of a credential from now on", cmd_disable)
+    d.add_argument("serial", metavar="SERIAL")
+    u = cmd("unlock", "clear failures, back-off and lockout", cmd_unlock)
+    u.add_argument("serial", metavar="SERIAL")
+    i = cmd("import-pskc", "import HOTP/TOTP keys from a PSKC (RFC 6030) file", cmd_import_pskc)
+    i.add_argument("file", metavar="FILE")
+    enc = i.add_mutually_exclusive_group()
+    enc.add_argument("--key", metavar="HEX", help="pre-shared decryption key (hex)")
+    enc.add_argument("--passphrase", metavar="P", help="passphrase (PBKDF2-encrypted files)")
+    i.add_argument("--active", action="store_true", help="import as active instead of pending")
