@@ -62,7 +62,8 @@ def test_enroll_check_replay_resync_show(capsys: pytest.CaptureFixture[str], tmp
     assert rc == 1 and isinstance(data, dict) and data["reason"] == "not_enabled"
 
 
-def test_enroll_failure_stays_pending_and_can_retry(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_enroll_failure_stays_pending_and_can_retry(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
     db = str(tmp_path / "v.db")
     rc, data, _ = run(capsys, "verifier", "enroll", "S2", "--uri", URI, "--code1", REF.at(START),
                       "--code2", REF.at(START), "--at", str(START), "--db", db, "--json")

@@ -72,7 +72,10 @@ def test_rfc6030_plain_example(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["psk", "passphrase"])
 def test_encrypted_import_and_time_drift(tmp_path: Path, mode: str) -> None:
     f = tmp_path / "keys.pskcxml"
-    _write(f, psk=PSK if mode == "psk" else None, passphrase="correct horse" if mode == "passphrase" else None)
+    if mode == "psk":
+        _write(f, psk=PSK)
+    else:
+        _write(f, passphrase="correct horse")
     assert base64.b64encode(SECRET) not in f.read_bytes(), "the secret is encrypted in the file"
     v = Verifier(MemoryStore(), clock=ManualClock(START))
     kw = {"key": PSK} if mode == "psk" else {"passphrase": "correct horse"}
@@ -109,7 +112,8 @@ def test_cli_import_active(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     f = tmp_path / "keys.pskcxml"
     _write(f, psk=PSK)
     db = tmp_path / "v.db"
-    assert main(["verifier", "import-pskc", str(f), "--key", PSK.hex(), "--active", "--db", str(db), "--json"]) == 0
+    argv = ["verifier", "import-pskc", str(f), "--key", PSK.hex(), "--active", "--db", str(db), "--json"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert SECRET.hex() not in out and encode_secret(SECRET) not in out
     with SQLiteStore(db) as s:
