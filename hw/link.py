@@ -36,10 +36,8 @@ class Port(Protocol):
 
 
 def _is_port_failure(e: BaseException) -> bool:
-    try:
-        import serial
-    except ImportError:  # pragma: no cover - pyserial is a dependency
-        return isinstance(e, OSError)
+    import serial
+
     return isinstance(e, serial.SerialException | OSError)
 
 
@@ -90,28 +88,35 @@ class Link:
         frame = framing.encode_frame(Request(seq, cmd, payload).to_bytes())
         started = self._monotonic()
         hard_deadline = started + self.max_wait
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.stats["retries"] += 1
+        failed = sent = 0
+        while True:
             self._write(frame)  # the same bytes, same seq: the device answers a retry from its cache
+            sent += 1
             self.stats["sent"] += 1
-            reply = self._await(seq, cmd, hard_deadline)
+            reply, alive = self._await(seq, cmd, hard_deadline)
             if reply is not None:
                 if reply.status != Status.OK:
                     raise error_for(reply.status, reply.payload, cmd.name)
                 return reply
             if self._monotonic() >= hard_deadline:
                 break
+            if not alive:  # a keepalive in this attempt shows the device is working: no retry spent
+                failed += 1
+                if failed > self.retries:
+                    break
+            self.stats["retries"] += 1
         waited = self._monotonic() - started
-        raise NotResponding(f"{cmd.name}: no valid reply after {attempt + 1} "
-                            f"attempt(s) in {waited:.2f} s (check the port and baud rate)")
+        raise NotResponding(f"{cmd.name}: no valid reply after {sent} attempt(s) in {waited:.2f} s "
+                            f"(check the port and baud rate)")
 
-    def _await(self, seq: int, cmd: Cmd, hard_deadline: float) -> Response | None:
+    def _await(self, seq: int, cmd: Cmd, hard_deadline: float) -> tuple[Response | None, bool]:
+        """Read until the reply to (seq, cmd) arrives or the timeout passes; (reply, keepalive seen)."""
         deadline = min(self._monotonic() + self.timeout, hard_deadline)
+        alive = False
         while True:
             remaining = deadline - self._monotonic()
             if remaining <= 0:
-                return None
+                return None, alive
             chunk = self._read(remaining)
             if not chunk:
                 continue
@@ -127,11 +132,12 @@ class Link:
                     continue
                 if resp.status == Status.PENDING:
                     self.stats["keepalives"] += 1
+                    alive = True
                     deadline = min(self._monotonic() + self.timeout, hard_deadline)
                     continue
                 if resp.version != PROTOCOL_VERSION and resp.status == Status.OK:
                     raise MalformedReply(f"device replied with protocol version {resp.version}")
-                return resp
+                return resp, alive
             self.stats["bad_frames"] += self._decoder.errors - before
 
     def close(self) -> None:

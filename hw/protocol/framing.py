@@ -9,7 +9,6 @@ resynchronises on the next delimiter after garbage or an overlong run.
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterator
 
 MAX_FRAME = 250  # body bytes before the CRC (see docs/serial-protocol.md §2)
 CRC_LEN = 2
@@ -92,7 +91,7 @@ def decode_frame(encoded: bytes) -> bytes:
 
 
 class FrameDecoder:
-    """Incremental decoder: ``feed(chunk)`` yields the good frame bodies completed by ``chunk``.
+    """Incremental decoder: ``feed(chunk)`` returns the good frame bodies completed by ``chunk``.
 
     Empty frames (two delimiters in a row) are ignored; bad frames bump :attr:`errors`; a run of
     more than MAX_ENCODED bytes without a delimiter is discarded up to the next delimiter.
@@ -103,20 +102,21 @@ class FrameDecoder:
         self._overflow = False
         self.errors = 0
 
-    def feed(self, chunk: bytes) -> Iterator[bytes]:
+    def feed(self, chunk: bytes) -> list[bytes]:
+        out: list[bytes] = []
         start = 0
         while True:
             idx = chunk.find(0, start)
             if idx < 0:
                 self._append(chunk[start:])
-                return
+                return out
             self._append(chunk[start:idx])
             start = idx + 1
             if self._overflow:
                 self.errors += 1
             elif self._buf:
                 try:
-                    yield decode_frame(bytes(self._buf))
+                    out.append(decode_frame(bytes(self._buf)))
                 except FrameError:
                     self.errors += 1
             self._buf.clear()
