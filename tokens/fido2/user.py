@@ -8,6 +8,7 @@ tests never sleep long.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -69,15 +70,13 @@ class WaitThenTimeout(Presence):
 
     def request(self, event: threading.Event | None, keepalive: KeepAlive | None) -> Outcome:
         ev = event or threading.Event()
-        waited = 0.0
-        while waited < self.timeout:
+        steps = max(1, math.ceil(self.timeout / self.interval - 1e-9))
+        for _ in range(steps):
             if keepalive is not None:
                 keepalive(STATUS.UPNEEDED)
             self.keepalives += 1
-            step = min(self.interval, self.timeout - waited)
-            if self.wait(ev, step):
+            if self.wait(ev, self.interval):
                 return Outcome.CANCEL
-            waited += step
         return self.then
 
 
