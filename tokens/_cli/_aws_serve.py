@@ -15,11 +15,13 @@ from . import output
 def _serve(args: argparse.Namespace) -> int:
     from .. import paths
     from ..awsserver import AwsServer
+    from ..policy import load_policy
 
     db = args.db or str(paths.home() / "aws-serve.sqlite3")
     if args.db is None:
         paths.home().mkdir(parents=True, exist_ok=True, mode=0o700)
-    server = AwsServer(db, host=args.host, port=args.port, account_id=args.account_id,
+    policies = [load_policy(p) for p in args.policy or []]
+    server = AwsServer(db, host=args.host, port=args.port, account_id=args.account_id, policies=policies,
                        on_ready=lambda s: output.print_json(s.info()))
     sig = server.run()
     output.print_json({"event": "stopped", "signal": sig})
@@ -40,4 +42,7 @@ def register_serve(aws_sub: argparse._SubParsersAction[Any]) -> None:
                    help="SQLite state file (default: $TOKENSIM_HOME/aws-serve.sqlite3)")
     p.add_argument("--account-id", default="123456789012",
                    help="12-digit account id (default: 123456789012)")
+    p.add_argument("--policy", action="append", metavar="POLICY.json",
+                   help="attach this IAM policy to every IAM user and enforce it on IAM actions, with "
+                        "the MFA context of the caller's credentials (repeatable)")
     p.set_defaults(func=_serve)

@@ -4,7 +4,8 @@
     GET  /_tokensim/health               {"ok": true, "account_id": ...}
     GET  /_tokensim/credentials/{AKID}   the MFA context of issued credentials (no secrets)
 
-The backend's work (SQLite, the verifier) runs in the thread pool, off the event loop.
+The backend's work (SQLite, the verifier) runs in the thread pool, off the event loop.  With an
+:class:`~tokens.awsserver.authz.Authorizer`, IAM actions of IAM users are checked against policies.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from ..errors import TokensimError
 from . import iam, sts
+from .authz import Authorizer
 from .backend import Backend
 from .errors import ApiError
 from .protocol import QueryRequest, parse_request, render_error, render_result
@@ -28,7 +30,8 @@ XML = "text/xml"
 ACTIONS = {"iam": iam.ACTIONS, "sts": sts.ACTIONS}
 
 
-def dispatch(backend: Backend, req: QueryRequest) -> tuple[int, bytes, dict[str, str]]:
+def dispatch(backend: Backend, req: QueryRequest,
+             authorizer: Authorizer | None = None) -> tuple[int, bytes, dict[str, str]]:
     """Run one request: (HTTP status, XML body, extra headers)."""
     headers = {"x-amzn-RequestId": req.request_id}
     try:
@@ -37,6 +40,8 @@ def dispatch(backend: Backend, req: QueryRequest) -> tuple[int, bytes, dict[str,
             raise ApiError("InvalidAction", f"Could not find operation {req.action or '(none)'} for version "
                            f"{req.version or '(none)'}", 400)
         caller = backend.caller(req)
+        if authorizer is not None:
+            authorizer.check(backend, req, caller)
         result = handler(backend, req, caller)
         if req.action == "GetCallerIdentity":
             headers.update(sts.mfa_headers(backend, caller))
@@ -51,10 +56,10 @@ def dispatch(backend: Backend, req: QueryRequest) -> tuple[int, bytes, dict[str,
                                  "Receiver"), headers
 
 
-def create_app(backend: Backend) -> Starlette:
+def create_app(backend: Backend, authorizer: Authorizer | None = None) -> Starlette:
     async def query(request: Request) -> Response:
         req = parse_request(await request.body(), request.url.query, request.headers)
-        status, body, headers = await run_in_threadpool(dispatch, backend, req)
+        status, body, headers = await run_in_threadpool(dispatch, backend, req, authorizer)
         return Response(body, status_code=status, media_type=XML, headers=headers)
 
     async def health(request: Request) -> Response:

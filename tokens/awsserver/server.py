@@ -10,7 +10,7 @@ import contextlib
 import signal
 import socket
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -18,7 +18,9 @@ from typing import Any
 import uvicorn
 
 from ..clock import Clock
+from ..policy import Policy
 from .app import create_app
+from .authz import Authorizer
 from .backend import DEFAULT_ACCOUNT, Backend
 from .errors import AwsServerError
 
@@ -59,8 +61,11 @@ class AwsServer:
 
     def __init__(self, db: str | Path, *, host: str = "127.0.0.1", port: int = 0,
                  account_id: str = DEFAULT_ACCOUNT, clock: Clock | None = None,
-                 backend: Backend | None = None, on_ready: Callable[[AwsServer], None] | None = None) -> None:
+                 backend: Backend | None = None, on_ready: Callable[[AwsServer], None] | None = None,
+                 policies: Sequence[Policy] = ()) -> None:
         self.on_ready = on_ready
+        self.policies = tuple(policies)
+        authorizer = Authorizer(self.policies) if self.policies else None  # validates before opening the db
         self.backend = backend or Backend(db, account_id=account_id, clock=clock)
         try:
             self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -71,7 +76,7 @@ class AwsServer:
             raise AwsServerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
         self.host, self.port = host, int(self._sock.getsockname()[1])
         self.ready = threading.Event()
-        config = uvicorn.Config(create_app(self.backend), log_level="warning", access_log=False,
+        config = uvicorn.Config(create_app(self.backend, authorizer), log_level="warning", access_log=False,
                                 lifespan="off")
         self._server = _Uvicorn(config, self._ready)
         self._thread: threading.Thread | None = None
@@ -88,7 +93,8 @@ class AwsServer:
 
     def info(self) -> dict[str, Any]:
         return {"event": "ready", "url": self.url, "host": self.host, "port": self.port,
-                "account_id": self.backend.account_id, "db": self.backend.state.path}
+                "account_id": self.backend.account_id, "db": self.backend.state.path,
+                "policies": [p.name for p in self.policies]}
 
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or stop()); returns the signal number, if any."""
