@@ -32,10 +32,18 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
 STORE_KINDS = {"memory": _memory, "sqlite": _sqlite}
 
 
-@pytest.fixture(params=sorted(STORE_KINDS))
+def _postgres(request: pytest.FixtureRequest) -> StoreFactory:
+    """A fresh schema in the session's throw-away PostgreSQL (tests/_servers.py); skips without one."""
+    from tokens.verifier.pgstore import PostgresStore
+
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return lambda: PostgresStore(url, pool_size=2)
+
+
+@pytest.fixture(params=sorted([*STORE_KINDS, "postgres"]))
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Opens (another handle on) the same store; every handle is closed at teardown."""
-    make = STORE_KINDS[request.param](tmp_path)
+    make = _postgres(request) if request.param == "postgres" else STORE_KINDS[request.param](tmp_path)
     opened: list[Store] = []
 
     def factory() -> Store:

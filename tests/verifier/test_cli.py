@@ -113,3 +113,10 @@ def test_default_db_lives_under_tokensim_home(capsys: pytest.CaptureFixture[str]
     monkeypatch.setenv("TOKENSIM_HOME", str(tmp_path / "home"))
     rc, _, _ = run(capsys, "verifier", "enroll", "S", "--uri", URI, "--auto", "--json")
     assert rc == 0 and (tmp_path / "home" / "verifier.sqlite3").exists()
+
+
+def test_demo_section_tells_the_drift_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--only", "MFA verifier"]) == 0
+    out = capsys.readouterr().out
+    assert "rate tracking missed 0, offset-only needed" in out
+    assert "then replayed" in out and "locked" in out and "resync with two consecutive codes → ok" in out

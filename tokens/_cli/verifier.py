@@ -13,6 +13,7 @@ A rejected code exits 1, with the JSON result still printed under ``--json``.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -271,3 +272,97 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc.add_argument("--key", metavar="HEX", help="pre-shared decryption key (hex)")
     enc.add_argument("--passphrase", metavar="P", help="passphrase (PBKDF2-encrypted files)")
     i.add_argument("--active", action="store_true", help="import as active instead of pending")
+
+
+# ------------------------------------------------------------------ demo
+
+_DAY = 86400.0
+
+
+def _demo(ctx: Any) -> None:
+    from ..clock import DriftModel
+    from ..paths import verifier_db
+    from ..verifier import MemoryStore, Policy, SQLiteStore, Verifier
+    from ..virtual import VirtualTOTP
+
+    clock = ctx.clock
+    t0 = clock.now()
+    store = SQLiteStore(verifier_db(ctx.home))
+    try:
+        v = Verifier(store, clock=clock)
+        naive = Verifier(MemoryStore(), Policy(rate_estimation=False), clock=clock)  # privacyIDEA-style
+        dev = VirtualTOTP(reference=clock, drift=DriftModel(ppm=40, offset=2.0, epoch=t0),
+                          issuer="ACME", account="carol")
+        for x in (v, naive):
+            x.register_uri("CAROL", dev.uri())
+            c1, c2 = dev.consecutive(2, at=t0 - 30)
+            assert x.enable("CAROL", c1, c2).ok
+        ctx.say("token CAROL runs [bold]+40 ppm[/] fast (~3.5 steps a month); enrolled with two consecutive "
+                "codes; window 1 step behind / 1 ahead")
+        ctx.say("checked weekly for two months, then monthly; 'naive' is offset-only tracking "
+                "(privacyIDEA's timeShift) on the same codes; window and prediction in steps")
+        times = [t0 + 7 * _DAY * k for k in range(1, 10)]
+        times += [times[-1] + 30 * _DAY * m for m in range(1, 24)]
+        rows, naive_resyncs, misses = [], 0, 0
+        for i, t in enumerate(times):
+            clock.set(t)
+            code = dev.code()
+            est = v.drift("CAROL")
+            res = v.verify("CAROL", code)
+            nres = naive.verify("CAROL", code)
+            misses += not res.ok
+            if not nres.ok:
+                naive_resyncs += 1
+                c1, c2 = dev.consecutive(2)
+                naive.resync("CAROL", c1, c2)
+            if i in (0, 1, 3, 8) or (i > 8 and (i - 8) % 4 == 0):
+                lo, hi = res.window or (0, 0)
+                rows.append((time.strftime("%Y-%m-%d", time.gmtime(t)), f"{dev.clock.error_at(t):+.1f}",
+                             f"{est.offset:+.2f}", f"{est.rate_ppm:+.1f}",
+                             f"{lo - math.floor(t / 30):+d}..{hi - math.floor(t / 30):+d}",
+                             res.reason.value, nres.reason.value))
+        output.table(["date", "ahead s", "predicted", "ppm", "window", "tracked", "naive"], rows)
+        ctx.say(f"over {len(times)} checks in {(times[-1] - t0) / _DAY / 365.25:.1f} years: rate tracking "
+                f"missed [bold]{misses}[/], offset-only needed [bold]{naive_resyncs}[/] resyncs")
+
+        clock.advance(30)
+        code = dev.code()
+        first, again = v.verify("CAROL", code), v.verify("CAROL", code)
+        ctx.say(f"replay: the same code twice → {first.reason.value}, then [bold]{again.reason.value}[/]")
+
+        victim = VirtualTOTP(reference=clock, account="dave")
+        v.register_uri("DAVE", victim.uri())
+        c1, c2 = victim.consecutive(2, at=clock.now() - 30)
+        v.enable("DAVE", c1, c2)
+        attempts, start = [], clock.now()
+        for guess in range(12):
+            res = v.verify("DAVE", f"{guess * 83_311 % 1_000_000:06d}")
+            if res.reason.value == "throttled":
+                clock.advance(res.retry_after)
+                res = v.verify("DAVE", f"{guess * 83_311 % 1_000_000:06d}")
+            note = f" (wait {res.retry_after:.0f} s)" if res.retry_after else ""
+            attempts.append(f"{res.reason.value}{note}")
+            clock.advance(1)
+        ctx.say("brute force on DAVE, waiting out every back-off: " + ", ".join(attempts))
+        ctx.say(f"  {clock.now() - start:.0f} s for 12 guesses; the right code now → "
+                f"[bold]{v.verify('DAVE', victim.code()).reason.value}[/] until an administrator unlocks")
+
+        drawer = VirtualTOTP(reference=clock, drift=DriftModel(ppm=40, epoch=clock.now()), account="erin")
+        v.register_uri("ERIN", drawer.uri())
+        c1, c2 = drawer.consecutive(2, at=clock.now() - 30)
+        v.enable("ERIN", c1, c2)
+        clock.advance(2 * 365 * _DAY)
+        res = v.verify("ERIN", drawer.code())
+        ctx.say(f"ERIN's token spent two years in a drawer (+{drawer.clock.error_at(clock.now()):.0f} s): "
+                f"verify → {res.reason.value}")
+        c1, c2 = drawer.consecutive(2)
+        sync = v.resync("ERIN", c1, c2)
+        clock.advance(60)
+        ctx.say(f"  resync with two consecutive codes → {sync.reason.value} (offset {sync.offset_steps:+d} "
+                f"steps); next code → {v.verify('ERIN', drawer.code()).reason.value}")
+    finally:
+        store.close()
+        clock.set(t0)
+
+
+DEMO_SECTIONS = [(20, "MFA verifier: drift-rate tracking, replay, throttling, resync", _demo)]

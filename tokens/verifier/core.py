@@ -24,7 +24,7 @@ from ..otp import Algorithm, check_digits, check_period
 from ..uri import parse_otpauth
 from .drift import DriftEstimate, estimate, position
 from .errors import UnknownCredentialError
-from .model import Credential, Kind, Observation, Reason, Status, SyncResult, VerifyResult
+from .model import Credential, Kind, Observation, Reason, Status, SyncResult, ThrottleState, VerifyResult
 from .policy import DEFAULT_POLICY, Policy
 from .store import Store
 
@@ -289,13 +289,17 @@ class Verifier:
     def _failure(self, cred: Credential, reason: Reason, now: float, step: int | None,
                  window: tuple[int, int], predicted: float | None) -> VerifyResult:
         state = self.store.record_failure(cred.serial, now, self.policy)
-        return VerifyResult(False, reason, cred.serial, step=step,
-                            retry_after=max(0.0, state.throttle_until - now), window=window,
-                            predicted_offset=predicted)
+        return VerifyResult(False, reason, cred.serial, step=step, retry_after=_retry(state, now),
+                            window=window, predicted_offset=predicted)
 
     def _sync_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
         state = self.store.record_failure(cred.serial, now, self.policy)
-        return SyncResult(False, reason, cred.serial, retry_after=max(0.0, state.throttle_until - now))
+        return SyncResult(False, reason, cred.serial, retry_after=_retry(state, now))
+
+
+def _retry(state: ThrottleState, now: float) -> float:
+    """Seconds of back-off left; 0 once locked (a lock does not expire)."""
+    return 0.0 if state.locked else max(0.0, state.throttle_until - now)
 
 
 def _well_formed(code: str, digits: int) -> bool:
