@@ -86,9 +86,9 @@ def get_str(body: dict[str, Any], name: str, *, required: bool = True, max_len: 
         if required:
             raise ApiError("invalid_request", f"missing field {name!r}")
         return default
-    if not isinstance(v, str) or not v or len(v) > max_len:
-        raise ApiError("invalid_request",
-                       f"{name!r} must be a non-empty string of at most {max_len} characters")
+    if not isinstance(v, str) or not v or len(v) > max_len or not v.isprintable():
+        raise ApiError("invalid_request", f"{name!r} must be a non-empty string of at most {max_len} "
+                       "printable characters")
     return v
 
 

@@ -257,7 +257,7 @@ async def show(request: Request) -> Response:
 async def health(request: Request) -> Response:
     st = _state(request)
     try:
-        await _blocking(lambda: st.store.get("\x00health"))
+        await _blocking(lambda: st.store.get("health-probe"))
     except ApiError as e:
         return error_response("store_unavailable", e.message)
     return JSONResponse({"status": "ok", "store": describe_url(st.config.db), "pid": os.getpid()})

@@ -168,12 +168,12 @@ class TempPostgres:
                          "-w", "-t", str(int(self.timeout)), "-o", opts, "start", timeout=self.timeout + 10)
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and delete its files."""
+        """Stop the server and delete its files (immediate shutdown: nothing is kept anyway)."""
         if self.root is None:
             return
         try:
             if self._started:
-                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w",
+                self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w",
                           "-t", "30", "stop", timeout=45)
         finally:
             self._started = False

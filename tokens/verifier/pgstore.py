@@ -32,6 +32,7 @@ import psycopg
 import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..errors import InputError
 from ..otp import Algorithm
 from .errors import CredentialExistsError, StoreSchemaError, UnknownCredentialError, VerifierError
 from .model import Credential, Kind, Observation, Status, ThrottleState
@@ -179,6 +180,8 @@ class PostgresStore(Store):
             try:
                 with self._conn() as conn:
                     return op(conn)
+            except psycopg.DataError as e:  # e.g. a NUL in a serial: the caller's input
+                raise InputError(f"PostgreSQL refused the value: {e}") from None
             except psycopg.OperationalError as e:
                 if attempt == 2 or isinstance(e, psycopg.errors.QueryCanceled):
                     raise PostgresStoreError(f"PostgreSQL operation failed: {e}".strip()) from None
