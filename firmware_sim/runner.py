@@ -39,6 +39,7 @@ class Runner:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self.error: BaseException | None = None
 
     # -- lifecycle
@@ -49,6 +50,10 @@ class Runner:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop and close the port; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stop.set()
         self.wake()
         if self._thread is not None:
