@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 def _verifier(args: argparse.Namespace) -> Verifier:
     from ..paths import verifier_db
-    from ..verifier import SQLiteStore, Verifier
+    from ..verifier import Verifier
+    from ..verifier.stores import open_store
 
-    return Verifier(SQLiteStore(args.db or verifier_db()))
+    return Verifier(open_store(args.db or verifier_db()))  # a path, sqlite:///PATH or postgresql://...
 
 
 def _at(args: argparse.Namespace) -> float:
@@ -234,7 +235,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     def cmd(name: str, help_: str, func: Any, *, at: bool = False) -> argparse.ArgumentParser:
         c: argparse.ArgumentParser = vs.add_parser(name, help=help_)
         c.add_argument("--db", metavar="PATH",
-                       help="verifier database (default: $TOKENSIM_HOME/verifier.sqlite3)")
+                       help="verifier database: a path, sqlite:///PATH or postgresql://... "
+                            "(default: $TOKENSIM_HOME/verifier.sqlite3)")
         if at:
             c.add_argument("--at", type=parse_time, metavar="T", help="reference time (default: now)")
         add_json(c)
@@ -272,6 +274,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc.add_argument("--key", metavar="HEX", help="pre-shared decryption key (hex)")
     enc.add_argument("--passphrase", metavar="P", help="passphrase (PBKDF2-encrypted files)")
     i.add_argument("--active", action="store_true", help="import as active instead of pending")
+
+    try:  # the HTTP service adds 'verifier serve' (tokens/_cli/_verifier_serve.py)
+        from ._verifier_serve import register_serve
+    except ImportError:
+        pass
+    else:
+        register_serve(vs)
 
 
 # ------------------------------------------------------------------ demo
