@@ -18,3 +18,18 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's real state directory."""
     monkeypatch.setenv("TOKENSIM_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--device-url", default=None, metavar="URL",
+                     help="run tests/device against this (real) device, e.g. fido2-hid: or serial:///dev/ttyACM0 "
+                          "(see docs/device-urls.md)")
+
+
+@pytest.fixture
+def device_url(request: pytest.FixtureRequest) -> str:
+    """The --device-url given on the command line; tests using it are skipped without one."""
+    url = request.config.getoption("--device-url")
+    if not url:
+        pytest.skip("hardware tests need --device-url URL (see docs/device-urls.md)")
+    return str(url)
