@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tokens._cli.main import main
-from tokens.policy import Decision, Target, check_enrollment, load_policy
+from tokens.policy import Decision, Target, check_enrollment, load_policy, parse_policy
 
 DATA = Path(__file__).parent / "data"
 OFFICIAL = DATA / "aws-mfa-self-manage-credentials.json"
@@ -90,8 +90,15 @@ def test_bool_instead_of_boolifexists_lets_access_keys_skip_mfa() -> None:
     assert not r.blocked
     assert [(w, x.context.action) for w, x in r.unenforced] == [
         ("cli", "s3:ListAllMyBuckets"), ("cli", "ec2:DescribeInstances")]
+    # the probe does not need --grant-all: enforcement is about denies
+    assert len(walk("broken-bool-instead-of-boolifexists.json").unenforced) == 2
     ok = walk("fixed-allow-change-password.json", grant_all=True)
     assert not ok.unenforced and not ok.blocked
+    # a policy with no MFA deny at all does not enforce MFA either
+    no_deny = check_enrollment([parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:*MFA*", "Resource": "*"}]})], Target(user="alice"))
+    assert len(no_deny.unenforced) == 4
+    assert [s.step.action for s in no_deny.blocked] == ["iam:ChangePassword"]  # not granted
 
 
 def test_device_name_and_account_in_arns() -> None:
@@ -119,6 +126,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     ("broken-missing-get-session-token.json", [], 0),
     ("broken-missing-get-session-token.json", ["--strict"], 3),
     ("broken-bool-instead-of-boolifexists.json", ["--grant-all"], 4),
+    ("broken-bool-instead-of-boolifexists.json", [], 4),
     ("aws-mfa-self-manage-credentials.json", ["--walk", "cli"], 0),
 ])
 def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], name: str, extra: list[str], rc: int) -> None:

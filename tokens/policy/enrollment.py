@@ -15,9 +15,10 @@ follows AWS: ``sts:GetSessionToken`` is an authentication operation that IAM pol
 control, so a deny on it is reported as a warning (``strict`` turns it into a block, which is what
 stricter tools and older AWS examples assume).
 
-After enrollment, representative actions are evaluated for an MFA session of a given age, and
-the same non-IAM actions without MFA, to catch policies that do not enforce MFA at all (the
-``Bool`` instead of ``BoolIfExists`` mistake lets long-term keys through).
+After enrollment, representative actions are evaluated for an MFA session of a given age.  Non-IAM
+actions are also probed without MFA, as if another attached policy granted everything: if no deny
+stops them, the policies do not enforce MFA (the ``Bool`` instead of ``BoolIfExists`` mistake lets
+long-term keys through).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ class Report:
 
     @property
     def unenforced(self) -> list[tuple[str, Result]]:
-        """Non-IAM actions a caller without MFA is allowed: the policy does not enforce MFA."""
+        """Non-IAM actions no deny stops for a caller without MFA: the policies do not enforce MFA."""
         return [(w, r) for w, r in self.without_mfa if r.allowed]
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,9 +168,12 @@ def check_enrollment(policies: Iterable[Policy], target: Target | None = None, *
     for action, kind in AFTER_MFA:
         report.with_mfa.append(ev.evaluate(
             RequestContext.session(action, target.arn(kind), target.user, mfa_age=mfa_age)))
+    # Enforcement is about denies: would a caller without MFA get in if some other policy granted
+    # the action?  So the probes always run as if an allow-all policy were attached as well.
+    probe = ev if grant_all else Evaluator([*ps, grant_all_policy()])
     for walk in chosen:
         for action in NON_IAM_PROBES:
-            report.without_mfa.append((walk, ev.evaluate(no_mfa_context(walk, action, "*", target.user))))
+            report.without_mfa.append((walk, probe.evaluate(no_mfa_context(walk, action, "*", target.user))))
     return report
 
 
