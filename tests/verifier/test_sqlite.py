@@ -41,3 +41,17 @@ def test_not_a_database(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(VerifierError, match="cannot open verifier database"):
         SQLiteStore(path)
+
+
+def test_busy_database_is_a_clean_error(tmp_path: Path) -> None:
+    path = tmp_path / "v.sqlite3"
+    with SQLiteStore(path, busy_timeout=0.05) as s:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            with pytest.raises(VerifierError, match="locked"):
+                s.delete("anything")
+            blocker.execute("ROLLBACK")
+            assert s.delete("anything") is False, "the store is usable again afterwards"
+        finally:
+            blocker.close()

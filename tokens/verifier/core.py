@@ -177,7 +177,7 @@ class Verifier:
             old_lo, old_hi = lo, min(hi, last)
         fresh = _scan(key, code, fresh_lo, hi - fresh_lo + 1, cred.digits)
         old = _scan(key, code, old_lo, old_hi - old_lo + 1, cred.digits)
-        base = self._base_step(cred, now) if cred.kind is Kind.TOTP else last + 1
+        base = self._base_step(cred, now) if cred.kind is Kind.TOTP else lo  # HOTP: next expected
         if fresh is not None:
             step = fresh_lo + fresh
             offset = step - base

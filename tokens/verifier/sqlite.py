@@ -132,19 +132,31 @@ class SQLiteStore(Store):
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """Serialise use of the connection; database errors become VerifierError (one CLI line)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except sqlite3.IntegrityError:
                 raise
-            else:
-                self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                raise VerifierError(f"verifier database {self.path}: {e}") from None
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE)."""
+        with self._guard() as db:
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def schema_version(self) -> int:
-        with self._lock:
+        with self._guard():
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
@@ -166,13 +178,13 @@ class SQLiteStore(Store):
             raise CredentialExistsError(f"credential {cred.serial!r} already exists") from None
 
     def get(self, serial: str) -> Credential | None:
-        with self._lock:
+        with self._guard():
             row = self._db.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = ?",
                                    (serial,)).fetchone()
         return None if row is None else _row_to_credential(row)
 
     def credentials(self) -> list[Credential]:
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY serial").fetchall()
         return [_row_to_credential(r) for r in rows]
 
@@ -256,7 +268,7 @@ class SQLiteStore(Store):
 
     # -- history
     def history(self, serial: str) -> list[Observation]:
-        with self._lock:
+        with self._guard():
             rows = self._db.execute(
                 "SELECT at, step, offset_steps FROM drift_history WHERE serial = ? ORDER BY id",
                 (serial,)).fetchall()
