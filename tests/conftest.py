@@ -22,8 +22,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--device-url", default=None, metavar="URL",
-                     help="run tests/device against this (real) device, e.g. fido2-hid: or serial:///dev/ttyACM0 "
-                          "(see docs/device-urls.md)")
+                     help="run tests/device against this (real) device, e.g. fido2-hid: or "
+                          "serial:///dev/ttyACM0 (see docs/device-urls.md)")
 
 
 @pytest.fixture
