@@ -191,3 +191,16 @@ def test_secret_never_in_repr_or_dict(verifier: Verifier) -> None:
     cred = verifier.get("T1")
     assert SECRET.hex() not in repr(cred) and "secret" not in cred.to_dict()
     assert encode_secret(SECRET) not in str(cred.to_dict()) and str(SECRET) not in repr(cred)
+
+
+def test_active_registration_without_codes(verifier: Verifier) -> None:
+    """PSKC --active imports: no last step yet, the vendor's counter/drift is the starting point."""
+    verifier.register("H2", SECRET, kind=Kind.HOTP, counter=42, status=Status.ACTIVE)
+    ref = pyotp.HOTP(encode_secret(SECRET))
+    assert verifier.verify("H2", ref.at(41)).reason is Reason.INVALID
+    r = verifier.verify("H2", ref.at(44))
+    assert r.ok and r.step == 44 and r.offset_steps == 2
+    verifier.register("T2", SECRET, offset_steps=5, status=Status.ACTIVE)
+    p = _totp()
+    r = verifier.verify("T2", p.at(START + 5 * PERIOD), at=START)
+    assert r.ok and r.offset_steps == 5
