@@ -1,0 +1,204 @@
+"""The individual measurements of ``tokensim bench``; every one takes its size as arguments.
+
+Rates are best-of-N (``items / fastest repetition``): on a shared, noisy machine the fastest
+repetition is the one least disturbed by other processes.  Latencies are medians.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z: the benchmark's fixed "now"
+PERIOD = 30
+RESYNC_STEPS = 2 * 2880 + 1  # ±24 h of 30 s steps around the centre
+
+
+def best_rate(fn: Callable[[], Any], items: int, min_time: float, max_reps: int = 50) -> float:
+    """Items per second of the fastest call of ``fn`` (run until ``min_time`` has passed)."""
+    best = float("inf")
+    spent = 0.0
+    reps = 0
+    while reps < 2 or (spent < min_time and reps < max_reps):
+        t = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t
+        best = min(best, dt)
+        spent += dt
+        reps += 1
+    return items / best if best > 0 else float("inf")
+
+
+@dataclass
+class Workload:
+    """``n`` TOTP verifications over ``k`` distinct keys, at 30 s steps after :data:`T0`."""
+
+    secrets: list[bytes]
+    index: list[int]  # key of each item
+    times: list[int]
+    centres: list[int]
+    hit_codes: list[str]  # the code of the centre step
+    miss_codes: list[str]  # a code matching none of the 3 steps of the ±1 window
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+
+def make_workload(n: int, k: int = 1000, seed: int = 4226) -> Workload:
+    from tokens.hotloop import PreparedKey
+
+    rng = random.Random(seed)
+    k = max(1, min(k, n))
+    secrets = [rng.randbytes(20) for _ in range(k)]
+    keys = [PreparedKey(s, "SHA1") for s in secrets]
+    index = [rng.randrange(k) for _ in range(n)]
+    times = [T0 + rng.randrange(0, 86400) for _ in range(n)]
+    centres = [t // PERIOD for t in times]
+    hit, miss = [], []
+    for i, c in zip(index, centres, strict=True):
+        window = keys[i].codes(c - 1, 3, 6)
+        hit.append(window[1])
+        code = window[1]
+        while code in window:
+            code = f"{rng.randrange(10**6):06d}"
+        miss.append(code)
+    return Workload(secrets, index, times, centres, hit, miss)
+
+
+def batch_rate(w: Workload, *, hit: bool, threads: int, min_time: float, n: int | None = None) -> float:
+    """verify_batch(±1) items per second, through the public API (parsing and result list included)."""
+    from tokens.hotloop import PreparedKey, verify_batch
+
+    m = w.n if n is None else min(n, w.n)
+    keys = [PreparedKey(s, "SHA1") for s in w.secrets]
+    item_keys = [keys[i] for i in w.index[:m]]
+    codes = (w.hit_codes if hit else w.miss_codes)[:m]
+    centres = w.centres[:m]
+    expected = 0 if hit else None
+    out = verify_batch(item_keys, codes, centres, threads=threads)
+    if any(r != expected for r in out):
+        raise RuntimeError("benchmark batch gave a wrong result")
+    calls = max(1, 4096 // max(1, m))  # small batches: time several calls together
+
+    def run() -> None:
+        for _ in range(calls):
+            verify_batch(item_keys, codes, centres, threads=threads)
+
+    return best_rate(run, m * calls, min_time)
+
+
+def python_batch_rate(w: Workload, n: int, min_time: float) -> float:
+    """The pure-Python fallback on the same ±1 misses (what a machine without a compiler gets)."""
+    from tokens.hotloop import _python
+
+    keys = [_python.PythonPreparedKey(s, "SHA1") for s in w.secrets]
+    m = min(n, w.n)
+    item_keys = [keys[i] for i in w.index[:m]]
+    return best_rate(lambda: _python.verify_batch(item_keys, w.miss_codes[:m], w.centres[:m], 1, 1, 6),
+                     m, min_time, max_reps=5)
+
+
+def pyotp_rate(w: Workload, *, hit: bool, n: int, min_time: float) -> float:
+    """pyotp ``TOTP.verify(code, for_time, valid_window=1)`` on the same items (TOTP objects prebuilt)."""
+    import pyotp
+
+    totps = [pyotp.TOTP(base64.b32encode(s).decode()) for s in w.secrets]
+    m = min(n, w.n)
+    items = [(totps[w.index[i]], (w.hit_codes if hit else w.miss_codes)[i], w.times[i]) for i in range(m)]
+
+    def run() -> None:
+        for totp, code, t in items:
+            totp.verify(code, for_time=t, valid_window=1)
+
+    if any(totp.verify(code, for_time=t, valid_window=1) != hit for totp, code, t in items[:50]):
+        raise RuntimeError("pyotp disagrees with the benchmark workload")
+    return best_rate(run, m, min_time, max_reps=10)
+
+
+def sha1_limit(nbytes: int, reps: int = 3) -> float:
+    """SHA-1 compression blocks per second: hashlib (OpenSSL) over one large buffer, best of ``reps``."""
+    buf = os.urandom(nbytes)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        hashlib.sha1(buf).digest()
+        best = min(best, time.perf_counter() - t)
+    return nbytes / 64 / best
+
+
+def resync_ms(reps: int) -> tuple[float, float]:
+    """(median, best) milliseconds of one constant-time scan over ±24 h (5761 steps)."""
+    from tokens.hotloop import PreparedKey
+
+    key = PreparedKey(b"resync-benchmark-key", "SHA1")
+    start = T0 // PERIOD - 2880
+    window = set(key.codes(start, RESYNC_STEPS, 6))
+    miss = next(f"{i:06d}" for i in range(10**6) if f"{i:06d}" not in window)
+    times = []
+    for _ in range(max(3, reps)):
+        t = time.perf_counter()
+        key.scan(miss, start, RESYNC_STEPS, 6)
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), min(times)
+
+
+def stateful_rate(store_kind: str, creds: int, rounds: int) -> tuple[float, float]:
+    """Successful verifies per second through the whole Verifier, each a durable replay-protected write.
+
+    ``store_kind`` is ``sqlite`` (WAL, synchronous=FULL, in a temporary directory) or ``memory``.
+    Returns (verifies per second, fraction accepted) — every code is a fresh, correct one.
+    """
+    from tokens.hotloop import PreparedKey
+    from tokens.verifier import MemoryStore, SQLiteStore, Status, Verifier
+    from tokens.verifier.store import Store
+
+    rng = random.Random(6238)
+    secrets = [rng.randbytes(20) for _ in range(creds)]
+    keys = [PreparedKey(s, "SHA1") for s in secrets]
+    with tempfile.TemporaryDirectory(prefix="tokensim-bench-") as tmp:
+        path = os.path.join(tmp, "verifier.db")
+        store: Store = SQLiteStore(path) if store_kind == "sqlite" else MemoryStore()
+        try:
+            v = Verifier(store)
+            for i, s in enumerate(secrets):
+                v.register(f"B{i:06d}", s, status=Status.ACTIVE, at=T0)
+            ok = total = 0
+            best = float("inf")
+            for r in range(rounds):
+                at = T0 + PERIOD * (r + 1) + 1
+                step = at // PERIOD
+                todo = [(f"B{i:06d}", keys[i].code(step, 6)) for i in range(creds)]
+                t = time.perf_counter()
+                results = [v.verify(serial, code, at=at) for serial, code in todo]
+                best = min(best, time.perf_counter() - t)
+                ok += sum(res.ok for res in results)
+                total += len(results)
+            if v.verify("B000000", todo[0][1], at=at).ok:  # the same code again must be refused
+                raise RuntimeError("replay accepted: the benchmark is not measuring a protected verifier")
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+    return creds / best, ok / max(1, total)
+
+
+def batch_size_sweep(w: Workload, sizes: list[int], threads: list[int],
+                     min_time: float) -> list[dict[str, Any]]:
+    """Worst-case ±1 throughput for each (batch size, thread count): the data of ``--plot``."""
+    rows = []
+    for t in threads:
+        for size in sizes:
+            if size > w.n:
+                continue
+            rate = batch_rate(w, hit=False, threads=t, min_time=min_time, n=size)
+            rows.append({"batch": size, "threads": t, "verify_per_s": rate})
+    return rows
