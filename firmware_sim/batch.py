@@ -6,7 +6,9 @@ an HMAC-SHA256 MAC).  Here the seeds are installed through the real wire protoco
 over an in-process loopback), then written with python-pskc.
 
 Key identifiers: slot 0 of a token is keyed by the token's serial number; other slots by
-``SERIAL-SLOT``.  Every KeyPackage carries DeviceInfo (Manufacturer, SerialNo, Model).
+``SERIAL-SLOT``.  Every KeyPackage carries DeviceInfo (Manufacturer, SerialNo, Model) whose SerialNo
+is that same identifier, because verifiers register one credential per serial number: each slot of
+a multi-slot token is a credential of its own.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def pskc_bytes(keys: Sequence[ProvisionedKey], *, psk: bytes | None = None, psk_
         doc.encryption.setup_preshared_key(key=psk, key_name=psk_name, algorithm=algo)
     for k in keys:
         kw: dict[str, str | bytes | int | None] = dict(
-            id=k.key_id, manufacturer=manufacturer, serial=k.serial, model=k.model or None,
+            id=k.key_id, manufacturer=manufacturer, serial=k.key_id, model=k.model or None,
             algorithm=TOTP_URN if k.type == "totp" else HOTP_URN, algorithm_suite=f"HMAC-{k.algorithm.value}",
             secret=k.secret, response_length=k.digits, response_encoding="DECIMAL",
             issuer=manufacturer)

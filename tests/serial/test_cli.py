@@ -77,8 +77,7 @@ def test_serve_provision_pskc_and_read_codes(sim: Any, tmp_path: Path, capsys: p
     doc.encryption.key = bytes.fromhex(psk)
     keys = {k.id: k for k in doc.keys}
     assert set(keys) == {"TS55500011", "TS55500011-1"}
-    assert all(k.serial == "TS55500011" and k.time_interval == 30 and k.response_length == 6
-               for k in keys.values())
+    assert all(k.serial == k.id and k.time_interval == 30 and k.response_length == 6 for k in keys.values())
 
     rc, out, _ = run(capsys, "hw", "code", "--port", s.port, "--slot", "1", "--json")
     assert rc == 0
@@ -86,6 +85,18 @@ def test_serve_provision_pskc_and_read_codes(sim: Any, tmp_path: Path, capsys: p
     secret = keys["TS55500011-1"].secret
     assert secret is not None
     assert d["code"] == pyotp.TOTP(encode_secret(secret)).at(d["device_time"])
+
+    # the verifier imports the vendor file and accepts the codes read through the driver, once each
+    rc, out, _ = run(capsys, "verifier", "import-pskc", str(pskc_file), "--key", psk, "--active", "--json")
+    assert rc == 0, out
+    rc, out, _ = run(capsys, "hw", "code", "--port", s.port, "--slot", "0", "--json")
+    code = json.loads(out)["code"]
+    rc, out, _ = run(capsys, "verifier", "check", "TS55500011", code, "--json")
+    assert rc == 0 and json.loads(out)["ok"] is True
+    rc, out, _ = run(capsys, "verifier", "check", "TS55500011", code, "--json")
+    assert rc == 1 and json.loads(out)["reason"] == "replayed"
+    rc, out, _ = run(capsys, "verifier", "check", "TS55500011-1", d["code"], "--json")
+    assert rc == 0 and json.loads(out)["ok"] is True
 
     rc, out, _ = run(capsys, "hw", "list", "--json")
     assert rc == 0

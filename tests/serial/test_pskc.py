@@ -78,7 +78,7 @@ def test_multi_slot_hotp_key_ids() -> None:
     keys = provision_slots(fw, 3, type="hotp")
     doc = pskc.PSKC(io.BytesIO(pskc_bytes(keys)))
     assert [k.id for k in doc.keys] == ["TS00000200", "TS00000200-1", "TS00000200-2"]
-    assert all(k.algorithm == HOTP_URN and k.counter == 0 and k.serial == "TS00000200" for k in doc.keys)
+    assert all(k.algorithm == HOTP_URN and k.counter == 0 and k.serial == k.id for k in doc.keys)
     tok = SerialToken(LoopbackPort(fw), pin=PIN)
     for k in doc.keys:
         slot = 0 if k.id == "TS00000200" else int(str(k.id).rsplit("-", 1)[1])
