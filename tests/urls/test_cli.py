@@ -120,3 +120,18 @@ def test_totp_code_device_on_a_provisioned_tcp_token(capsys: pytest.CaptureFixtu
         assert got["device_time"] == T + 95 and got["codes"] == [pyotp.TOTP(SECRET).at(T + 95)]
         rc, _, err = run(capsys, "totp", "code", "--device", runner.url, "--count", "2")
         assert rc == 1 and "shows one TOTP code at a time" in err
+
+
+def test_demo_section_verifies_every_url(capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tokens._cli._device_probe import DEMO_SECTIONS
+    from tokens._cli.demo import DemoContext
+    from tokens.clock import ManualClock
+
+    [(order, _title, fn)] = DEMO_SECTIONS
+    assert order == 60
+    fn(DemoContext(home=Path(str(tmp_path)), clock=ManualClock(T)))
+    out = capsys.readouterr().out
+    assert out.count("pyotp agrees: True") == 3 and "pyotp agrees: False" not in out
+    assert "signature verified with python-fido2" in out
