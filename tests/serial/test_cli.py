@@ -151,3 +151,10 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: P
         main(["hw", "provision", "--port", "x", "--slot", "0"])
     assert e.value.code == 2
     capsys.readouterr()
+
+
+def test_demo_section(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "demo", "--only", "serial hardware")
+    assert rc == 0
+    assert "imported 1 key(s)" in out and "-> ok" in out and "the verifier followed it" in out
+    assert "invalid" not in out

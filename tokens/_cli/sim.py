@@ -153,3 +153,70 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_drift_args(s)
     s.set_defaults(func=cmd_serve)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def _demo_serial(ctx: Any) -> None:
+    """A simulated token on a pty: provisioned at the factory, its PSKC imported into the verifier,
+    codes read through the driver and verified while its crystal drifts for half a year."""
+    import secrets
+
+    from firmware_sim.batch import provision_slots, write_pskc
+    from firmware_sim.build import make_firmware
+    from firmware_sim.runner import PtyRunner
+    from hw.token import SerialToken
+
+    from ..clock import DriftModel, ManualClock
+    from ..verifier import SQLiteStore, Verifier
+    from ..verifier.pskc_import import import_pskc
+
+    clock = ManualClock(ctx.clock.now())  # half a year passes here; other sections keep their time
+    ppm = 40.0
+    fw = make_firmware(serial="TS20260001", reference=clock, pin="123456",
+                       drift=DriftModel(ppm=ppm, offset=0.4, epoch=clock.now(),
+                                        aging_ppm_per_year=3.0))
+    keys = provision_slots(fw, 1)
+    psk = secrets.token_bytes(16)
+    pskc_path = ctx.home / "ts-batch.pskc.xml"
+    write_pskc(pskc_path, keys, psk=psk)
+    ctx.say(f"factory: token {fw.serial} provisioned; seed file {pskc_path.name} "
+            f"(PSKC, AES-128 pre-shared key)")
+    with PtyRunner(fw) as runner:
+        tok = SerialToken.open(runner.url, pin="123456")
+        try:
+            info = tok.info()
+            ctx.say(f"driver: {info.model} firmware {info.firmware}, serial {info.identity} on {runner.url}")
+            store = SQLiteStore(ctx.home / "serial-demo.sqlite3")
+            v = Verifier(store, clock=clock)
+            imported = import_pskc(v, pskc_path, key=psk)
+            ctx.say(f"verifier: imported {sum(k.imported for k in imported)} key(s) from the PSKC file")
+            c1 = tok.get_code(0).code
+            clock.advance(30)
+            c2 = tok.get_code(0).code
+            res = v.enable(fw.serial, c1, c2)
+            ctx.say(f"enable with two consecutive codes read over the pty: {c1} {c2} -> "
+                    f"{'ok' if res.ok else res.reason.value}")
+            rows = []
+            for week in range(1, 27):
+                clock.advance(7 * 86400)
+                r = tok.get_code(0)
+                out = v.verify(fw.serial, r.code)
+                if week % 4 == 2 or not out.ok:
+                    est = v.drift(fw.serial)
+                    rows.append((week, r.code, f"{r.time_ms / 1000 - clock.now():+.1f}",
+                                 "ok" if out.ok else out.reason.value, out.offset_steps,
+                                 f"{est.rate_ppm:+.1f}" if est.rate_trusted else "-"))
+            from .output import table
+
+            table(["week", "code", "token clock error (s)", "verify", "offset (steps)", "rate (ppm)"], rows,
+                  title=f"a {ppm:g} ppm token, one login a week")
+            ctx.say(f"the token's clock is now {tok.get_time().time_ms / 1000 - clock.now():+.0f} s ahead; "
+                    f"the verifier followed it (estimated rate {v.drift(fw.serial).rate_ppm:+.1f} ppm)")
+            store.close()
+        finally:
+            tok.close()
+
+
+DEMO_SECTIONS = [(40, "serial hardware token: pty, PSKC, driver, drift", _demo_serial)]
