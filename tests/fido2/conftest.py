@@ -60,7 +60,8 @@ class RelyingParty:
                  rk: bool = False, extensions: Mapping[str, Any] | None = None) -> AuthenticatorData:
         opts, state = self.server.register_begin(
             PublicKeyCredentialUserEntity(id=user, name=name), user_verification=uv,
-            resident_key_requirement=ResidentKeyRequirement.REQUIRED if rk else ResidentKeyRequirement.DISCOURAGED,
+            resident_key_requirement=(ResidentKeyRequirement.REQUIRED if rk
+                                      else ResidentKeyRequirement.DISCOURAGED),
             extensions=extensions)
         resp = client.make_credential(opts.public_key)
         auth_data = self.server.register_complete(state, resp)

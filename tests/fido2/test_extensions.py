@@ -31,7 +31,7 @@ def pinned() -> tuple[Authenticator, SoftCtapDevice]:
 
 
 def test_prf_hmac_secret_is_stable_and_salt_dependent(pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
-    a, dev = pinned
+    _a, dev = pinned
     rp = RelyingParty()
     client = client_for(dev, "1234")
     reg_opts, state = rp.server.register_begin({"id": b"u", "name": "u"}, user_verification=UV.REQUIRED,
@@ -65,8 +65,8 @@ def test_hmac_secret_raw_both_protocols(proto: type) -> None:
     salts = b"\x05" * 32 + b"\x06" * 32
     enc = p.encrypt(shared, salts)
     resp = ctap.get_assertion(RP_ID, b"\x00" * 32, [{"id": cred.credential_id, "type": "public-key"}],
-                              extensions={"hmac-secret": {1: key_agreement, 2: enc, 3: p.authenticate(shared, enc),
-                                                          4: p.VERSION}})
+                              extensions={"hmac-secret": {1: key_agreement, 2: enc,
+                                                          3: p.authenticate(shared, enc), 4: p.VERSION}})
     assert resp.auth_data.extensions is not None
     out = p.decrypt(shared, resp.auth_data.extensions["hmac-secret"])
     assert len(out) == 64 and out[:32] != out[32:]
@@ -78,8 +78,9 @@ def test_hmac_secret_raw_both_protocols(proto: type) -> None:
     assert HmacSecretExtension.NAME in ctap.info.extensions
 
 
-def test_cred_protect_required_hides_credential_without_uv(pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
-    a, dev = pinned
+def test_cred_protect_required_hides_credential_without_uv(
+        pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
+    _a, dev = pinned
     rp = RelyingParty()
     reg = rp.register(client_for(dev, "1234"), uv=UV.REQUIRED, rk=True,
                       extensions={"credentialProtectionPolicy": "userVerificationRequired",
@@ -106,7 +107,7 @@ def test_cred_blob_round_trip() -> None:
 
 
 def test_large_blob_write_and_read(pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
-    a, dev = pinned
+    _a, dev = pinned
     rp = RelyingParty()
     client = client_for(dev, "1234")
     opts, state = rp.server.register_begin({"id": b"u", "name": "u"}, user_verification=UV.REQUIRED,
@@ -127,7 +128,7 @@ def test_large_blob_write_and_read(pinned: tuple[Authenticator, SoftCtapDevice])
 
 
 def test_large_blob_write_needs_token_and_integrity(pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
-    a, dev = pinned
+    _a, dev = pinned
     ctap = Ctap2(dev)
     with pytest.raises(CtapError) as ei:
         ctap.large_blobs(0, set=b"\x80" + b"\x00" * 16, length=17)
@@ -173,7 +174,8 @@ def test_credential_management(pinned: tuple[Authenticator, SoftCtapDevice]) -> 
                              pin_uv_protocol=cp.protocol.VERSION)
     ctap = Ctap2(dev)
     cp = ClientPin(ctap)
-    cm = CredentialManagement(ctap, cp.protocol, cp.get_pin_token("1234", ClientPin.PERMISSION.CREDENTIAL_MGMT))
+    token = cp.get_pin_token("1234", ClientPin.PERMISSION.CREDENTIAL_MGMT)
+    cm = CredentialManagement(ctap, cp.protocol, token)
     assert cm.get_metadata() == {1: 3, 2: 22}
     rps = cm.enumerate_rps()
     assert sorted(r[3]["id"] for r in rps) == ["example.com", "other.example"]

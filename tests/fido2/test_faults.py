@@ -36,7 +36,7 @@ def _registered(uv: bool = False) -> tuple[Authenticator, RelyingParty, SoftCtap
 
 
 def test_honest_authenticator_passes() -> None:
-    a, rp, dev = _registered()
+    _a, rp, dev = _registered()
     assert rp.login(client_for(dev)).counter == 2
 
 

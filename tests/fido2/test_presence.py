@@ -65,7 +65,8 @@ def test_scripted_outcomes(a: Authenticator) -> None:
 def test_uv_option_with_biometric() -> None:
     from tokens.fido2 import Biometric
 
-    a = Authenticator(AuthenticatorState.new(attestation="none", uv="auto"), biometric=Biometric(script=[False]))
+    a = Authenticator(AuthenticatorState.new(attestation="none", uv="auto"),
+                      biometric=Biometric(script=[False]))
     req = b"\x01" + cbor.encode({1: b"\x00" * 32, 2: {"id": "example.com"}, 3: {"id": b"u"},
                                  4: [{"type": "public-key", "alg": -7}], 7: {"uv": True}})
     assert a.process(req) == bytes([ERR.UV_INVALID])

@@ -8,8 +8,8 @@ import hashlib
 import pytest
 from cryptography import x509
 from fido2.attestation import AttestationVerifier, UntrustedAttestation
-from fido2.attestation.packed import PackedAttestation
 from fido2.attestation.base import AttestationType
+from fido2.attestation.packed import PackedAttestation
 from fido2.cose import CoseKey
 from fido2.server import Fido2Server
 from fido2.webauthn import AttestationObject, PublicKeyCredentialRpEntity, UserVerificationRequirement
@@ -55,7 +55,7 @@ def test_register_and_login(alg: Alg, attestation: str, resident: bool, verifica
     assert reg.is_user_present()
     assert reg.is_user_verified() == (verification != "none")
     assert reg.credential_data is not None
-    assert CoseKey.parse(reg.credential_data.public_key).ALGORITHM == alg
+    assert alg == CoseKey.parse(reg.credential_data.public_key).ALGORITHM
     assert reg.credential_data.aaguid == st.aaguid
     assert reg.rp_id_hash == hashlib.sha256(RP_ID.encode()).digest()
     assert (len(st.resident) == 1) == resident

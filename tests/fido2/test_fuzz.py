@@ -1,0 +1,85 @@
+"""Fuzzed requests never crash or hang the authenticator: every answer is a status byte (+ CBOR)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fido2 import cbor
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokens.fido2 import Authenticator, AuthenticatorState
+from tokens.fido2.ctaphid import CtapHidServer
+
+AUTH = Authenticator(AuthenticatorState.new(attestation="none", capacity=5), reset_window=None)
+KNOWN_STATUSES = {0x00, 0x01, 0x02, 0x03, 0x11, 0x12, 0x14, 0x19, 0x26, 0x27, 0x28, 0x2B, 0x2C, 0x2D, 0x2E,
+                  0x30, 0x31, 0x33, 0x34, 0x35, 0x36, 0x37, 0x39, 0x3C, 0x3D, 0x3E, 0x3F, 0x40, 0x04, 0x18}
+
+leaves = st.one_of(st.integers(-2**40, 2**40), st.binary(max_size=80), st.text(max_size=20), st.booleans())
+values = st.recursive(leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.integers(-5, 12), st.text(max_size=8)), inner,
+                                                 max_size=5)), max_leaves=12)
+params = st.dictionaries(st.integers(1, 12), values, max_size=8)
+commands = st.sampled_from([0x01, 0x02, 0x04, 0x06, 0x07, 0x08, 0x0A, 0x0B, 0x0C, 0x99])
+
+
+def check(resp: bytes) -> None:
+    assert resp, "empty response"
+    assert resp[0] in KNOWN_STATUSES, f"status 0x{resp[0]:02x}"  # never CTAP1_ERR_OTHER (an exception)
+    if resp[0] == 0 and len(resp) > 1:
+        body = resp[1:]
+        assert cbor.encode(cbor.decode(body)) == body
+
+
+@settings(max_examples=300, deadline=None)
+@given(commands, params)
+def test_structured_cbor_requests(cmd: int, req: dict[int, Any]) -> None:
+    check(AUTH.process(bytes([cmd]) + cbor.encode(req)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(commands, st.binary(max_size=300))
+def test_random_bytes(cmd: int, body: bytes) -> None:
+    check(AUTH.process(bytes([cmd]) + body))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from([0x01, 0x02, 0x06, 0x0A, 0x0C]), params)
+def test_typed_mutations_of_valid_requests(cmd: int, extra: dict[int, Any]) -> None:
+    base: dict[int, Any] = {
+        0x01: {1: b"\x00" * 32, 2: {"id": "example.com"}, 3: {"id": b"u"},
+               4: [{"type": "public-key", "alg": -7}]},
+        0x02: {1: "example.com", 2: b"\x00" * 32},
+        0x06: {1: 2, 2: 2},
+        0x0A: {1: 1},
+        0x0C: {1: 10, 3: 0},
+    }[cmd]
+    check(AUTH.process(bytes([cmd]) + cbor.encode({**base, **extra})))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=70), max_size=12))
+def test_ctaphid_packets_never_kill_the_server(packets: list[bytes]) -> None:
+    sent: list[bytes] = []
+    done = threading.Event()
+    server = CtapHidServer(_Echo(done), sent.append)
+    try:
+        for p in packets:
+            server.feed(p)
+        assert all(len(p) == 64 for p in sent)
+    finally:
+        server.close()
+
+
+class _Echo:
+    capabilities = 0x04
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+
+    def call(self, cmd: int, data: bytes = b"", event: Any = None, on_keepalive: Any = None) -> bytes:
+        return b"\x00"
+
+    def close(self) -> None:
+        pass
