@@ -57,6 +57,50 @@ def device_codes(url: str, *, at: float, count: int = 1, slot: int = 0) -> dict[
         return result
 
 
+def open_serial_token(url: str, **options: Any) -> Any:
+    """``hw ... --port URL`` hook: a device URL that must be a serial token (hw.token.SerialToken)."""
+    from hw.token import SerialToken
+
+    from ..errors import InputError
+
+    dev = open_cli_device(url, **options)
+    if not isinstance(dev, SerialToken):
+        dev.close()
+        raise InputError(f"{url} is a {dev.kind.value} device, not a serial token")
+    return dev
+
+
+def open_fido2(url: str, **options: Any) -> Any:
+    """``fido2 ... --device URL`` hook: a device URL that must be a FIDO2 authenticator."""
+    from ..device import DeviceKind
+    from ..errors import InputError
+
+    dev = open_cli_device(url, **options)
+    if dev.kind is not DeviceKind.FIDO2:
+        dev.close()
+        raise InputError(f"{url} is a {dev.kind.value} device, not a FIDO2 authenticator")
+    return dev
+
+
+def enroll_from_device(url: str, *, at: float, account: str, issuer: str, slot: int = 0,
+                       ) -> tuple[Any, str, str, float]:
+    """``verifier enroll --device URL`` hook: enroll (provision) the device, then read two consecutive
+    codes from it.  Returns (Enrollment with secret + otpauth URI, code1, code2, reference time of
+    code2).  A TOTP device with its own clock is waited for (at most one period)."""
+    import sys
+
+    from ..clock import ManualClock
+    from ..device import EnrollRequest
+    from ..open.codes import consecutive_codes
+
+    ref = ManualClock(at)
+    with open_cli_device(url, reference=ref) as dev:
+        enr = dev.enroll(EnrollRequest(account=account, rp_id=issuer, slot=slot))
+        first, second = consecutive_codes(dev, reference=ref, slot=slot,
+                                          notify=lambda m: print(m, file=sys.stderr, flush=True))
+    return enr, str(first.code), str(second.code), ref.now()
+
+
 def _flat(info: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in info.items() if k not in ("capabilities", "details")}
     out["capabilities"] = ", ".join(info["capabilities"]) or "-"
