@@ -32,7 +32,7 @@ def check(resp: bytes) -> None:
         assert cbor.encode(cbor.decode(body)) == body
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(commands, params)
 def test_structured_cbor_requests(cmd: int, req: dict[int, Any]) -> None:
     check(AUTH.process(bytes([cmd]) + cbor.encode(req)))
@@ -44,7 +44,7 @@ def test_random_bytes(cmd: int, body: bytes) -> None:
     check(AUTH.process(bytes([cmd]) + body))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.sampled_from([0x01, 0x02, 0x06, 0x0A, 0x0C]), params)
 def test_typed_mutations_of_valid_requests(cmd: int, extra: dict[int, Any]) -> None:
     base: dict[int, Any] = {
