@@ -66,7 +66,7 @@ def _inproc(seconds: float, alg: int) -> tuple[float, float]:
         if dev.call(CTAPHID.CBOR, req)[0] != 0:
             raise RuntimeError("getAssertion failed")
 
-    allow = [{"id": cid, "type": "public-key"}]
+    allow: list[Any] = [{"id": cid, "type": "public-key"}]
     return _rate(raw, seconds), _rate(lambda: ctap2.get_assertion(RP, b"\x01" * 32, allow), seconds / 3)
 
 
@@ -90,7 +90,7 @@ def _udp(seconds: float) -> tuple[float, float]:
             if dev.call(CTAPHID.CBOR, req)[0] != 0:
                 raise RuntimeError("getAssertion failed")
 
-        allow = [{"id": cid, "type": "public-key"}]
+        allow: list[Any] = [{"id": cid, "type": "public-key"}]
         rates = _rate(raw, seconds), _rate(lambda: ctap2.get_assertion(RP, b"\x01" * 32, allow), seconds / 3)
         dev.close()
         return rates
