@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,17 +107,3 @@ def post(url: str, path: str, body: Any, timeout: float = 20.0) -> Any:
     if status != 200:
         raise RuntimeError(f"POST {path} -> {status}: {out}")
     return out
-
-
-def race_client(urls: Sequence[str], index: int, rounds: Sequence[tuple[str, str, float]],
-                barrier: Any, results: Any) -> None:
-    """One racing client process: for every round, wait at the barrier, then check the code once
-    through node ``index % len(urls)`` and report ``(round, reason)``."""
-    url = urls[index % len(urls)]
-    for i, (serial, code, at) in enumerate(rounds):
-        barrier.wait(timeout=60)
-        try:
-            out = post(url, "/v1/check", {"serial": serial, "code": code, "at": at})
-            results.put((i, index, out["reason"]))
-        except Exception as e:  # report, don't hang the barrier
-            results.put((i, index, f"error: {e}"))

@@ -145,11 +145,19 @@ class PostgresStore(Store):
         self.url = url
         self._closed = False
         self._close_lock = threading.Lock()
+        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout)),
+                                  "application_name": "tokensim-verifier"}
+        try:  # one direct connection first: a wrong URL or a down server fails at once, clearly
+            psycopg.connect(url, **kwargs).close()
+        except psycopg.ProgrammingError as e:
+            raise PostgresStoreError(f"bad PostgreSQL URL {_redact(url)}: {e}") from None
+        except psycopg.OperationalError as e:
+            reason = " ".join(str(e).split())
+            raise PostgresStoreError(f"cannot connect to {_redact(url)}: {reason}") from None
         try:
             self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
                 url, min_size=min(min_pool, pool_size), max_size=pool_size, timeout=timeout,
-                kwargs={"connect_timeout": max(1, round(connect_timeout)),
-                        "application_name": "tokensim-verifier"},
+                kwargs=kwargs,
                 open=False, name="tokensim-verifier", reconnect_timeout=30.0)
         except psycopg.ProgrammingError as e:
             raise PostgresStoreError(f"bad PostgreSQL URL {_redact(url)}: {e}") from None
