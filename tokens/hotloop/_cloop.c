@@ -113,19 +113,15 @@ static inline uint32_t dt_words(const uint32_t *w, int last)
 
 #if TOKENSIM_HAVE_SHANI
 TOKENSIM_SHANI_TARGET __attribute__((always_inline))
-static inline void hmac_sha1_ni(const int L, const KeyObject *k, uint64_t start, uint32_t *out)
+static inline void hmac_sha1_ni(const int L, const KeyObject *const *ks, const uint64_t *ctr, uint32_t *out)
 {
     __m128i AB[4], EV[4], M0[4], M1[4], M2[4], M3[4];
     const __m128i zero = _mm_setzero_si128();
-    const __m128i in_ab = _mm_loadu_si128((const __m128i *)(k->ni + 0));
-    const __m128i in_e = _mm_loadu_si128((const __m128i *)(k->ni + 4));
-    const __m128i out_ab = _mm_loadu_si128((const __m128i *)(k->ni + 8));
-    const __m128i out_e = _mm_loadu_si128((const __m128i *)(k->ni + 12));
     int l;
     TS_FOR_L {
-        uint64_t c = start + (uint64_t)l;
-        AB[l] = in_ab;
-        EV[l] = in_e;
+        uint64_t c = ctr[l];
+        AB[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 0));
+        EV[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 4));
         M0[l] = _mm_set_epi32((int)(uint32_t)(c >> 32), (int)(uint32_t)c, (int)0x80000000u, 0);
         M1[l] = zero;
         M2[l] = zero;
@@ -137,8 +133,8 @@ static inline void hmac_sha1_ni(const int L, const KeyObject *k, uint64_t start,
         M1[l] = _mm_or_si128(EV[l], _mm_set_epi32(0, (int)0x80000000u, 0, 0));
         M2[l] = zero;
         M3[l] = _mm_set_epi32(0, 0, 0, (64 + 20) * 8);
-        AB[l] = out_ab;
-        EV[l] = out_e;
+        AB[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 8));
+        EV[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 12));
     }
     sha1_ni_lanes(L, AB, EV, M0, M1, M2, M3);
     TS_FOR_L {
@@ -150,19 +146,16 @@ static inline void hmac_sha1_ni(const int L, const KeyObject *k, uint64_t start,
 }
 
 TOKENSIM_SHANI_TARGET __attribute__((always_inline))
-static inline void hmac_sha256_ni(const int L, const KeyObject *k, uint64_t start, uint32_t *out)
+static inline void hmac_sha256_ni(const int L, const KeyObject *const *ks, const uint64_t *ctr,
+                                  uint32_t *out)
 {
     __m128i S0[4], S1[4], M0[4], M1[4], M2[4], M3[4];
     const __m128i zero = _mm_setzero_si128();
-    const __m128i in0 = _mm_loadu_si128((const __m128i *)(k->ni + 0));
-    const __m128i in1 = _mm_loadu_si128((const __m128i *)(k->ni + 4));
-    const __m128i out0 = _mm_loadu_si128((const __m128i *)(k->ni + 8));
-    const __m128i out1 = _mm_loadu_si128((const __m128i *)(k->ni + 12));
     int l;
     TS_FOR_L {
-        uint64_t c = start + (uint64_t)l;
-        S0[l] = in0;
-        S1[l] = in1;
+        uint64_t c = ctr[l];
+        S0[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 0));
+        S1[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 4));
         M0[l] = _mm_set_epi32(0, (int)0x80000000u, (int)(uint32_t)c, (int)(uint32_t)(c >> 32));
         M1[l] = zero;
         M2[l] = zero;
@@ -174,8 +167,8 @@ static inline void hmac_sha256_ni(const int L, const KeyObject *k, uint64_t star
         M1[l] = _mm_shuffle_epi32(_mm_unpacklo_epi64(S0[l], S1[l]), 0xB1); /* E F G H */
         M2[l] = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
         M3[l] = _mm_set_epi32((64 + 32) * 8, 0, 0, 0);
-        S0[l] = out0;
-        S1[l] = out1;
+        S0[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 8));
+        S1[l] = _mm_loadu_si128((const __m128i *)(ks[l]->ni + 12));
     }
     sha256_ni_lanes(L, S0, S1, M0, M1, M2, M3);
     TS_FOR_L {
@@ -186,8 +179,11 @@ static inline void hmac_sha256_ni(const int L, const KeyObject *k, uint64_t star
     }
 }
 
-#define TS_NI_VARIANT(NAME, BODY, L) \
-    TOKENSIM_SHANI_TARGET static void NAME(const KeyObject *k, uint64_t s, uint32_t *o) { BODY(L, k, s, o); }
+#define TS_NI_VARIANT(NAME, BODY, L)                                                        \
+    TOKENSIM_SHANI_TARGET static void NAME(const KeyObject *const *k, const uint64_t *c, uint32_t *o) \
+    {                                                                                       \
+        BODY(L, k, c, o);                                                                   \
+    }
 TS_NI_VARIANT(hmac_sha1_ni1, hmac_sha1_ni, 1)
 TS_NI_VARIANT(hmac_sha1_ni2, hmac_sha1_ni, 2)
 TS_NI_VARIANT(hmac_sha1_ni3, hmac_sha1_ni, 3)
@@ -197,38 +193,51 @@ TS_NI_VARIANT(hmac_sha256_ni2, hmac_sha256_ni, 2)
 TS_NI_VARIANT(hmac_sha256_ni3, hmac_sha256_ni, 3)
 TS_NI_VARIANT(hmac_sha256_ni4, hmac_sha256_ni, 4)
 
-typedef void (*lanes_fn)(const KeyObject *k, uint64_t start, uint32_t *out);
+typedef void (*lanes_fn)(const KeyObject *const *ks, const uint64_t *ctr, uint32_t *out);
 static const lanes_fn NI_LANES[2][5] = {
     {NULL, hmac_sha1_ni1, hmac_sha1_ni2, hmac_sha1_ni3, hmac_sha1_ni4},
     {NULL, hmac_sha256_ni1, hmac_sha256_ni2, hmac_sha256_ni3, hmac_sha256_ni4},
 };
 #endif
 
-#ifndef TS_MAX_LANES
 #define TS_MAX_LANES 4
-#endif
 
 static dt_fn dt_for(int alg);
 
-/* Truncation values of counters start .. start + n - 1 (no wrap: checked by the callers). */
+/* Truncation values of n (key, counter) jobs.  Runs of up to four consecutive jobs of the same
+ * algorithm share one interleaved SHA-NI call; SHA-512 and the portable code go one by one. */
+static void hash_jobs(const KeyObject *const *ks, const uint64_t *ctr, size_t n, uint32_t *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        int alg = ks[i]->alg;
+#if TOKENSIM_HAVE_SHANI
+        if (use_shani && alg != ALG_SHA512) {
+            size_t L = 1;
+            while (L < TS_MAX_LANES && i + L < n && ks[i + L]->alg == alg)
+                L++;
+            NI_LANES[alg][L](ks + i, ctr + i, out + i);
+            i += L;
+            continue;
+        }
+#endif
+        out[i] = dt_for(alg)(ks[i], ctr[i]);
+        i++;
+    }
+}
+
+/* Truncation values of counters start .. start + n - 1, n <= TS_CHUNK (no wrap: callers check). */
+#define TS_CHUNK 64
 static void window_values(const KeyObject *k, uint64_t start, uint64_t n, uint32_t *out)
 {
-    uint64_t i = 0;
-#if TOKENSIM_HAVE_SHANI
-    if (use_shani && k->alg != ALG_SHA512) {
-        const lanes_fn *fns = NI_LANES[k->alg];
-        for (; n - i >= TS_MAX_LANES; i += TS_MAX_LANES)
-            fns[TS_MAX_LANES](k, start + i, out + i);
-        if (n > i)
-            fns[n - i](k, start + i, out + i);
-        return;
+    const KeyObject *ks[TS_CHUNK];
+    uint64_t ctr[TS_CHUNK];
+    uint64_t i;
+    for (i = 0; i < n; i++) {
+        ks[i] = k;
+        ctr[i] = start + i;
     }
-#endif
-    {
-        dt_fn dt = dt_for(k->alg);
-        for (; i < n; i++)
-            out[i] = dt(k, start + i);
-    }
+    hash_jobs(ks, ctr, (size_t)n, out);
 }
 
 static dt_fn dt_for(int alg)
@@ -415,7 +424,12 @@ static int parse_code(PyObject *o, int digits, uint32_t *out)
         PyErr_Format(InputError, "a code must be a str (got %.80s)", Py_TYPE(o)->tp_name);
         return -1;
     }
-    s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (PyUnicode_IS_COMPACT_ASCII(o)) { /* the usual case: no call, no copy */
+        n = PyUnicode_GET_LENGTH(o);
+        s = (const char *)PyUnicode_DATA(o);
+    } else {
+        s = PyUnicode_AsUTF8AndSize(o, &n);
+    }
     if (s == NULL) {
         PyErr_Clear();
         PyErr_SetString(InputError, "a code must be ASCII digits");
@@ -475,7 +489,6 @@ static inline uint32_t mod_pow10(uint32_t v, int digits)
 
 /* Constant-time window scan: every counter computed and compared; returns the offset of the
  * first match or UINT64_MAX. */
-#define TS_CHUNK 64
 static uint64_t scan_window(const KeyObject *k, uint64_t start, uint64_t count, uint32_t want, int digits)
 {
     uint64_t found = UINT64_MAX, base, i;
@@ -563,7 +576,8 @@ static PyObject *Key_codes(KeyObject *self, PyObject *args, PyObject *kwds)
     if (vals == NULL)
         return PyErr_NoMemory();
     Py_BEGIN_ALLOW_THREADS
-    window_values(self, start, count, vals);
+    for (i = 0; i < count; i += TS_CHUNK)
+        window_values(self, start + i, count - i < TS_CHUNK ? count - i : TS_CHUNK, vals + i);
     Py_END_ALLOW_THREADS
     list = PyList_New((Py_ssize_t)count);
     for (i = 0; list != NULL && i < count; i++) {
@@ -668,6 +682,72 @@ static int parse_window_side(PyObject *o, const char *what, uint64_t *out)
     return 0;
 }
 
+static void item_result(Item *it, uint64_t found)
+{
+    it->result = found == UINT64_MAX ? MISS : (int64_t)found - it->lead;
+}
+
+/* Constant-time compare of one item's window values (see scan_window). */
+static uint64_t first_match(const uint32_t *vals, uint32_t count, uint32_t want, int digits)
+{
+    uint64_t found = UINT64_MAX, i;
+    for (i = 0; i < count; i++) {
+        uint32_t diff = mod_pow10(vals[i], digits) ^ want;
+        uint64_t take = (((uint64_t)diff - 1) >> 63) & (found >> 63);
+        uint64_t mask = (uint64_t)0 - take;
+        found = (found & ~mask) | (i & mask);
+    }
+    return found;
+}
+
+/* All items of a batch, without the GIL.  Small windows are flattened into one job list so the
+ * interleaved SHA-NI lanes stay full across item boundaries; wide windows are scanned alone. */
+#define TS_JOBS 64
+#define TS_SMALL_WINDOW 16
+static void run_items(Item *items, Py_ssize_t m)
+{
+    const KeyObject *ks[TS_JOBS];
+    uint64_t ctr[TS_JOBS];
+    uint32_t vals[TS_JOBS];
+    Py_ssize_t first = 0, i; /* items [first, i) are queued in the job list */
+    size_t njobs = 0;
+    for (i = 0; i <= m; i++) {
+        uint32_t c = i < m ? items[i].count : 0;
+        if (i < m && c > TS_SMALL_WINDOW) {
+            item_result(&items[i], scan_window(items[i].key, items[i].start, c, items[i].want, items[i].digits));
+            if (first == i)
+                first = i + 1;
+            else
+                items[i].count = 0xFFFFFFFFu; /* done: skipped when the queue is flushed */
+            continue;
+        }
+        if (i == m || njobs + c > TS_JOBS) {
+            size_t off = 0;
+            Py_ssize_t j;
+            hash_jobs(ks, ctr, njobs, vals);
+            for (j = first; j < i; j++) {
+                Item *it = &items[j];
+                if (it->count == 0xFFFFFFFFu)
+                    continue;
+                item_result(it, first_match(vals + off, it->count, it->want, it->digits));
+                off += it->count;
+            }
+            njobs = 0;
+            first = i;
+            if (i == m)
+                break;
+        }
+        {
+            uint32_t k;
+            for (k = 0; k < c; k++) {
+                ks[njobs] = items[i].key;
+                ctr[njobs] = items[i].start + k;
+                njobs++;
+            }
+        }
+    }
+}
+
 /* Re-raise the pending error as InputError("item i: ..."). */
 static void item_error(Py_ssize_t i)
 {
@@ -749,10 +829,15 @@ static PyObject *mod_verify(PyObject *self, PyObject *args, PyObject *kwds)
         PyObject **ks = PySequence_Fast_ITEMS(keys_f), **cs = PySequence_Fast_ITEMS(codes_f);
         PyObject **ts = PySequence_Fast_ITEMS(centres_f);
         PyObject **ds = digits_f ? PySequence_Fast_ITEMS(digits_f) : NULL;
+        PyTypeObject *key_type = &KeyType; /* last key type seen: skips the subtype walk */
         for (i = lo; i < hi; i++) {
             Item *it = &items[i - lo];
             uint64_t centre, wlo, whi;
-            if (!PyObject_TypeCheck(ks[i], &KeyType)) {
+            if (Py_TYPE(ks[i]) == key_type) {
+                /* same type as the previous key */
+            } else if (PyObject_TypeCheck(ks[i], &KeyType)) {
+                key_type = Py_TYPE(ks[i]);
+            } else {
                 PyErr_Format(InputError, "item %zd: key must be a compiled PreparedKey (got %.80s)", i,
                              Py_TYPE(ks[i])->tp_name);
                 goto done;
@@ -773,11 +858,7 @@ static PyObject *mod_verify(PyObject *self, PyObject *args, PyObject *kwds)
     }
     /* keys_f keeps every key alive while the GIL is released */
     Py_BEGIN_ALLOW_THREADS
-    for (i = 0; i < m; i++) {
-        Item *it = &items[i];
-        uint64_t f = scan_window(it->key, it->start, it->count, it->want, it->digits);
-        it->result = f == UINT64_MAX ? MISS : (int64_t)f - it->lead;
-    }
+    run_items(items, m);
     Py_END_ALLOW_THREADS
     if ((list = PyList_New(m)) == NULL)
         goto done;
