@@ -7,6 +7,7 @@ device, a pty, ``socket://``, ``loop://``, or an in-process loopback to the firm
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -52,7 +53,9 @@ class Link:
         self.timeout, self.retries, self.max_wait = timeout, retries, max_wait
         self._monotonic = monotonic
         self._decoder = framing.FrameDecoder()
-        self._seq = 0
+        # a random start: a new session's first command must not repeat the previous session's last
+        # (the device would answer it from its retry cache)
+        self._seq = random.randrange(256)
         self.dead = False
         self.stats = {"sent": 0, "retries": 0, "bad_frames": 0, "stale": 0, "keepalives": 0}
 

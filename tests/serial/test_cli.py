@@ -142,6 +142,22 @@ def test_hw_commands_on_a_pty(sim: Any, capsys: pytest.CaptureFixture[str]) -> N
     assert s.proc.wait(10) == 0
 
 
+def test_button_and_faults_options(sim: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A simulated user presses the button 0.4 s after asked, on a line that loses and damages frames."""
+    s = sim("--tcp", "0", "--provision", "1", "--hotp", "--button-delay", "0.4", "--corrupt", "0.15",
+            "--drop", "0.1", "--fault-seed", "5")
+    codes = []
+    for _ in range(3):
+        rc, out, err = run(capsys, "hw", "code", "--port", s.port, "--retries", "8", "--json")
+        assert rc == 0, err
+        codes.append(json.loads(out))
+    assert [c["counter"] for c in codes] == [0, 1, 2]  # no press was lost or counted twice
+    rc, out, _ = run(capsys, "hw", "info", "--port", s.port, "--retries", "8", "--json")
+    assert "BUTTON" in json.loads(out)["details"]["capabilities"]
+    s.proc.terminate()
+    assert s.proc.wait(10) == 0
+
+
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, _, err = run(capsys, "hw", "code", "--port", str(tmp_path / "ttyNOPE"))
     assert rc == 1 and err.startswith("error: cannot open serial port") and err.count("\n") == 1

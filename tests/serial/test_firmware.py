@@ -250,7 +250,7 @@ def _frames_strategy() -> st.SearchStrategy[bytes]:
     return st.one_of(st.binary(max_size=600), body.map(framing.encode_frame))
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(_frames_strategy(), max_size=8))
 def test_fuzzed_input_never_crashes_and_replies_are_well_formed(chunks: list[bytes]) -> None:
     fw = make_firmware(reference=ManualClock(START), pin=PIN, slots=2)
