@@ -96,7 +96,7 @@ def test_faults_give_retry_or_typed_error(name: str, serve: Callable[[Endpoint],
 
 
 class LoseReplies:
-    """Runs every request but loses the first ``n`` replies (the device did the work; the host saw nothing)."""
+    """Runs every request but loses the first ``n`` replies: the device did the work, the host saw nothing."""
 
     def __init__(self, inner: Endpoint, n: int) -> None:
         self.inner, self.n = inner, n
