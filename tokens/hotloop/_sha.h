@@ -48,35 +48,31 @@ static inline void ts_store64(uint8_t *p, uint64_t v)
 
 /* ---------------------------------------------------------------- SHA-1, portable */
 
+#define TS_SHA1_W(t) \
+    (w[(t) & 15] = TS_ROTL32(w[((t) + 13) & 15] ^ w[((t) + 8) & 15] ^ w[((t) + 2) & 15] ^ w[(t) & 15], 1))
+#define TS_SHA1_ROUND(f, k, wt)                                   \
+    do {                                                         \
+        uint32_t tmp = TS_ROTL32(a, 5) + (f) + e + (k) + (wt);   \
+        e = d; d = c; c = TS_ROTL32(b, 30); b = a; a = tmp;      \
+    } while (0)
+
 static void sha1_compress_portable(uint32_t st[5], const uint8_t block[64])
 {
     uint32_t w[16];
     uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4];
     int t;
-    for (t = 0; t < 16; t++)
+    for (t = 0; t < 16; t++) {
         w[t] = ts_load32(block + 4 * t);
-    for (t = 0; t < 80; t++) {
-        uint32_t f, k, tmp;
-        if (t >= 16) {
-            uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15];
-            w[t & 15] = TS_ROTL32(x, 1);
-        }
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        tmp = TS_ROTL32(a, 5) + f + e + k + w[t & 15];
-        e = d; d = c; c = TS_ROTL32(b, 30); b = a; a = tmp;
+        TS_SHA1_ROUND(d ^ (b & (c ^ d)), 0x5A827999u, w[t]);
     }
+    for (; t < 20; t++)
+        TS_SHA1_ROUND(d ^ (b & (c ^ d)), 0x5A827999u, TS_SHA1_W(t));
+    for (; t < 40; t++)
+        TS_SHA1_ROUND(b ^ c ^ d, 0x6ED9EBA1u, TS_SHA1_W(t));
+    for (; t < 60; t++)
+        TS_SHA1_ROUND((b & c) | (d & (b | c)), 0x8F1BBCDCu, TS_SHA1_W(t));
+    for (; t < 80; t++)
+        TS_SHA1_ROUND(b ^ c ^ d, 0xCA62C1D6u, TS_SHA1_W(t));
     st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e;
 }
 
