@@ -83,3 +83,15 @@ class _Echo:
 
     def close(self) -> None:
         pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_u2f_apdus_always_end_in_a_status_word(apdu: bytes) -> None:
+    from fido2.hid import CTAPHID
+
+    from tokens.fido2 import SoftCtapDevice
+
+    resp = SoftCtapDevice(AUTH).call(CTAPHID.MSG, apdu)
+    assert len(resp) >= 2
+    assert int.from_bytes(resp[-2:], "big") in {0x9000, 0x6985, 0x6A80, 0x6700, 0x6E00, 0x6D00}
