@@ -22,7 +22,8 @@ from fido2.webauthn import UserVerificationRequirement
 from tests.fido2.conftest import RelyingParty, client_for
 from tokens._cli.main import main
 from tokens.fido2 import state as store
-from tokens.fido2.errors import TransportError
+from tokens.fido2.device import open_named
+from tokens.fido2.errors import StateFileError, TransportError
 from tokens.fido2.udp import UdpCtapHidConnection, open_udp_device
 
 UV = UserVerificationRequirement
@@ -139,6 +140,8 @@ def test_fixed_reply_port_convention_and_persistence(tmp_path: Path) -> None:
         rp.register(client_for(dev), rk=True)
         first = rp.login(client_for(dev), discoverable=True).counter
         dev.close()
+        with pytest.raises(StateFileError, match="in use by another process"):
+            open_named("qa", base=tmp_path)  # one writer at a time
     finally:
         assert s.stop() == 0
     st = store.load("qa", tmp_path)

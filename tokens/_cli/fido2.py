@@ -126,11 +126,12 @@ def cmd_reset(args: argparse.Namespace) -> int:
     from ..fido2 import state as store
     from ..fido2.errors import CtapStatus
 
-    st = store.load(args.name)
-    status = Authenticator(st).process(b"\x07")  # authenticatorReset, just after "power-up"
-    if status != b"\x00":
-        raise CtapStatus(status[0], "reset refused")
-    store.save(st)
+    with store.InUse(args.name):
+        st = store.load(args.name)
+        status = Authenticator(st).process(b"\x07")  # authenticatorReset, just after "power-up"
+        if status != b"\x00":
+            raise CtapStatus(status[0], "reset refused")
+        store.save(st)
     if args.json:
         output.print_json({"name": args.name, "reset": True, "aaguid": st.aaguid.hex()})
     else:
@@ -139,6 +140,17 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ..fido2 import state as store
+
+    lock = store.InUse(args.name).acquire()
+    try:
+        _serve(args, store.load(args.name))
+    finally:
+        lock.release()
+    return 0
+
+
+def _serve(args: argparse.Namespace, st: Any) -> None:
     import signal
     import threading
 
@@ -147,7 +159,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..fido2.udp import UdpCtapHidServer
     from ..fido2.user import presence_for
 
-    st = store.load(args.name)
     try:
         presence = presence_for(args.presence)
     except ValueError as e:
@@ -176,7 +187,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
         save()
-    return 0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

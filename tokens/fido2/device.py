@@ -171,16 +171,25 @@ class Fido2Device(Device):
 
 
 def open_named(name: str, *, pin: str | None = None, base: Path | None = None) -> Fido2Device:
-    """A Device over the persisted soft authenticator ``name``; state is saved on close."""
+    """A Device over the persisted soft authenticator ``name``; state is saved on close.  The
+    authenticator is locked against other processes until then."""
     from . import state as store
     from .core import Authenticator
     from .softdevice import SoftCtapDevice
 
-    st = store.load(name, base)
+    lock = store.InUse(name, base).acquire()
+    try:
+        st = store.load(name, base)
+    except BaseException:
+        lock.release()
+        raise
     auth = Authenticator(st)
 
     def save() -> None:
-        if auth.dirty:
-            store.save(st, base)
+        try:
+            if auth.dirty:
+                store.save(st, base)
+        finally:
+            lock.release()
 
     return Fido2Device(SoftCtapDevice(auth), pin=pin, model="tokensim soft FIDO2", on_close=save)

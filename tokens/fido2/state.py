@@ -17,6 +17,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from .._fileutil import atomic_write
 from ..errors import DeviceExistsError, DeviceNotFoundError, InputError
 from ..paths import home
@@ -164,6 +166,33 @@ def load(name: str, base: Path | None = None) -> AuthenticatorState:
     if not isinstance(data, dict):
         raise StateFileError(f"{path} is not an authenticator state")
     return AuthenticatorState.from_dict(data)
+
+
+class InUse:
+    """Exclusive use of one authenticator by this process (``serve``, ``open_named``, ``reset``):
+    a second writer would overwrite the first one's counters."""
+
+    def __init__(self, name: str, base: Path | None = None) -> None:
+        path = state_path(name, base)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.name = name
+        self._lock = FileLock(str(path.with_suffix(".lock")))
+
+    def acquire(self) -> InUse:
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise StateFileError(f"FIDO2 authenticator {self.name!r} is in use by another process") from None
+        return self
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> InUse:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def names(base: Path | None = None) -> list[str]:
