@@ -194,3 +194,22 @@ def test_demo_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "the last two codes; pyotp agrees: True" in out
     assert "(mode 0600)" in out and "reuses them" in out and ": True" in out
     assert "local devices left: []" in out
+
+
+def test_aws_profile_env_counts_as_the_source_profile(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    rc, _, err = cli("aws", "session", "--device", "alice", "--write-profile", "work")
+    one_line_error(rc, err, "would overwrite")
+
+
+def test_session_with_an_hotp_device_saves_the_counter(cli: Cli, moto_url: str) -> None:
+    from tokens.virtual import VirtualHOTP
+
+    DeviceStore().add("hw-token", VirtualHOTP(b"12345678901234567890", counter=7))
+    rc, out, err = cli("aws", "session", "--device", "hw-token", "--json", "--serial-number",
+                       "arn:aws:iam::123456789012:mfa/hw", "--endpoint-url", moto_url)
+    assert (rc, err) == (0, "")
+    assert json.loads(out)["serial_number"] == "arn:aws:iam::123456789012:mfa/hw"
+    assert DeviceStore().get("hw-token").counter == 8  # the code used is gone for good
+    rc, _, err = cli("aws", "session", "--device", "hw-token", "--json", "--endpoint-url", moto_url)
+    one_line_error(rc, err, "was not enrolled with 'tokensim aws enroll'", "--serial-number")

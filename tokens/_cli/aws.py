@@ -22,7 +22,8 @@ from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..aws import AwsSession
+    from ..aws import AwsSession, TemporaryCredentials
+    from ..virtual import VirtualHOTP, VirtualTOTP
     from .demo import DemoContext
 
 
@@ -124,7 +125,8 @@ def cmd_session(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..store import DeviceStore
 
-    if args.write_profile and args.profile and args.write_profile == args.profile:
+    source = args.profile or os.environ.get("AWS_PROFILE")
+    if args.write_profile and source and args.write_profile == source:
         raise InputError(f"--write-profile {args.write_profile} would overwrite the long-term "
                          "credentials it is called with; choose another name")
     if args.role_session_name and not args.role_arn:
@@ -135,12 +137,18 @@ def cmd_session(args: argparse.Namespace) -> int:
     now = time.time()
     kw: dict[str, Any] = dict(duration=args.duration, role_arn=args.role_arn,
                               role_session_name=args.role_session_name)
-    with store.using(args.device) as device:  # an HOTP counter that moves is saved back
+
+    def run(device: VirtualTOTP | VirtualHOTP) -> TemporaryCredentials:
         if args.write_profile:
-            creds = session_to_profile(aws.sts, device, serial, args.write_profile, at=now,
-                                       force=args.force, **kw)
-        else:
-            creds = get_mfa_session(aws.sts, device, serial, at=now, **kw)
+            return session_to_profile(aws.sts, device, serial, args.write_profile, at=now,
+                                      force=args.force, **kw)
+        return get_mfa_session(aws.sts, device, serial, at=now, **kw)
+
+    if store.record(args.device).get("type") == "hotp":
+        with store.using(args.device) as device:  # the counter that moved is saved back
+            creds = run(device)
+    else:  # a TOTP device does not change: no store lock held during the STS call
+        creds = run(store.get(args.device))
     if args.env:
         for k, v in creds.to_env().items():
             print(f"export {k}={shlex.quote(v)}")
