@@ -82,6 +82,7 @@ def print_report(r: dict[str, Any]) -> None:
         ("resync ±24 h (5761 steps), median", f"{r.get('resync_24h_ms', float('nan')):.3f} ms"),
         ("stateful verify, SQLite (durable, replay-protected)", _rate(r.get("stateful_verify_per_s"))),
         ("stateful verify, memory store", _rate(r.get("stateful_memory_verify_per_s"))),
+        ("write + fsync of 4 KiB (temp dir), median", f"{r.get('fsync_ms', float('nan')):.3f} ms"),
     ]
     output.table(["measurement", "result"], rows, title="tokensim bench" + (" --quick" if r["quick"] else ""))
     met = r.get("targets_met", {})
@@ -102,6 +103,6 @@ def print_report(r: dict[str, Any]) -> None:
         output.console.print(f"plot written to {r['plot']}")
 
 
-_CORE_PREFIXES = {"batch", "pyotp", "sha1", "python", "resync", "stateful", "threads"}
+_CORE_PREFIXES = {"batch", "pyotp", "sha1", "python", "resync", "stateful", "threads", "fsync"}
 _CORE_KEYS = {"quick", "backend", "cpu", "cores", "platform", "load_before", "seconds", "targets_met",
               "sweep", "plot"}

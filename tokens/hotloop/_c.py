@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,7 +60,7 @@ def verify_batch(keys: Sequence[CPreparedKey], codes: Sequence[str], centres: Se
     # hash theirs (GIL released), so parsing overlaps hashing.
     size = max(MIN_SLICE, min(MAX_SLICE, -(-n // (threads * 4))))
     ranges = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
-    parts: list[list[int | None]] = [[] for _ in ranges]
+    out: list[int | None] = [None] * n  # each worker copies its slice in (overlapping others' hashing)
     errors: list[tuple[int, BaseException]] = []
     todo = iter(range(len(ranges)))
     lock = threading.Lock()
@@ -74,7 +73,7 @@ def verify_batch(keys: Sequence[CPreparedKey], codes: Sequence[str], centres: Se
                 return
             lo, hi = ranges[j]
             try:
-                parts[j] = _cloop.verify(ks, cs, ts, behind, ahead, ds, lo, hi)
+                out[lo:hi] = _cloop.verify(ks, cs, ts, behind, ahead, ds, lo, hi)
             except BaseException as e:  # re-raised in the caller below
                 with lock:
                     errors.append((j, e))
@@ -86,4 +85,4 @@ def verify_batch(keys: Sequence[CPreparedKey], codes: Sequence[str], centres: Se
         f.result()
     if errors:
         raise min(errors, key=lambda e: e[0])[1]
-    return list(itertools.chain.from_iterable(parts))
+    return out
