@@ -45,8 +45,8 @@ def _run(store: Store, policy: Policy, offset: float, ppm: float = 40.0,
         res = v.verify("D1", dev.code())
         assert res.reason in (Reason.OK, Reason.INVALID)
         outcomes.append(res.ok)
-        if not res.ok:
-            c1, c2 = dev.consecutive(2)
+        if not res.ok:  # the user types a code, waits for the next one and types it too
+            c1, c2 = dev.consecutive(2, at=clock.now() - 30)
             assert v.resync("D1", c1, c2).ok
     return outcomes, v, dev
 
@@ -164,3 +164,42 @@ def test_many_tokens_random_times_of_day() -> None:
             hist.append(Observation(t, step, step - math.floor(t / 30)))
     assert late == 0
     assert early <= 20  # 16 of 300 with these seeds
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_resync_restarts_offset_but_keeps_the_rate(store: Store, keep: bool) -> None:
+    """Somebody sets the token's clock 10 minutes wrong: the offset jumps, the crystal's rate does
+    not.  After the resync, monthly checks go on without another resync — unless the rate is
+    thrown away with the history, in which case every month misses again."""
+    times = _schedule()[:15]  # weekly, then 6 months
+    _, v, dev = _run(store, Policy(resync_keeps_rate=keep), offset=0.0, times=times)
+    clock = dev.clock.reference
+    assert isinstance(clock, ManualClock)
+    rate = v.drift("D1").rate_ppm
+    clock.advance(30 * DAY)
+    dev.clock.set_time(clock.now() + 600)
+    assert not v.verify("D1", dev.code()).ok
+    c1, c2 = dev.consecutive(2, at=clock.now() - 30)
+    assert v.resync("D1", c1, c2).ok
+    cred = v.get("D1")
+    assert cred.rate_hint_ppm == (pytest.approx(rate) if keep else 0.0)
+    later = [clock.now() + 30 * DAY * m for m in range(1, 13)]
+    outcomes, _, _ = _continue(v, dev, later)
+    if keep:
+        assert all(outcomes)
+    else:
+        assert not outcomes[0]
+
+
+def _continue(v: Verifier, dev: VirtualTOTP, times: list[float]) -> tuple[list[bool], Verifier, VirtualTOTP]:
+    clock = dev.clock.reference
+    assert isinstance(clock, ManualClock)
+    outcomes = []
+    for t in times:
+        clock.set(t)
+        res = v.verify("D1", dev.code())
+        outcomes.append(res.ok)
+        if not res.ok:  # the user types a code, waits for the next one and types it too
+            c1, c2 = dev.consecutive(2, at=clock.now() - 30)
+            assert v.resync("D1", c1, c2).ok
+    return outcomes, v, dev

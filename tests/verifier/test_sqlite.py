@@ -15,7 +15,7 @@ from tokens.verifier.sqlite import SCHEMA_VERSION
 def test_file_is_private_wal_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "v.sqlite3"
     with SQLiteStore(path) as s:
-        assert isinstance(s, SQLiteStore) and s.schema_version() == SCHEMA_VERSION == 1
+        assert isinstance(s, SQLiteStore) and s.schema_version() == SCHEMA_VERSION == 2
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     try:
@@ -55,3 +55,25 @@ def test_busy_database_is_a_clean_error(tmp_path: Path) -> None:
             assert s.delete("anything") is False, "the store is usable again afterwards"
         finally:
             blocker.close()
+
+
+def test_version_1_database_is_migrated(tmp_path: Path) -> None:
+    from tokens.verifier.sqlite import _SCHEMA_V1
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_V1)
+    db.execute("INSERT INTO credentials (serial, kind, secret, algorithm, digits, period, t0, counter,"
+               " status, created_at, updated_at)"
+               " VALUES ('OLD', 'totp', ?, 'SHA1', 6, 30, 0, 0, 'active', 1, 1)",
+               (b"k" * 20,))
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with SQLiteStore(path) as s:
+        assert s.schema_version() == 2
+        cred = s.get("OLD")
+        assert cred is not None and cred.rate_hint_ppm == 0.0 and cred.secret == b"k" * 20
+        assert s.resync("OLD", 10, 1, 2.0, rate_ppm=37.5)
+        again = s.get("OLD")
+        assert again is not None and again.rate_hint_ppm == 37.5

@@ -75,6 +75,11 @@ def test_resync_restarts_history_and_is_cas(store: Store) -> None:
     assert store.history("S1") == [Observation(START + 60, 500, 7)]
     got = store.get("S1")
     assert got is not None and got.last_step == 500 and got.offset_steps == 7
+    assert got.rate_hint_ppm == 0.0
+    assert store.resync("S1", 600, 9, START + 90, rate_ppm=-41.25)
+    got = store.get("S1")
+    assert got is not None and got.rate_hint_ppm == -41.25, "resync keeps the rate it is given"
+    assert store.history("S1") == [Observation(START + 90, 600, 9)]
 
 
 def test_failures_throttle_lock_and_reset(store: Store) -> None:

@@ -322,7 +322,7 @@ def _demo(ctx: Any) -> None:
             misses += not res.ok
             if not nres.ok:
                 naive_resyncs += 1
-                c1, c2 = dev.consecutive(2)
+                c1, c2 = dev.consecutive(2, at=t - 30)
                 naive.resync("CAROL", c1, c2)
             if i in (0, 1, 3, 8) or (i > 8 and (i - 8) % 4 == 0):
                 lo, hi = res.window or (0, 0)
@@ -364,7 +364,7 @@ def _demo(ctx: Any) -> None:
         res = v.verify("ERIN", drawer.code())
         ctx.say(f"ERIN's token spent two years in a drawer (+{drawer.clock.error_at(clock.now()):.0f} s): "
                 f"verify → {res.reason.value}")
-        c1, c2 = drawer.consecutive(2)
+        c1, c2 = drawer.consecutive(2, at=clock.now() - 30)
         sync = v.resync("ERIN", c1, c2)
         clock.advance(60)
         ctx.say(f"  resync with two consecutive codes → {sync.reason.value} (offset {sync.offset_steps:+d} "

@@ -150,7 +150,7 @@ class Verifier:
         if isinstance(found, Reason):
             return self._sync_failure(cred, found, now)
         offset = found - base
-        if self.store.resync(serial, found, offset, now):
+        if self.store.resync(serial, found, offset, now, rate_ppm=self._rate_to_keep(cred, now)):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
         return self._sync_failure(cred, Reason.REPLAYED, now)
 
@@ -222,7 +222,17 @@ class Verifier:
 
     def _estimate(self, cred: Credential, hist: list[Observation], at: float) -> DriftEstimate:
         return estimate(hist, at, period=cred.period, t0=cred.t0, policy=self.policy,
-                        fallback_offset=cred.offset_steps)
+                        fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm)
+
+    def _rate_to_keep(self, cred: Credential, at: float) -> float:
+        """The rate a resync carries over: the trusted estimate, else the rate carried so far."""
+        if cred.kind is Kind.HOTP or not (self.policy.resync_keeps_rate and self.policy.rate_estimation):
+            return 0.0
+        snap = self.store.snapshot(cred.serial)
+        if snap is None:
+            return 0.0
+        est = self._estimate(snap[0], snap[1], at)
+        return est.rate_ppm if est.rate_trusted else snap[0].rate_hint_ppm
 
     def _window(self, cred: Credential, hist: list[Observation], at: float) -> tuple[int, int, float | None]:
         if cred.kind is Kind.HOTP:
@@ -279,7 +289,7 @@ class Verifier:
         if hint is not None and hint_at is not None and step == hint + 1 \
                 and 0 <= now - hint_at <= self.policy.auto_resync_timeout:
             offset = step - base
-            if self.store.resync(cred.serial, step, offset, now):
+            if self.store.resync(cred.serial, step, offset, now, rate_ppm=self._rate_to_keep(cred, now)):
                 return VerifyResult(True, Reason.OK, cred.serial, step=step, offset_steps=offset,
                                     auth_time=now, window=window, predicted_offset=predicted)
             return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)

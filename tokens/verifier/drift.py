@@ -13,7 +13,8 @@ The estimator works on those intervals, not on the integer offsets:
    (steps per second, reported in ppm).  Weights halve every ``rate_half_life``; a prior of
    ``rate_prior_ppm`` shrinks a short or noisy history towards zero.  The rate is used only when
    at least ``min_rate_points`` successes span at least ``min_rate_span`` seconds, and it is capped
-   at ``±max_rate_ppm``.
+   at ``±max_rate_ppm``.  A rate carried over a resync (the crystal is the same, only the offset
+   jumped) stands in until then and is the centre of the shrinkage after.
 2. **Offset.**  Every recent interval is carried forward to ``t`` along that rate, newest first,
    and intersected while the intersection stays non-empty.  Successes at different phases of the
    step cut the interval well below one step; the newest success always counts.  The prediction
@@ -66,17 +67,22 @@ def position(t: float, period: int, t0: float) -> float:
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,
-             fallback_offset: int = 0) -> DriftEstimate:
-    """Predict the offset at ``at`` from ``history`` (successes, any order)."""
+             fallback_offset: int = 0, prior_ppm: float = 0.0) -> DriftEstimate:
+    """Predict the offset at ``at`` from ``history`` (successes, any order).
+
+    ``prior_ppm`` is the rate known before this history began (carried over a resync): it is used
+    until the history can be trusted, and is the centre the regression is shrunk towards after.
+    """
     obs = sorted(history, key=lambda o: o.at)
     if not obs:
         return DriftEstimate(at, float(fallback_offset), 0.0, False, 0, 0.0, None)
     span = obs[-1].at - obs[0].at
     if not policy.rate_estimation:
         return DriftEstimate(at, float(obs[-1].offset_steps), 0.0, False, len(obs), span, None)
-    trusted = len(obs) >= policy.min_rate_points and span >= policy.min_rate_span
-    rate = _rate(obs, period, t0, policy) if trusted else 0.0  # steps per second
     cap = policy.max_rate_ppm * 1e-6 / period
+    prior = max(-cap, min(cap, prior_ppm * 1e-6 / period))  # steps per second
+    trusted = len(obs) >= policy.min_rate_points and span >= policy.min_rate_span
+    rate = _rate(obs, period, t0, policy, prior) if trusted else prior
     rate = max(-cap, min(cap, rate))
     lo, hi = -math.inf, math.inf
     for o in reversed(obs):
@@ -88,8 +94,9 @@ def estimate(history: Sequence[Observation], at: float, *, period: int, t0: floa
     return DriftEstimate(at, (lo + hi) / 2, rate * period * 1e6, trusted, len(obs), span, (lo, hi))
 
 
-def _rate(obs: Sequence[Observation], period: int, t0: float, policy: Policy) -> float:
-    """Weighted ridge regression of interval midpoints on time; steps per second."""
+def _rate(obs: Sequence[Observation], period: int, t0: float, policy: Policy, prior: float) -> float:
+    """Weighted ridge regression of interval midpoints on time, shrunk towards ``prior``;
+    steps per second."""
     t_ref = obs[-1].at
     scale = 86400.0  # regress in days to keep the normal equations well conditioned
     sw = swx = swxx = swy = swxy = 0.0
@@ -102,10 +109,12 @@ def _rate(obs: Sequence[Observation], period: int, t0: float, policy: Policy) ->
         swxx += w * x * x
         swy += w * y
         swxy += w * x * y
-    prior_sd = policy.rate_prior_ppm * 1e-6 / period * scale  # steps per day
+    sd_ppm = policy.rate_hint_sd_ppm if prior else policy.rate_prior_ppm
+    prior_sd = sd_ppm * 1e-6 / period * scale  # steps per day
     ridge = _QUANT_VAR / (prior_sd * prior_sd)
+    mu = prior * scale  # steps per day
     det = sw * (swxx + ridge) - swx * swx
     if det <= 0:
-        return 0.0
-    slope = (sw * swxy - swx * swy) / det
+        return prior
+    slope = (sw * (swxy + ridge * mu) - swx * swy) / det
     return slope / scale

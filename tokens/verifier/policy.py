@@ -38,8 +38,10 @@ class Policy:
     min_rate_span: float = 3 * DAY  # trust a rate only after this spread of successes
     max_rate_ppm: float = 200.0  # cap on the estimated rate
     rate_prior_ppm: float = 50.0  # ridge prior: typical crystal tolerance
+    rate_hint_sd_ppm: float = 5.0  # ridge prior around a rate carried over a resync (aging, temperature)
     rate_half_life: float = 90 * DAY  # older successes weigh less (aging, replacement)
     history_size: int = 64  # successes kept per credential
+    resync_keeps_rate: bool = True  # a resync restarts the history but starts from the old rate
     # throttling
     throttle_after: int = 3  # K consecutive failures before back-off starts
     backoff_base: float = 30.0  # first back-off (s), doubled per further failure
@@ -54,7 +56,7 @@ class Policy:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
         for name in ("resync_window_seconds", "auto_resync_timeout", "min_rate_span", "max_rate_ppm",
-                     "rate_prior_ppm", "rate_half_life", "backoff_base", "backoff_max"):
+                     "rate_prior_ppm", "rate_hint_sd_ppm", "rate_half_life", "backoff_base", "backoff_max"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise InputError(f"policy: {name} must be a finite number >= 0 (got {v!r})")
@@ -64,8 +66,8 @@ class Policy:
             raise InputError("policy: min_rate_points must be at least 2")
         if self.history_size < self.min_rate_points:
             raise InputError("policy: history_size must be at least min_rate_points")
-        if self.rate_prior_ppm <= 0 or self.rate_half_life <= 0:
-            raise InputError("policy: rate_prior_ppm and rate_half_life must be positive")
+        if self.rate_prior_ppm <= 0 or self.rate_hint_sd_ppm <= 0 or self.rate_half_life <= 0:
+            raise InputError("policy: rate_prior_ppm, rate_hint_sd_ppm and rate_half_life must be positive")
         if self.lockout_after and self.lockout_after < self.throttle_after:
             raise InputError("policy: lockout_after must not be below throttle_after")
 

@@ -25,7 +25,7 @@ from .model import Credential, Kind, Observation, Status, ThrottleState
 from .policy import Policy
 from .store import Store
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE credentials (
@@ -63,16 +63,22 @@ CREATE TABLE drift_history (
 CREATE INDEX drift_history_serial ON drift_history (serial, id);
 """
 
+# version -> statements that bring a database from version-1 to version
+_MIGRATIONS = {
+    1: _SCHEMA_V1,
+    2: "ALTER TABLE credentials ADD COLUMN rate_hint_ppm REAL NOT NULL DEFAULT 0;",
+}
+
 _COLUMNS = ("serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps, "
-            "failures, throttle_until, locked, resync_hint_step, resync_hint_at, issuer, account, "
-            "created_at, enabled_at, last_used_at, last_failure_at, updated_at")
+            "failures, throttle_until, locked, resync_hint_step, resync_hint_at, rate_hint_ppm, issuer, "
+            "account, created_at, enabled_at, last_used_at, last_failure_at, updated_at")
 
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
 
 
 def _row_to_credential(r: sqlite3.Row | tuple[object, ...]) -> Credential:
     (serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps,
-     failures, throttle_until, locked, hint_step, hint_at, issuer, account, created_at, enabled_at,
+     failures, throttle_until, locked, hint_step, hint_at, rate_hint, issuer, account, created_at, enabled_at,
      last_used_at, last_failure_at, updated_at) = tuple(r)
     return Credential(
         serial=str(serial), kind=Kind(kind), secret=bytes(secret),
@@ -82,7 +88,7 @@ def _row_to_credential(r: sqlite3.Row | tuple[object, ...]) -> Credential:
         offset_steps=int(offset_steps), failures=int(failures),
         throttle_until=float(throttle_until), locked=bool(locked),
         resync_hint_step=None if hint_step is None else int(hint_step),
-        resync_hint_at=None if hint_at is None else float(hint_at),
+        resync_hint_at=None if hint_at is None else float(hint_at), rate_hint_ppm=float(rate_hint),
         issuer=str(issuer), account=str(account), created_at=float(created_at),
         enabled_at=None if enabled_at is None else float(enabled_at),
         last_used_at=None if last_used_at is None else float(last_used_at),
@@ -125,10 +131,11 @@ class SQLiteStore(Store):
             if version > SCHEMA_VERSION:
                 raise StoreSchemaError(
                     f"{self.path} has schema version {version}; this tokensim knows up to {SCHEMA_VERSION}")
-            if version == 0:
-                for stmt in _SCHEMA_V1.split(";"):
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for stmt in _MIGRATIONS[target].split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
+            if version != SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
@@ -169,11 +176,11 @@ class SQLiteStore(Store):
         try:
             with self._tx() as db:
                 db.execute(
-                    f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join('?' * 23)})",
+                    f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join('?' * 24)})",
                     (c.serial, c.kind.value, c.secret, c.algorithm.value, c.digits, c.period, c.t0,
                      c.counter, c.status.value, c.last_step, c.offset_steps, c.failures, c.throttle_until,
-                     int(c.locked), c.resync_hint_step, c.resync_hint_at, c.issuer, c.account,
-                     c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at))
+                     int(c.locked), c.resync_hint_step, c.resync_hint_at, c.rate_hint_ppm, c.issuer,
+                     c.account, c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at))
         except sqlite3.IntegrityError:
             raise CredentialExistsError(f"credential {cred.serial!r} already exists") from None
 
@@ -208,7 +215,8 @@ class SQLiteStore(Store):
         with self._tx() as db:
             n = db.execute(
                 f"UPDATE credentials SET status = 'active', last_step = ?, offset_steps = ?, enabled_at = ?,"
-                f" locked = 0, {_CLEAR_THROTTLE}, updated_at = ? WHERE serial = ? AND status = 'pending'",
+                f" locked = 0, rate_hint_ppm = 0, {_CLEAR_THROTTLE}, updated_at = ?"
+                " WHERE serial = ? AND status = 'pending'",
                 (step, offset, at, at, serial)).rowcount
             if n == 1:
                 self._restart_history(db, serial, step, offset, at)
@@ -229,13 +237,13 @@ class SQLiteStore(Store):
                            (serial, serial, max(0, history_size)))
             return n == 1
 
-    def resync(self, serial: str, step: int, offset: int, at: float) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
         with self._tx() as db:
             n = db.execute(
-                f"UPDATE credentials SET last_step = ?, offset_steps = ?, {_CLEAR_THROTTLE}, updated_at = ?"
-                " WHERE serial = ? AND status = 'active' AND locked = 0"
+                "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?,"
+                f" {_CLEAR_THROTTLE}, updated_at = ? WHERE serial = ? AND status = 'active' AND locked = 0"
                 " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, at, serial, step)).rowcount
+                (step, offset, float(rate_ppm), at, serial, step)).rowcount
             if n == 1:
                 self._restart_history(db, serial, step, offset, at)
             return n == 1

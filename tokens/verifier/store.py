@@ -8,15 +8,16 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
 
 - ``insert`` fails with CredentialExistsError for a taken serial.
 - ``activate(serial, step, offset, at)``: only if status is ``pending``; sets status ``active``,
-  ``last_step = step``, ``offset_steps``, ``enabled_at``; clears failures, throttle, lock and the
-  drift history, then records the observation.  Returns False if the credential was not pending
-  (or does not exist).
+  ``last_step = step``, ``offset_steps``, ``enabled_at``; clears failures, throttle, lock,
+  ``rate_hint_ppm`` and the drift history, then records the observation.  Returns False if the
+  credential was not pending (or does not exist).
 - ``accept(serial, step, offset, at, history_size)``: only if status is ``active``, not locked and
   ``last_step`` is NULL or ``< step``; sets ``last_step``, ``offset_steps``, ``last_used_at``,
   clears failures/throttle/auto-resync hint and appends the observation, keeping the newest
   ``history_size``.  Returns False (and changes nothing) otherwise.  Durable on return.
-- ``resync(serial, step, offset, at)``: like ``accept`` (status active, ``last_step < step``) but
-  clears the history first, so the offset *and* the rate estimate start over.
+- ``resync(serial, step, offset, at, rate_ppm=0.0)``: like ``accept`` (status active,
+  ``last_step < step``) but replaces the history by this one observation, so the offset and the
+  rate estimate start over, and stores ``rate_ppm`` as ``rate_hint_ppm`` (the rate to start from).
 - ``record_failure(serial, at, policy)``: atomically increments ``failures`` and sets
   ``throttle_until, locked = policy.after_failure(failures, at)`` (a lock is never cleared here);
   returns the new :class:`ThrottleState`.
@@ -63,7 +64,7 @@ class Store(abc.ABC):
     def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool: ...
 
     @abc.abstractmethod
-    def resync(self, serial: str, step: int, offset: int, at: float) -> bool: ...
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool: ...
 
     # -- failures and throttling
     @abc.abstractmethod
