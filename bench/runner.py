@@ -36,8 +36,8 @@ class Sizes:
     python_items: int = 5_000
     sha1_bytes: int = 64 << 20
     resync_reps: int = 200
-    stateful_creds: int = 2000
-    stateful_rounds: int = 3
+    stateful_creds: int = 1000
+    stateful_rounds: int = 2
     sweep_sizes: tuple[int, ...] = (1, 10, 100, 1000, 10_000, 100_000)
     suite_timeout: float = 300.0
 

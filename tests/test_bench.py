@@ -50,6 +50,20 @@ def test_human_report_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_markdown_page_keeps_its_notes(tmp_path: Path) -> None:
+    from bench import report
+
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text(f"old table\n{report.NOTES_MARKER}\n## Notes\nhand-written analysis\n")
+    r = runner.run(True, TINY, suites=False)
+    report.write(r, page, "tokensim bench --quick", "bench.png")
+    text = page.read_text()
+    assert "old table" not in text and "hand-written analysis" in text
+    assert "tokensim bench --quick" in text and r["backend"] in text and "![" in text
+    for key in ("batch_verify_per_s", "pyotp_verify_per_s", "sha1_limit_verify_per_s", "resync_24h_ms"):
+        assert key in text
+
+
 def test_sweep_rows_cover_sizes_and_threads() -> None:
     r = runner.run(True, TINY, suites=False, sweep=True)
     rows = r["sweep"]

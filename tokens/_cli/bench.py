@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--quick", action="store_true", help="smaller sizes: the whole run in under 20 s")
     p.add_argument("--json", action="store_true", help="print one JSON object (progress stays on stderr)")
     p.add_argument("--plot", metavar="FILE.png", help="also sweep batch size x threads and plot it")
+    p.add_argument("--markdown", metavar="FILE.md", help="write the results page (docs/BENCHMARKS.md)")
     p.add_argument("--no-suites", action="store_true", help="skip the contributed bench/*_bench.py suites")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--scale", type=float, default=1.0, metavar="F",
@@ -51,6 +52,12 @@ def run_bench(args: argparse.Namespace) -> int:
         from bench.plot import plot
 
         result["plot"] = str(plot(result, args.plot))
+    if args.markdown:
+        from bench.report import write
+
+        command = "tokensim bench" + "".join(f" {a}" for a in sys.argv[2:]) if sys.argv[1:2] == ["bench"] \
+            else "tokensim bench"
+        result["markdown"] = str(write(result, args.markdown, command, result.get("plot")))
     if args.json:
         output.print_json(result)
     else:
@@ -105,4 +112,4 @@ def print_report(r: dict[str, Any]) -> None:
 
 _CORE_PREFIXES = {"batch", "pyotp", "sha1", "python", "resync", "stateful", "threads", "fsync"}
 _CORE_KEYS = {"quick", "backend", "cpu", "cores", "platform", "load_before", "seconds", "targets_met",
-              "sweep", "plot"}
+              "sweep", "plot", "markdown"}
