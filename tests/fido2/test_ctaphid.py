@@ -179,3 +179,17 @@ def test_keepalive_busy_and_cancel(rig: tuple[CtapHidServer, Wire, Authenticator
             assert msg == (cid, CTAPHID.CBOR, b"\x2d")  # CTAP2_ERR_KEEPALIVE_CANCEL
             break
         assert msg[1] == CTAPHID.KEEPALIVE
+
+
+def test_vendor_power_cycle_and_unknown_vendor_command(
+        rig: tuple[CtapHidServer, Wire, Authenticator]) -> None:
+    from tokens.fido2.softdevice import VENDOR_POWER_CYCLE
+
+    server, wire, a = rig
+    a.pin.consecutive_fails = 3  # PIN_AUTH_BLOCKED ...
+    cid = open_channel(server, wire)
+    feed(server, cid, VENDOR_POWER_CYCLE, b"")
+    assert wire.message() == (cid, VENDOR_POWER_CYCLE, b"")
+    assert a.pin.consecutive_fails == 0  # ... cleared by the simulated replug
+    feed(server, cid, 0x55, b"")
+    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.INVALID_CMD]))

@@ -129,3 +129,23 @@ def test_server_rejects_tampered_attestation_signature() -> None:
 
     with pytest.raises(InvalidSignature):
         PackedAttestation().verify(stmt, obj.auth_data, cdh)
+
+
+def test_biometric_no_match_fails_the_ceremony() -> None:
+    from fido2.client import ClientError
+
+    from tests.fido2.conftest import RelyingParty
+
+    dev = SoftCtapDevice(Authenticator(AuthenticatorState.new(attestation="none", uv="deny")))
+    with pytest.raises(ClientError) as ei:
+        RelyingParty().register(client_for(dev), uv=UV.REQUIRED)
+    assert "UV_INVALID" in repr(ei.value.cause)
+
+
+def test_biometric_blocked_falls_back_to_pin() -> None:
+    a = Authenticator(AuthenticatorState.new(attestation="none", uv="deny"))
+    a.state.uv_retries = 1
+    dev = SoftCtapDevice(a)
+    set_pin(dev, "8642")
+    reg = RelyingParty().register(client_for(dev, "8642"), uv=UV.REQUIRED)
+    assert reg.is_user_verified() and a.state.uv_retries == 0  # UV_BLOCKED, then the PIN

@@ -9,7 +9,7 @@ Wire format (64-byte reports)::
 :meth:`feed`, calls :meth:`tick` now and then (for the message timeout), and gives it a ``send``
 function for outgoing reports.  It allocates channels (INIT), answers PING / WINK itself, refuses
 other channels with ERR_CHANNEL_BUSY while a command runs, reassembles fragmented requests
-(ERR_INVALID_SEQ, ERR_MSG_TIMEOUT), and runs CBOR / MSG commands on a worker thread against any
+(ERR_INVALID_SEQ, ERR_MSG_TIMEOUT), and runs CBOR / MSG / vendor commands on a worker thread against any
 ``fido2.ctap.CtapDevice`` so KEEPALIVE (UPNEEDED) and CANCEL work while the user "touches" the key.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum, unique
 
-from fido2.ctap import STATUS, CtapDevice
+from fido2.ctap import STATUS, CtapDevice, CtapError
 from fido2.hid import CAPABILITY, CTAPHID
 
 from ..clock import Clock, SystemClock
@@ -104,7 +104,7 @@ class CtapHidServer:
             for pkt in fragment(cid, cmd, data):
                 self._send(pkt)
 
-    def error(self, cid: int, code: HidError) -> None:
+    def error(self, cid: int, code: int) -> None:
         self.send(cid, CTAPHID.ERROR, bytes([code]))
 
     # -- input -------------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ class CtapHidServer:
         elif a.cmd == CTAPHID.WINK:
             self.winks += 1
             self.send(a.cid, CTAPHID.WINK, b"")
-        elif a.cmd in (CTAPHID.CBOR, CTAPHID.MSG):
+        elif a.cmd in (CTAPHID.CBOR, CTAPHID.MSG) or a.cmd >= CTAPHID.VENDOR_FIRST:
             self._busy = a.cid
             self._cancel.clear()
             self._jobs.put((a.cid, a.cmd, a.data))
@@ -219,6 +219,10 @@ class CtapHidServer:
 
             try:
                 reply = self.device.call(cmd, data, self._cancel, keepalive)
+            except CtapError as e:  # the device refused the command itself (e.g. unknown vendor command)
+                self._busy = None
+                self.error(cid, int(e.code))
+                continue
             except Exception:
                 log.exception("device failed on CTAPHID command 0x%02x", cmd)
                 self._busy = None

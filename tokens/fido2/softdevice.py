@@ -3,6 +3,9 @@
 ``Fido2Client(SoftCtapDevice(authenticator), ...)`` and ``Ctap2(...)`` / ``Ctap1(...)`` drive the
 software authenticator directly, without any HID framing: CBOR requests go to
 ``Authenticator.process``, MSG (U2F APDUs) to the U2F handler, PING echoes and WINK is a no-op.
+
+One vendor command, ``VENDOR_POWER_CYCLE`` (0x41), simulates unplugging the key — the only way to
+clear PIN_AUTH_BLOCKED from another process talking CTAPHID/UDP.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from fido2.hid import CAPABILITY, CTAPHID
 
 from .core import Authenticator
 from .u2f import U2F
+
+VENDOR_POWER_CYCLE = 0x41
 
 
 class SoftCtapDevice(CtapDevice):
@@ -38,6 +43,10 @@ class SoftCtapDevice(CtapDevice):
             return data
         if cmd == CTAPHID.WINK:
             self.winks += 1
+            return b""
+        if cmd == VENDOR_POWER_CYCLE:
+            with self.authenticator._lock:
+                self.authenticator.power_cycle()
             return b""
         raise CtapError(CtapError.ERR.INVALID_COMMAND)
 
