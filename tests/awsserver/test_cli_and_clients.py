@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from tokens.aws import AwsOptions, AwsSession, disable_virtual_mfa, enroll_virtual_mfa, get_mfa_session
+from tokens.awsserver import AwsServer
 from tokens.store import DeviceStore
 
 from .conftest import Aws, error_of
@@ -111,3 +112,29 @@ def test_cli_bad_policy_file_is_one_line(tmp_path: Path) -> None:
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: ") and "StringEquals" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()  # refused before anything was created
+
+
+def test_tokensim_aws_cli_enroll_list_disable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`tokensim aws enroll/list/disable --endpoint-url` with the QR check required (the PNG is real)."""
+    from tokens._cli.main import main
+
+    for k in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    with AwsServer(tmp_path / "real-clock.sqlite3") as server:  # the CLI reads the system clock
+        ep = ["--endpoint-url", server.url, "--max-attempts", "1"]
+        boto3.client("iam", endpoint_url=server.url, region_name="us-east-1").create_user(UserName="alice")
+        assert main(["aws", "enroll", "--user", "alice", "--qr-check", "require", "--json", *ep]) == 0
+        enrolled = json.loads(capsys.readouterr().out)
+        assert enrolled["serial_number"] == "arn:aws:iam::123456789012:mfa/alice"
+        assert main(["aws", "list", "--json", *ep]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert "arn:aws:iam::123456789012:mfa/alice" in json.dumps(listed)
+        assert main(["aws", "disable", "--device", "alice", *ep]) == 0
+        capsys.readouterr()
+        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1")
+        assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
