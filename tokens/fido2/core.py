@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, unique
 from typing import Any
 
@@ -68,7 +68,6 @@ class Pending:
     uv: bool
     extensions: Mapping[str, Any] | None
     at: float
-    sent: list[bytes] = field(default_factory=list)
 
 
 _CANONICAL: OrderedDict[bytes, None] = OrderedDict()  # bodies already checked (a pure-function memo)
