@@ -94,3 +94,101 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     c.add_argument("--json", action="store_true", help="machine-readable report")
     c.set_defaults(func=_check)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+# --------------------------------------------------------------------------- demo
+
+_ENFORCE_MFA: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "AllowSelfService", "Effect": "Allow", "Action": ["iam:*MFA*", "iam:ChangePassword"],
+     "Resource": ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:mfa/${aws:username}"]},
+    {"Sid": "AllowListDevices", "Effect": "Allow", "Action": "iam:ListVirtualMFADevices", "Resource": "*"},
+    {"Sid": "DenyAllExceptListedIfNoMFA", "Effect": "Deny",
+     "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:ListMFADevices",
+                   "iam:ListVirtualMFADevices", "iam:ResyncMFADevice", "sts:GetSessionToken"],
+     "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}
+
+
+def _demo_serve(ctx: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    from ..awsserver import AwsServer
+    from ..clock import DriftModel
+    from ..otp import decode_secret
+    from ..virtual import VirtualTOTP
+
+    clock = ctx.clock
+    with AwsServer(ctx.home / "aws-serve.sqlite3", clock=clock) as server:
+        import boto3
+
+        kw: dict[str, Any] = dict(endpoint_url=server.url, region_name="us-east-1",
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+        iam, sts = boto3.client("iam", **kw), boto3.client("sts", **kw)
+
+        def attempt(what: str, call: Any) -> Any:
+            try:
+                out = call()
+                ctx.say(f"  {what}: ok")
+                return out
+            except ClientError as e:
+                err = e.response["Error"]
+                ctx.say(f"  {what}: {err['Code']}: {err['Message']}")
+                return None
+
+        ctx.say(f"tokensim aws serve on {server.url} (boto3, codes checked by the verifier)")
+        iam.create_user(UserName="alice")
+        vmfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
+        serial = vmfa["SerialNumber"]
+        # a phone whose clock runs fast by 1000 ppm (86 s a day)
+        token = VirtualTOTP(decode_secret(vmfa["Base32StringSeed"].decode()), reference=clock,
+                            drift=DriftModel(ppm=1000.0, epoch=clock.now()))
+        c = token.consecutive(3)
+        attempt("EnableMFADevice with codes 1 and 3", lambda: iam.enable_mfa_device(
+            UserName="alice", SerialNumber=serial, AuthenticationCode1=c[0], AuthenticationCode2=c[2]))
+        attempt("EnableMFADevice with codes 1 and 2", lambda: iam.enable_mfa_device(
+            UserName="alice", SerialNumber=serial, AuthenticationCode1=c[0], AuthenticationCode2=c[1]))
+        attempt("GetSessionToken replaying code 2", lambda: sts.get_session_token(
+            SerialNumber=serial, TokenCode=c[1]))
+        clock.advance(60)
+        attempt("GetSessionToken with a fresh code", lambda: sts.get_session_token(
+            SerialNumber=serial, TokenCode=token.code()))
+        attempt("GetSessionToken DurationSeconds=200000", lambda: sts.get_session_token(
+            DurationSeconds=200000))
+        clock.advance(2 * 86400)
+        ahead = token.device_time(clock.now()) - clock.now()
+        attempt(f"two days later, the phone {ahead:.0f} s ahead", lambda: sts.get_session_token(
+            SerialNumber=serial, TokenCode=token.code()))
+        r = token.consecutive(2)
+        attempt("ResyncMFADevice with two consecutive codes", lambda: iam.resync_mfa_device(
+            UserName="alice", SerialNumber=serial, AuthenticationCode1=r[0], AuthenticationCode2=r[1]))
+        clock.advance(60)
+        out = attempt("GetSessionToken after the resync", lambda: sts.get_session_token(
+            SerialNumber=serial, TokenCode=token.code()))
+        if out:
+            clock.advance(600)
+            creds = out["Credentials"]
+            mfa = server.backend.mfa_context(creds["AccessKeyId"])
+            ctx.say(f"  session {creds['AccessKeyId']}: MFA present={mfa['present']}, age {mfa['age']:.0f} s")
+
+
+def _demo_policy(ctx: Any) -> None:
+    from ..policy import check_enrollment, parse_policy
+
+    for label, doc in (("enforce-MFA policy without iam:ChangePassword", _ENFORCE_MFA),
+                       ("the same with iam:ChangePassword in NotAction", _with_change_password())):
+        report = check_enrollment([parse_policy(doc, name="enforce-mfa.json")])
+        blocked = ", ".join(f"{s.walk}:{s.step.action}" for s in report.blocked) or "none"
+        ctx.say(f"{label}: blocked enrollment steps: {blocked}; MFA enforced: {not report.unenforced}")
+
+
+def _with_change_password() -> dict[str, Any]:
+    import copy
+
+    doc = copy.deepcopy(_ENFORCE_MFA)
+    doc["Statement"][-1]["NotAction"].append("iam:ChangePassword")
+    return doc
+
+
+DEMO_SECTIONS = [
+    (52, "AWS: tokensim aws serve verifies MFA codes (wrong pair, replay, drift, resync)", _demo_serve),
+    (55, "IAM policy check: the enforce-MFA lock-out", _demo_policy),
+]
