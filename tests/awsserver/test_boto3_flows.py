@@ -266,3 +266,25 @@ def test_someone_elses_device_is_refused(aws: Aws) -> None:
     mallory = aws.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
     assert error_of(lambda: mallory.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0] == \
         "AccessDenied"
+
+
+def test_concurrent_replay_only_one_session(aws: Aws) -> None:
+    """The same code sent by 6 clients at once: exactly one session (the verifier's compare-and-set)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    serial, token = aws.enrolled()
+    code = token.code()
+    clients = [aws.client("sts") for _ in range(6)]
+
+    def one(sts: object) -> str:
+        try:
+            sts.get_session_token(SerialNumber=serial, TokenCode=code)  # type: ignore[attr-defined]
+            return "ok"
+        except ClientError as e:
+            return str(e.response["Error"]["Code"])
+
+    with ThreadPoolExecutor(6) as pool:
+        results = sorted(pool.map(one, clients))
+    assert results == ["AccessDenied"] * 5 + ["ok"]

@@ -23,7 +23,7 @@ from ..clock import Clock, SystemClock
 from ..policy.evaluate import RequestContext
 from ..verifier import Policy as VerifierPolicy
 from ..verifier import SQLiteStore, Verifier
-from .errors import ApiError, missing, validation
+from .errors import ApiError, AwsServerError, missing, validation
 from .protocol import QueryRequest
 from .state import Key, State, User
 
@@ -52,7 +52,7 @@ class Backend:
     def __init__(self, db: str | Path, *, account_id: str = DEFAULT_ACCOUNT, clock: Clock | None = None,
                  verifier_policy: VerifierPolicy | None = None) -> None:
         if not re.fullmatch(r"\d{12}", account_id):
-            raise ApiError("ValidationError", f"account id {account_id!r} is not 12 digits")
+            raise AwsServerError(f"the account id must be 12 digits, not {account_id!r}")
         self.account_id = account_id
         self.clock: Clock = clock or SystemClock()
         self.store = SQLiteStore(db)  # first: creates the file 0600 (it holds seeds)
