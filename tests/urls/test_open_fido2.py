@@ -133,3 +133,30 @@ def test_fido2_hid_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
         open_device("fido2-hid:")
     with pytest.raises(Fido2DeviceError, match="cannot open FIDO2 key /dev/tokensim-no-hidraw"):
         open_device("fido2-hid:///dev/tokensim-no-hidraw")
+
+
+def test_a_python_fido2_user_interaction_works_as_the_hook() -> None:
+    from fido2.client import UserInteraction
+
+    from tokens.open.interaction import as_fido2
+
+    asked: list[str | None] = []
+
+    class Fido2Style(UserInteraction):
+        def request_pin(self, permissions: ClientPin.PERMISSION, rp_id: str | None) -> str | None:
+            asked.append(rp_id)
+            return "9876"
+
+    _new_state("fido2-style", pin="9876")
+    with open_device("fido2-sim:fido2-style", interaction=Fido2Style()) as dev:
+        enr = dev.enroll(EnrollRequest(rp_id=RP))
+        assert assertion_ok(enr, dev.authenticate(AuthRequest(rp_id=RP, credential_id=enr.credential_id)))
+    assert asked == [RP]  # asked once; the PIN is kept for the session
+    # and the other way round: our scripted hook as python-fido2's UserInteraction
+    ui = ScriptedInteraction("1111")
+    bridged = as_fido2(ui)
+    assert isinstance(bridged, UserInteraction)
+    bridged.prompt_up()
+    assert bridged.request_pin(ClientPin.PERMISSION.GET_ASSERTION, RP) == "1111"
+    assert bridged.request_uv(ClientPin.PERMISSION.GET_ASSERTION, RP) is True
+    assert ui.events == ["touch", "pin", "uv"]

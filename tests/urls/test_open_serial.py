@@ -105,3 +105,11 @@ def test_missing_port_is_a_one_line_port_error() -> None:
     assert "no-such-port" in str(ei.value) and "\n" not in str(ei.value)
     with pytest.raises(PortError):
         open_device("socket://127.0.0.1:1")
+
+
+def test_opaque_port_names_and_ipv6_hosts_reach_the_driver() -> None:
+    # serial:NAME without a slash is a port name (COM3 on Windows): the URL is fine, the port is not
+    with pytest.raises(PortError, match="cannot open serial port tokensim-COM99"):
+        open_device("serial:tokensim-COM99")
+    with pytest.raises(PortError, match=r"socket://\[::1\]:1"):
+        open_device("socket://[::1]:1")

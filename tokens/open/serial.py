@@ -87,8 +87,8 @@ def open_serial(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
     url.no_query()
     if url.netloc:
         raise url.fail(f"host {url.netloc!r} not allowed (use three slashes: serial:///dev/ttyACM0)")
-    if not url.path.startswith("/") or url.path == "/":
-        raise url.fail("missing device path")
+    if url.path in ("", "/"):
+        raise url.fail("missing device path")  # serial:COM3 (no slash) names a Windows port
     baud = int(ctx.options.get("baudrate", 115200))
     return _open(url.path, ctx, baudrate=baud)
 
@@ -96,7 +96,7 @@ def open_serial(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
 def open_socket(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
     url.no_query()
     host, port = url.host_port()
-    return _open(f"socket://{host}:{port}", ctx)
+    return _open(f"socket://{f'[{host}]' if ':' in host else host}:{port}", ctx)
 
 
 SIM_PARAMS = ("slots", "drift_ppm", "offset", "serial", "button", "pin_retries", "battery_days")
