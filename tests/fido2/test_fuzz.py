@@ -95,3 +95,11 @@ def test_u2f_apdus_always_end_in_a_status_word(apdu: bytes) -> None:
     resp = SoftCtapDevice(AUTH).call(CTAPHID.MSG, apdu)
     assert len(resp) >= 2
     assert int.from_bytes(resp[-2:], "big") in {0x9000, 0x6985, 0x6A80, 0x6700, 0x6E00, 0x6D00}
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_fast_encoder_matches_python_fido2(value: Any) -> None:
+    from tokens.fido2 import _cbor
+
+    assert _cbor.encode(value) == cbor.encode(value)

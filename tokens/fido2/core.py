@@ -23,6 +23,7 @@ from typing import Any
 from fido2 import cbor
 
 from ..clock import Clock, SystemClock
+from . import _cbor
 from .clientpin import ClientPin, Perm
 from .credentials import Credential, counter_key, unwrap
 from .errors import ERR, CtapStatus
@@ -174,7 +175,7 @@ class Authenticator:
             except Exception:  # never let a request crash the device
                 log.exception("authenticator failed on command 0x%02x", request[0])
                 return bytes([ERR.OTHER])
-            return b"\x00" if result is None else b"\x00" + cbor.encode(dict(result))
+            return b"\x00" if result is None else b"\x00" + _cbor.encode(dict(result))
 
     # -- shared helpers ----------------------------------------------------------------------------------
     def get_info(self) -> dict[int, Any]:
