@@ -204,3 +204,16 @@ def test_active_registration_without_codes(verifier: Verifier) -> None:
     p = _totp()
     r = verifier.verify("T2", p.at(START + 5 * PERIOD), at=START)
     assert r.ok and r.offset_steps == 5
+
+
+def test_one_verifier_many_threads(store: Store, clock: ManualClock) -> None:
+    """Threads sharing one Verifier (and store handle): each code is accepted exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    v = Verifier(store, Policy(throttle_after=0, lockout_after=0), clock=clock)
+    p = _enabled(v)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for k in range(1, 16):
+            t = START + PERIOD * k
+            reasons = list(pool.map(lambda at: v.verify("T1", p.at(at), at=at).reason, [t] * 6))
+            assert reasons.count(Reason.OK) == 1 and reasons.count(Reason.REPLAYED) == 5, (k, reasons)

@@ -15,6 +15,7 @@ Codes are only ever computed and compared through :class:`tokens.hotloop.Prepare
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 from ..clock import Clock, SystemClock
@@ -39,6 +40,7 @@ class Verifier:
         self.policy = policy
         self.clock: Clock = clock or SystemClock()
         self._keys: OrderedDict[tuple[str, bytes, Algorithm], PreparedKey] = OrderedDict()
+        self._keys_lock = threading.Lock()  # one Verifier may serve many threads
 
     # ------------------------------------------------------------------ registry
     def register(self, serial: str, secret: bytes, *, kind: Kind | str = Kind.TOTP,
@@ -206,14 +208,16 @@ class Verifier:
 
     def _key(self, cred: Credential) -> PreparedKey:
         ident = (cred.serial, cred.secret, cred.algorithm)
-        key = self._keys.get(ident)
-        if key is None:
-            key = PreparedKey(cred.secret, cred.algorithm)
+        with self._keys_lock:
+            key = self._keys.get(ident)
+            if key is not None:
+                self._keys.move_to_end(ident)
+                return key
+        key = PreparedKey(cred.secret, cred.algorithm)
+        with self._keys_lock:
             self._keys[ident] = key
             if len(self._keys) > _KEY_CACHE_SIZE:
                 self._keys.popitem(last=False)
-        else:
-            self._keys.move_to_end(ident)
         return key
 
     @staticmethod
