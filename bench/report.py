@@ -102,7 +102,7 @@ def markdown(r: dict[str, Any], command: str, plot: str | None) -> str:
         f"| (pure-Python fallback vs pyotp) | {_x(r.get('python_vs_pyotp'))} | |",
         "",
     ]
-    suites = {k: v for k, v in r.items() if k.split("_")[0] in ("fido2", "serial") or k.endswith("_error")}
+    suites = {k: r[k] for k in r.get("suite_keys", []) if k in r}
     if suites:
         lines += ["## Contributed suites (same run)", "", "| key | value |", "|---|---|"]
         lines += [f"| `{k}` | {v:,.4g} |" if isinstance(v, float) else f"| `{k}` | {v} |"

@@ -176,11 +176,15 @@ def run(quick: bool = True, sizes: Sizes | None = None, *, suites: bool = True, 
     if sweep:
         step("sweep: batch size x threads")
         thread_counts = sorted({1, *range(2, threads + 1)})
-        res["sweep"] = measure.batch_size_sweep(w, list(sz.sweep_sizes), thread_counts, sz.min_time / 4)
+        res["sweep"] = measure.batch_size_sweep(w, list(sz.sweep_sizes), thread_counts, sz.min_time / 2)
+    suite_keys: list[str] = []
     for path in suite_paths:
         step(f"suite {path.stem}")
         for k, v in run_suite(path, quick, sz.suite_timeout).items():
-            res.setdefault(k, v)
+            if k not in res:
+                res[k] = v
+                suite_keys.append(k)
+    res["suite_keys"] = suite_keys
     say("done", 1.0)
     res.update(ratios(res))
     res["seconds"] = round(time.perf_counter() - started, 2)

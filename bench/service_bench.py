@@ -182,6 +182,30 @@ def _post(url: str, path: str, body: dict[str, Any]) -> Any:
         conn.close()
 
 
+def _wal_stats(url: str) -> dict[str, float]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT wal_sync, wal_sync_time FROM pg_stat_wal").fetchone()
+    assert row is not None
+    return {"wal_sync": float(row[0]), "wal_sync_time": float(row[1])}
+
+
+def fsync_ms(directory: str, n: int = 50) -> float:
+    """Median time of write(4 KiB) + fsync on this file system: the floor under every commit."""
+    path = Path(directory) / "fsync-probe"
+    times = []
+    with open(path, "wb") as f:
+        for _ in range(n):
+            f.write(b"x" * 4096)
+            f.flush()
+            t = time.perf_counter()
+            os.fsync(f.fileno())
+            times.append((time.perf_counter() - t) * 1000.0)
+    path.unlink()
+    return round(sorted(times)[n // 2], 3)
+
+
 def _percentile(sorted_ms: list[float], q: float) -> float:
     if not sorted_ms:
         return float("nan")
@@ -211,6 +235,7 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
             time.sleep(0.005)
         svc0 = _tree_cpu(proc.pid)
         pg0 = _tree_cpu(pg_pid) if pg_pid else {}
+        wal0 = _wal_stats(db) if pg_pid else {}
         t0 = time.time()
         outs = []
         for c in clients:
@@ -218,13 +243,24 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
             outs.append(json.loads(stdout.strip().splitlines()[-1]))
         svc1 = _tree_cpu(proc.pid)
         pg1 = _tree_cpu(pg_pid) if pg_pid else {}
+        time.sleep(1.1)  # backends publish their WAL counters at most once a second
+        wal1 = _wal_stats(db) if pg_pid else {}
         wall = max(stop_at - t0, 1e-9)
         health = _post(url, "/health", {})
     finally:
         _stop(proc)
     lat = sorted(x for o in outs for x in o["lat"])
     ok = sum(o["ok"] for o in outs)
-    return {
+    wal: dict[str, Any] = {}
+    if pg_pid:
+        # one durable commit per accepted verify (the read transaction writes no WAL)
+        syncs = wal1["wal_sync"] - wal0["wal_sync"]
+        sync_ms = wal1["wal_sync_time"] - wal0["wal_sync_time"]
+        wal = {"wal_flushes_per_s": round(syncs / wall, 1),
+               "commits_per_wal_flush": round(ok / syncs, 2) if syncs else 0.0,
+               "wal_flush_ms": round(sync_ms / syncs, 3) if syncs else 0.0,
+               "wal_flush_busy": round(sync_ms / 1000.0 / wall, 2)}
+    return {**wal,
         "verifies_per_s": round(ok / seconds, 1),
         "p50_ms": round(_percentile(lat, 0.50), 2), "p99_ms": round(_percentile(lat, 0.99), 2),
         "rejected": sum(o["fail"] for o in outs), "errors": sum(o["errors"] for o in outs),
@@ -265,12 +301,19 @@ def measure_service(quick: bool) -> dict[str, float | int | str]:
         "service_clients": CLIENT_PROCS * THREADS_PER_CLIENT, "service_credentials": CREDS,
         "service_seconds_per_config": seconds, "service_load_before": round(os.getloadavg()[0], 2),
     }
-    with TempPostgres(max_connections=100) as pg, tempfile.TemporaryDirectory() as tmp:
+    with TempPostgres(max_connections=100, settings={"track_wal_io_timing": "on"}) as pg, \
+            tempfile.TemporaryDirectory() as tmp:
         pg_url = pg.create_database("bench")
         pg_pid = int((pg.datadir / "postmaster.pid").read_text().split()[0])
         out["service_postgres_version"] = str(pg_version(pg_url))
+        out["service_fsync_ms"] = fsync_ms(tmp)
         for name, value in store_only(pg_url, 1.0 if quick else 3.0).items():
             out[f"service_store_only_postgres_{name}"] = value
+        # diagnosis only: the same without waiting for the WAL flush (NOT a safe setting: a
+        # database crash could then forget accepted steps)
+        nosync = pg.create_database("bench_nosync") + "?options=-csynchronous_commit%3Doff"
+        for name, value in store_only(nosync, 1.0 if quick else 3.0).items():
+            out[f"service_store_only_postgres_nosync_{name}"] = value
         for name, value in store_only(f"sqlite://{tmp}/store-only.db", 1.0 if quick else 3.0).items():
             out[f"service_store_only_sqlite_{name}"] = value
         for backend in ("postgres", "sqlite"):

@@ -102,6 +102,7 @@ def test_contributed_suites_run_isolated(tmp_path: Path) -> None:
                         sweep_sizes=(1,), suite_timeout=60.0)
     r = runner.run(True, tiny, suite_dir=tmp_path)
     assert r["okay_ops_per_s"] == 123.0 and r["okay_mode"] == "quick"
+    assert set(r["suite_keys"]) == {"okay_ops_per_s", "okay_mode", "okay_suite_seconds", "broken_error"}
     assert "no device attached" in r["broken_error"]
     assert _positive(r["batch_verify_per_s"])
     assert r["okay_suite_seconds"] >= 0 and "broken_suite_seconds" not in r

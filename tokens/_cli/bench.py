@@ -103,13 +103,8 @@ def print_report(r: dict[str, Any]) -> None:
     trows.append(("resync ±24 h <= 2 ms", f"{r.get('resync_24h_ms', float('nan')):.3f} ms",
                   {True: "met", False: "MISSED", None: "n/a"}[met.get("resync_24h_ms")]))
     output.table(["target", "measured", ""], trows, title="ratios measured in this run")
-    extra = {k: v for k, v in r.items() if k.split("_")[0] not in _CORE_PREFIXES and k not in _CORE_KEYS}
+    extra = {k: r[k] for k in r.get("suite_keys", []) if k in r}
     if extra:
         output.kv(extra, title="contributed suites")
     if "plot" in r:
         output.console.print(f"plot written to {r['plot']}")
-
-
-_CORE_PREFIXES = {"batch", "pyotp", "sha1", "python", "resync", "stateful", "threads", "fsync"}
-_CORE_KEYS = {"quick", "backend", "cpu", "cores", "platform", "load_before", "seconds", "targets_met",
-              "sweep", "plot", "markdown"}
