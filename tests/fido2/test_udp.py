@@ -156,9 +156,13 @@ def test_fixed_reply_port_convention_and_persistence(tmp_path: Path) -> None:
         s.stop()
 
 
-def test_client_times_out_without_server() -> None:
-    with pytest.raises(TransportError, match="no CTAPHID reply"):
+def test_client_errors_without_server() -> None:
+    with pytest.raises(TransportError, match=r"no CTAPHID server at udp://127\.0\.0\.1"):
         open_udp_device(port=free_udp_port(), reply_port=0, timeout=0.2)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mute:  # listens, never answers
+        mute.bind(("127.0.0.1", 0))
+        with pytest.raises(TransportError, match="no CTAPHID reply"):
+            open_udp_device(port=mute.getsockname()[1], reply_port=0, timeout=0.2)
 
 
 def test_reply_port_in_use_is_one_line_error() -> None:

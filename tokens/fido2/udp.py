@@ -104,20 +104,23 @@ class UdpCtapHidConnection(CtapHidConnection):
                 from None
         self.sock.settimeout(timeout)
         self.server = (host, port)
+        self.sock.connect(self.server)  # the kernel drops datagrams from anyone else
         self.reply_port = self.sock.getsockname()[1]
 
     def write_packet(self, data: bytes) -> None:
-        self.sock.sendto(data.ljust(PACKET_SIZE, b"\0"), self.server)
+        try:
+            self.sock.send(data.ljust(PACKET_SIZE, b"\0"))
+        except OSError as e:
+            raise TransportError(f"cannot send to udp://{self.server[0]}:{self.server[1]}: {e}") from None
 
     def read_packet(self) -> bytes:
-        while True:
-            try:
-                packet, addr = self.sock.recvfrom(2048)
-            except TimeoutError:
-                raise TransportError(f"no CTAPHID reply from udp://{self.server[0]}:{self.server[1]}") \
-                    from None
-            if addr[1] == self.server[1]:
-                return packet
+        try:
+            return self.sock.recv(2048)
+        except TimeoutError:
+            raise TransportError(f"no CTAPHID reply from udp://{self.server[0]}:{self.server[1]}") from None
+        except OSError as e:  # e.g. ICMP port unreachable: nothing listens on the server port
+            raise TransportError(f"no CTAPHID server at udp://{self.server[0]}:{self.server[1]}: {e}") \
+                from None
 
     def close(self) -> None:
         self.sock.close()
