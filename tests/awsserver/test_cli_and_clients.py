@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -138,3 +139,49 @@ def test_tokensim_aws_cli_enroll_list_disable(tmp_path: Path, monkeypatch: pytes
         capsys.readouterr()
         iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1")
         assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Path) -> None:
+    """--throttle-after/--lockout-after reach the verifier; `tokensim verifier` reads the same db."""
+    import pyotp
+    from botocore.exceptions import ClientError
+
+    db = tmp_path / "tuned.sqlite3"
+    bad = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(db),
+                          "--throttle-after", "5", "--lockout-after", "2"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "lockout_after" in bad.stderr
+    proc = start_cli(tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2",
+                     "--backoff", "0")
+    try:
+        url = str(ready_line(proc)["url"])
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                  aws_secret_access_key="testing")
+        iam, sts = boto3.client("iam", **kw), boto3.client("sts", **kw)  # type: ignore[call-overload]
+        iam.create_user(UserName="alice")
+        vmfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
+        serial = vmfa["SerialNumber"]
+        totp = pyotp.TOTP(vmfa["Base32StringSeed"].decode())
+        now = time.time()
+        iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1=totp.at(now),
+                              AuthenticationCode2=totp.at(now + 30))
+        for _ in range(2):
+            with pytest.raises(ClientError):
+                sts.get_session_token(SerialNumber=serial, TokenCode="000000" if totp.now() != "000000"
+                                      else "111111")
+        show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
+                               "--json"], capture_output=True, text=True, timeout=30)
+        assert show.returncode == 0, show.stderr
+        assert json.loads(show.stdout)["locked"] is True
+        unlock = subprocess.run([sys.executable, "-m", "tokens", "verifier", "unlock", serial, "--db",
+                                 str(db)], capture_output=True, text=True, timeout=30)
+        assert unlock.returncode == 0, unlock.stderr
+        show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
+                               "--json"], capture_output=True, text=True, timeout=30)
+        assert json.loads(show.stdout)["locked"] is False
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

@@ -14,14 +14,22 @@ from . import output
 
 def _serve(args: argparse.Namespace) -> int:
     from .. import paths
-    from ..awsserver import AwsServer
-    from ..policy import load_policy
+    from ..awsserver import AwsServer, Backend
+    from ..policy import Evaluator, load_policy
+    from ..verifier import Policy as VerifierPolicy
 
     db = args.db or str(paths.home() / "aws-serve.sqlite3")
     if args.db is None:
         paths.home().mkdir(parents=True, exist_ok=True, mode=0o700)
     policies = [load_policy(p) for p in args.policy or []]
-    server = AwsServer(db, host=args.host, port=args.port, account_id=args.account_id, policies=policies,
+    if policies:
+        Evaluator(policies)  # refuse what the evaluator does not model before creating anything
+    tuning = {k: v for k, v in (("look_behind", args.window), ("look_ahead", args.window),
+                                ("throttle_after", args.throttle_after), ("backoff_base", args.backoff),
+                                ("lockout_after", args.lockout_after)) if v is not None}
+    verifier_policy = VerifierPolicy(**tuning)  # InputError (one line) for impossible values
+    backend = Backend(db, account_id=args.account_id, verifier_policy=verifier_policy)
+    server = AwsServer(db, host=args.host, port=args.port, policies=policies, backend=backend,
                        on_ready=lambda s: output.print_json(s.info()))
     sig = server.run()
     output.print_json({"event": "stopped", "signal": sig})
@@ -45,4 +53,10 @@ def register_serve(aws_sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--policy", action="append", metavar="POLICY.json",
                    help="attach this IAM policy to every IAM user and enforce it on IAM actions, with "
                         "the MFA context of the caller's credentials (repeatable)")
+    v = p.add_argument_group("verifier (defaults: the verifier's)")
+    v.add_argument("--window", type=int, metavar="STEPS", help="steps accepted either side (default 1)")
+    v.add_argument("--throttle-after", type=int, metavar="K", help="failures before back-off (default 3)")
+    v.add_argument("--backoff", type=float, metavar="S", help="first back-off, doubling (default 30 s)")
+    v.add_argument("--lockout-after", type=int, metavar="M",
+                   help="failures that lock the device (default 10; 0 = never)")
     p.set_defaults(func=_serve)
