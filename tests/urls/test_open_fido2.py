@@ -160,3 +160,19 @@ def test_a_python_fido2_user_interaction_works_as_the_hook() -> None:
     assert bridged.request_pin(ClientPin.PERMISSION.GET_ASSERTION, RP) == "1111"
     assert bridged.request_uv(ClientPin.PERMISSION.GET_ASSERTION, RP) is True
     assert ui.events == ["touch", "pin", "uv"]
+
+
+def test_fido2_sim_is_locked_while_open() -> None:
+    """Two writers would overwrite each other's counters: a second user is refused (one line)
+    until the first closes; the lock is released on close."""
+    import subprocess
+    import sys
+
+    _new_state("busy")
+    code = ("import sys\nfrom tokens.open import open_device\n"
+            "try:\n    open_device('fido2-sim:busy')\nexcept Exception as e:\n    print(e); sys.exit(3)\n")
+    with open_device("fido2-sim:busy"):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 3 and "in use by another process" in r.stdout
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -101,12 +101,20 @@ def open_sim(url: DeviceURL, ctx: OpenContext) -> Fido2Device:
     name = url.name()
     home = ctx.options.get("home")  # the state directory ($TOKENSIM_HOME by default)
     base = None if home is None else Path(home)
-    st = store.load(name, base)
+    lock = store.InUse(name, base).acquire()  # like open_named: one writer per authenticator
+    try:
+        st = store.load(name, base)
+    except BaseException:
+        lock.release()
+        raise
     auth = Authenticator(st, presence=ctx.options.get("presence"), clock=ctx.reference)
 
     def save() -> None:
-        if auth.dirty:
-            store.save(st, base)
+        try:
+            if auth.dirty:
+                store.save(st, base)
+        finally:
+            lock.release()
 
     return InteractiveFido2Device(SoftCtapDevice(auth), interaction=ctx.interaction, pin=ctx.pin(),
                                   model="tokensim soft FIDO2", on_close=save, url=url.raw)
