@@ -99,3 +99,9 @@ def test_query_string_get_and_helpers(aws: Aws) -> None:
     assert httpx.get(aws.server.url + "/_tokensim/health", timeout=5).json() == {
         "ok": True, "account_id": "123456789012"}
     assert httpx.get(aws.server.url + "/_tokensim/credentials/AKIANOPE", timeout=5).status_code == 404
+
+
+def test_presigned_credential_in_query() -> None:
+    req = parse_request(b"", "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Credential="
+                        "ASIAXYZ%2F20260101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Signature=00", {})
+    assert (req.access_key_id, req.service, req.params) == ("ASIAXYZ", "sts", {})

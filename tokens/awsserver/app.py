@@ -67,9 +67,9 @@ def create_app(backend: Backend, authorizer: Authorizer | None = None) -> Starle
 
     async def credentials(request: Request) -> Response:
         akid = str(request.path_params["akid"])
-        ctx: dict[str, Any] = await run_in_threadpool(backend.mfa_context, akid)
-        if ctx["user"] is None and not ctx["session"] and backend.state.key(akid) is None:
+        if await run_in_threadpool(backend.state.key, akid) is None:
             return JSONResponse({"error": f"no credentials {akid}"}, status_code=404)
+        ctx: dict[str, Any] = await run_in_threadpool(backend.mfa_context, akid)
         return JSONResponse({"access_key_id": akid, **ctx})
 
     routes = [

@@ -57,8 +57,8 @@ def parse_request(body: bytes, query: str, headers: Mapping[str, str]) -> QueryR
     params: dict[str, str] = dict(parse_qsl(query, keep_blank_values=True))
     if body:
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    auth = headers.get("authorization", "") or params.get("X-Amz-Credential", "")
-    if "Credential=" not in auth and "X-Amz-Credential" in params:
+    auth = headers.get("authorization", "")
+    if "Credential=" not in auth and "X-Amz-Credential" in params:  # a presigned request
         auth = "Credential=" + params["X-Amz-Credential"]
     m = _CREDENTIAL.search(auth)
     key, scope = (m.group(1), m.group(2).lower()) if m else (None, None)
