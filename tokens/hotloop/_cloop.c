@@ -787,7 +787,7 @@ static PyObject *mod_verify(PyObject *self, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"keys", "codes", "centres", "behind", "ahead", "digits", "lo", "hi", NULL};
     PyObject *keys_o, *codes_o, *centres_o, *behind_o, *ahead_o, *dig_o;
     PyObject *keys_f = NULL, *codes_f = NULL, *centres_f = NULL, *digits_f = NULL, *list = NULL;
-    Py_ssize_t lo = 0, hi = -1, n, i, m;
+    Py_ssize_t lo = 0, hi = -1, n, i, m, held = 0; /* held: keys [0, held) of items are INCREF'd */
     uint64_t behind, ahead;
     int scalar_digits = 0;
     Item *items = NULL;
@@ -850,13 +850,14 @@ static PyObject *mod_verify(PyObject *self, PyObject *args, PyObject *kwds)
             }
             wlo = centre < behind ? 0 : centre - behind;
             whi = UINT64_MAX - centre < ahead ? UINT64_MAX : centre + ahead;
+            Py_INCREF(ks[i]); /* the caller's list may change while the GIL is released */
             it->key = (const KeyObject *)ks[i];
+            held++;
             it->start = wlo;
             it->count = (uint32_t)(whi - wlo + 1);
             it->lead = (int64_t)(centre - wlo);
         }
     }
-    /* keys_f keeps every key alive while the GIL is released */
     Py_BEGIN_ALLOW_THREADS
     run_items(items, m);
     Py_END_ALLOW_THREADS
@@ -874,6 +875,8 @@ static PyObject *mod_verify(PyObject *self, PyObject *args, PyObject *kwds)
         PyList_SET_ITEM(list, i, v);
     }
 done:
+    for (i = 0; i < held; i++)
+        Py_DECREF((PyObject *)items[i].key);
     PyMem_Free(items);
     Py_XDECREF(keys_f);
     Py_XDECREF(codes_f);
