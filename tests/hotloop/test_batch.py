@@ -107,3 +107,17 @@ def test_public_verify_batch_and_steps_at() -> None:
     assert hotloop.verify_batch([k], [RFC[9]], [5], behind=0, ahead=4) == [4]
     with pytest.raises(InputError, match="threads"):
         hotloop.verify_batch([k], [RFC[0]], [0], threads=-1)
+
+
+@pytest.mark.parametrize("name", [n for n in backend_names() if n != "python"])
+def test_no_reference_leaks(name: str) -> None:
+    import sys
+
+    backend = make_backend(name)
+    keys = [backend.key(bytes([i]) * 20, "SHA1") for i in range(3)]
+    before = [sys.getrefcount(k) for k in keys]
+    for _ in range(50):
+        backend.verify(keys, ["000000"] * 3, [5] * 3, 1, 1, 6)
+        with pytest.raises(InputError):
+            backend.verify(keys, ["000000", "000000", "x"], [5] * 3, 1, 1, 6)
+    assert [sys.getrefcount(k) for k in keys] == before
