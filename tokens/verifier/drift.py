@@ -15,8 +15,8 @@ The estimator works on those intervals, not on the integer offsets:
    at least ``min_rate_points`` successes span at least ``min_rate_span`` seconds, and it is capped
    at ``±max_rate_ppm``.  A rate carried over a resync (the crystal is the same, only the offset
    jumped) stands in until then and is the centre of the shrinkage after.
-2. **Offset.**  Every recent interval is carried forward to ``t`` along that rate, newest first,
-   and intersected while the intersection stays non-empty.  Successes at different phases of the
+2. **Offset.**  The newest intervals (up to 16) are carried forward to ``t`` along that rate,
+   newest first, and intersected while the intersection stays non-empty.  Successes at different phases of the
    step cut the interval well below one step; the newest success always counts.  The prediction
    is the midpoint of what remains.
 
@@ -37,6 +37,7 @@ from .model import Observation
 from .policy import Policy
 
 _QUANT_VAR = 1.0 / 12.0  # variance of a uniform error over one step
+_INTERSECT_MAX = 16  # newest successes intersected: ~1/16 step resolution, bounded cost per verify
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def estimate(history: Sequence[Observation], at: float, *, period: int, t0: floa
     rate = _rate(obs, period, t0, policy, prior) if trusted else prior
     rate = max(-cap, min(cap, rate))
     lo, hi = -math.inf, math.inf
-    for o in reversed(obs):
+    for o in reversed(obs[-_INTERSECT_MAX:]):
         base = o.step - position(o.at, period, t0) + rate * (at - o.at)
         nlo, nhi = max(lo, base), min(hi, base + 1.0)
         if nlo >= nhi:
