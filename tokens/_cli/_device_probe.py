@@ -8,10 +8,16 @@ Also the helpers other commands use for ``--device URL`` (:func:`add_device_arg`
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import output
 from .common import add_json
+
+if TYPE_CHECKING:
+    from hw.token import SerialToken
+
+    from ..device import Device
+    from ..fido2.device import Fido2Device
 
 DEVICE_HELP = ("device URL: virtual:NAME, totp:?secret=.., fido2-sim:NAME, fido2-udp://HOST:PORT, "
                "fido2-hid:, serial:///dev/ttyACM0, socket://HOST:PORT, sim-serial: (see docs/device-urls.md)")
@@ -21,7 +27,7 @@ def add_device_arg(p: argparse.ArgumentParser, *, required: bool = False) -> Non
     p.add_argument("--device", metavar="URL", required=required, help=DEVICE_HELP)
 
 
-def open_cli_device(url: str, *, reference: Any = None, **options: Any) -> Any:
+def open_cli_device(url: str, *, reference: Any = None, **options: Any) -> Device:
     """open_device with the CLI's user interaction (PIN from $TOKENSIM_PIN or the terminal)."""
     from ..open import open_device
     from ..open.interaction import CliInteraction
@@ -57,7 +63,7 @@ def device_codes(url: str, *, at: float, count: int = 1, slot: int = 0) -> dict[
         return result
 
 
-def open_serial_token(url: str, **options: Any) -> Any:
+def open_serial_token(url: str, **options: Any) -> SerialToken:
     """``hw ... --port URL`` hook: a device URL that must be a serial token (hw.token.SerialToken)."""
     from hw.token import SerialToken
 
@@ -70,13 +76,13 @@ def open_serial_token(url: str, **options: Any) -> Any:
     return dev
 
 
-def open_fido2(url: str, **options: Any) -> Any:
+def open_fido2(url: str, **options: Any) -> Fido2Device:
     """``fido2 ... --device URL`` hook: a device URL that must be a FIDO2 authenticator."""
-    from ..device import DeviceKind
     from ..errors import InputError
+    from ..fido2.device import Fido2Device
 
     dev = open_cli_device(url, **options)
-    if dev.kind is not DeviceKind.FIDO2:
+    if not isinstance(dev, Fido2Device):
         dev.close()
         raise InputError(f"{url} is a {dev.kind.value} device, not a FIDO2 authenticator")
     return dev
