@@ -260,7 +260,11 @@ async def health(request: Request) -> Response:
         await _blocking(lambda: st.store.get("health-probe"))
     except ApiError as e:
         return error_response("store_unavailable", e.message)
-    return JSONResponse({"status": "ok", "store": describe_url(st.config.db), "pid": os.getpid()})
+    out: dict[str, Any] = {"status": "ok", "store": describe_url(st.config.db), "pid": os.getpid()}
+    stats = getattr(st.store, "pool_stats", None)
+    if callable(stats):  # PostgreSQL: connections, waits (this worker process only)
+        out["pool"] = stats()
+    return JSONResponse(out)
 
 
 async def openapi(request: Request) -> Response:

@@ -78,7 +78,8 @@ class TempPostgres:
     """One throw-away cluster.  ``start()`` is idempotent; ``stop()`` removes the data dir."""
 
     def __init__(self, *, shared_buffers: str = "32MB", max_connections: int = 200,
-                 fsync: bool = True, timeout: float = 60.0) -> None:
+                 fsync: bool = True, timeout: float = 60.0, settings: dict[str, str] | None = None) -> None:
+        self.settings = dict(settings or {})
         self.shared_buffers = shared_buffers
         self.max_connections = max_connections
         self.fsync = fsync
@@ -164,6 +165,10 @@ class TempPostgres:
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockdir} "
                 f"-c shared_buffers={self.shared_buffers} -c max_connections={self.max_connections} "
                 f"-c fsync={'on' if self.fsync else 'off'} -c logging_collector=off")
+        for name, value in self.settings.items():
+            if not re.fullmatch(r"[a-z_]+", name) or not re.fullmatch(r"[A-Za-z0-9_.]+", value):
+                raise ValueError(f"unsafe server setting {name}={value!r}")
+            opts += f" -c {name}={value}"
         return self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
                          "-w", "-t", str(int(self.timeout)), "-o", opts, "start", timeout=self.timeout + 10)
 

@@ -1,10 +1,15 @@
 """The shared store for many verifier nodes: PostgreSQL through psycopg 3 and a connection pool.
 
 Same contract as the SQLite store (see :mod:`tokens.verifier.store`).  Every operation is one
-transaction on one pooled connection; replay protection is the single statement
+transaction on one pooled (autocommit) connection, and the hot ones are one statement — one round
+trip: ``snapshot`` is one SELECT, ``accept`` one statement whose first part is the
+compare-and-set and whose other parts (history insert and trim) run only if it matched:
 
-    UPDATE credentials SET last_step = %s ... WHERE serial = %s AND status = 'active'
-        AND NOT locked AND (last_step IS NULL OR last_step < %s) RETURNING ...
+    WITH upd AS (UPDATE credentials SET last_step = %(step)s ... WHERE serial = %(serial)s
+                 AND status = 'active' AND NOT locked
+                 AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),
+         ins AS (INSERT INTO drift_history ... SELECT ... FROM upd), trim_ AS (DELETE ...)
+    SELECT count(*) FROM upd
 
 Under READ COMMITTED a concurrent UPDATE of the same row waits for the first writer's row lock
 and then re-checks its WHERE clause against the committed row, so of N nodes presenting the same
@@ -80,6 +85,9 @@ CREATE TABLE drift_history (
 );
 CREATE INDEX drift_history_serial ON drift_history (serial, id);
 """,
+    2: """
+ALTER TABLE credentials ADD COLUMN rate_hint_ppm double precision NOT NULL DEFAULT 0;
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -88,9 +96,12 @@ _MIGRATION_LOCK = 0x746F6B656E73696D
 
 _COLUMNS = ("serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps, "
             "failures, throttle_until, locked, resync_hint_step, resync_hint_at, issuer, account, "
-            "created_at, enabled_at, last_used_at, last_failure_at, updated_at")
+            "created_at, enabled_at, last_used_at, last_failure_at, updated_at, rate_hint_ppm")
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
-_ADD_HISTORY = "INSERT INTO drift_history (serial, at, step, offset_steps) VALUES (%s, %s, %s, %s)"
+# CTE parts that replace a credential's history by the one observation of ``upd``
+_RESTART_HISTORY = ("wipe AS (DELETE FROM drift_history WHERE serial IN (SELECT serial FROM upd)),"
+                    " ins AS (INSERT INTO drift_history (serial, at, step, offset_steps)"
+                    " SELECT serial, %(at)s, %(step)s, %(offset)s FROM upd)")
 
 
 class PostgresStoreError(VerifierError):
@@ -108,7 +119,7 @@ def _opt_float(v: Any) -> float | None:
 def _row_to_credential(r: tuple[Any, ...]) -> Credential:
     (serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps,
      failures, throttle_until, locked, hint_step, hint_at, issuer, account, created_at, enabled_at,
-     last_used_at, last_failure_at, updated_at) = r
+     last_used_at, last_failure_at, updated_at, rate_hint_ppm) = r
     return Credential(
         serial=str(serial), kind=Kind(kind), secret=bytes(secret), algorithm=Algorithm(algorithm),
         digits=int(digits), period=int(period), t0=float(t0), counter=int(counter),
@@ -117,7 +128,8 @@ def _row_to_credential(r: tuple[Any, ...]) -> Credential:
         resync_hint_step=_opt_int(hint_step), resync_hint_at=_opt_float(hint_at),
         issuer=str(issuer), account=str(account), created_at=float(created_at),
         enabled_at=_opt_float(enabled_at), last_used_at=_opt_float(last_used_at),
-        last_failure_at=_opt_float(last_failure_at), updated_at=float(updated_at))
+        last_failure_at=_opt_float(last_failure_at), updated_at=float(updated_at),
+        rate_hint_ppm=float(rate_hint_ppm))
 
 
 def _redact(url: str) -> str:
@@ -146,7 +158,7 @@ class PostgresStore(Store):
         self._closed = False
         self._close_lock = threading.Lock()
         kwargs: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout)),
-                                  "application_name": "tokensim-verifier"}
+                                  "application_name": "tokensim-verifier", "autocommit": True}
         try:  # one direct connection first: a wrong URL or a down server fails at once, clearly
             psycopg.connect(url, **kwargs).close()
         except psycopg.ProgrammingError as e:
@@ -175,19 +187,23 @@ class PostgresStore(Store):
     # -- plumbing
     @contextlib.contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """One transaction on a pooled connection: commit on success, roll back on error."""
+        """A pooled connection in autocommit mode: each statement is its own transaction."""
         try:
             with self._pool.connection() as conn:
                 yield conn
         except PoolTimeout as e:
             raise PostgresStoreError(f"no PostgreSQL connection available: {e}") from None
 
-    def _run(self, op: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
-        """Run ``op`` in one transaction, once more on a fresh connection if the first one broke."""
+    def _run(self, op: Callable[[psycopg.Connection[tuple[Any, ...]]], T], *, tx: bool = False) -> T:
+        """Run ``op`` (one statement, or with ``tx`` one BEGIN ... COMMIT block), once more on a
+        fresh connection if the first one broke."""
         for attempt in (1, 2):
             try:
                 with self._conn() as conn:
-                    return op(conn)
+                    if not tx:
+                        return op(conn)
+                    with conn.transaction():
+                        return op(conn)
             except psycopg.DataError as e:  # e.g. a NUL in a serial: the caller's input
                 raise InputError(f"PostgreSQL refused the value: {e}") from None
             except psycopg.OperationalError as e:
@@ -210,7 +226,7 @@ class PostgresStore(Store):
                 conn.execute(MIGRATIONS[version])
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
 
-        self._run(migrate)
+        self._run(migrate, tx=True)
 
     def schema_version(self) -> int:
         row = self._run(lambda c: c.execute("SELECT coalesce(max(version), 0) FROM schema_version")
@@ -233,8 +249,9 @@ class PostgresStore(Store):
         params = (c.serial, c.kind.value, c.secret, c.algorithm.value, c.digits, c.period, c.t0,
                   c.counter, c.status.value, c.last_step, c.offset_steps, c.failures, c.throttle_until,
                   c.locked, c.resync_hint_step, c.resync_hint_at, c.issuer, c.account,
-                  c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at)
-        sql = (f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join(['%s'] * 23)})"
+                  c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at,
+                  c.rate_hint_ppm)
+        sql = (f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join(['%s'] * 24)})"
                " ON CONFLICT (serial) DO NOTHING")
         if not self._run(lambda conn: conn.execute(sql, params).rowcount == 1):
             raise CredentialExistsError(f"credential {cred.serial!r} already exists")
@@ -258,56 +275,48 @@ class PostgresStore(Store):
             "UPDATE credentials SET status = %s, updated_at = %s WHERE serial = %s",
             (status.value, at, serial)).rowcount == 1)
 
-    # -- compare-and-set
-    @staticmethod
-    def _restart_history(conn: psycopg.Connection[tuple[Any, ...]], serial: str, step: int,
-                         offset: int, at: float) -> None:
-        conn.execute("DELETE FROM drift_history WHERE serial = %s", (serial,))
-        conn.execute(_ADD_HISTORY, (serial, at, step, offset))
-
+    # -- compare-and-set: each one statement, so one round trip and one atomic transaction.
+    # All parts of a statement with data-modifying CTEs see the same snapshot: the history
+    # DELETE never sees the row the INSERT adds.
     def activate(self, serial: str, step: int, offset: int, at: float) -> bool:
-        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
-            row = conn.execute(
-                f"UPDATE credentials SET status = 'active', last_step = %s, offset_steps = %s,"
-                f" enabled_at = %s, locked = false, {_CLEAR_THROTTLE}, updated_at = %s"
-                " WHERE serial = %s AND status = 'pending' RETURNING serial",
-                (step, offset, at, at, serial)).fetchone()
-            if row is not None:
-                self._restart_history(conn, serial, step, offset, at)
-            return row is not None
-
-        return self._run(op)
+        return self._count(
+            "WITH upd AS (UPDATE credentials SET status = 'active', last_step = %(step)s,"
+            " offset_steps = %(offset)s, enabled_at = %(at)s, locked = false, rate_hint_ppm = 0,"
+            f" {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " WHERE serial = %(serial)s AND status = 'pending' RETURNING serial),"
+            f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
+            {"serial": serial, "step": step, "offset": offset, "at": at})
 
     def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool:
-        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
-            row = conn.execute(
-                f"UPDATE credentials SET last_step = %s, offset_steps = %s, last_used_at = %s,"
-                f" {_CLEAR_THROTTLE}, updated_at = %s WHERE serial = %s AND status = 'active'"
-                " AND NOT locked AND (last_step IS NULL OR last_step < %s) RETURNING last_step",
-                (step, offset, at, at, serial, step)).fetchone()
-            if row is None:
-                return False
-            conn.execute(_ADD_HISTORY, (serial, at, step, offset))
-            # keep the newest history_size observations
-            conn.execute("DELETE FROM drift_history WHERE serial = %s AND id <= ("
-                         " SELECT id FROM drift_history WHERE serial = %s ORDER BY id DESC"
-                         " OFFSET %s LIMIT 1)", (serial, serial, max(0, history_size)))
-            return True
+        params = {"serial": serial, "step": step, "offset": offset, "at": at,
+                  "keep": max(0, history_size - 1)}  # older observations kept besides the new one
+        ok = self._count(
+            "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
+            f" last_used_at = %(at)s, {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " WHERE serial = %(serial)s AND status = 'active' AND NOT locked"
+            " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
+            " ins AS (INSERT INTO drift_history (serial, at, step, offset_steps)"
+            " SELECT serial, %(at)s, %(step)s, %(offset)s FROM upd),"
+            " trim_ AS (DELETE FROM drift_history WHERE serial IN (SELECT serial FROM upd) AND id <= ("
+            " SELECT id FROM drift_history WHERE serial = %(serial)s ORDER BY id DESC"
+            " OFFSET %(keep)s LIMIT 1))"
+            " SELECT count(*) FROM upd", params)
+        if ok and history_size <= 0:  # keep none, not even the new one (a second statement)
+            self._run(lambda c: c.execute("DELETE FROM drift_history WHERE serial = %s", (serial,)))
+        return ok
 
-        return self._run(op)
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+        return self._count(
+            "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
+            f" rate_hint_ppm = %(rate)s, {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " WHERE serial = %(serial)s AND status = 'active' AND NOT locked"
+            " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
+            f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
+            {"serial": serial, "step": step, "offset": offset, "at": at, "rate": float(rate_ppm)})
 
-    def resync(self, serial: str, step: int, offset: int, at: float) -> bool:
-        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
-            row = conn.execute(
-                f"UPDATE credentials SET last_step = %s, offset_steps = %s, {_CLEAR_THROTTLE},"
-                " updated_at = %s WHERE serial = %s AND status = 'active' AND NOT locked"
-                " AND (last_step IS NULL OR last_step < %s) RETURNING last_step",
-                (step, offset, at, serial, step)).fetchone()
-            if row is not None:
-                self._restart_history(conn, serial, step, offset, at)
-            return row is not None
-
-        return self._run(op)
+    def _count(self, sql: str, params: dict[str, Any]) -> bool:
+        row = self._run(lambda c: c.execute(sql, params).fetchone())
+        return bool(row and row[0] == 1)
 
     # -- failures
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:
@@ -325,7 +334,7 @@ class PostgresStore(Store):
                          (until, locked, serial))
             return ThrottleState(failures, until, locked)
 
-        return self._run(op)
+        return self._run(op, tx=True)
 
     def unlock(self, serial: str, at: float) -> bool:
         return self._run(lambda c: c.execute(
