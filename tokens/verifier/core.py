@@ -158,6 +158,7 @@ class Verifier:
 
     # ------------------------------------------------------------------ verify
     def verify(self, serial: str, code: str, at: float | None = None) -> VerifyResult:
+        """Check one code at reference time ``at``; never raises for a bad code or unknown serial."""
         now = self._now(at)
         snap = self.store.snapshot(serial)
         if snap is None:
