@@ -113,3 +113,18 @@ def test_opaque_port_names_and_ipv6_hosts_reach_the_driver() -> None:
         open_device("serial:tokensim-COM99")
     with pytest.raises(PortError, match=r"socket://\[::1\]:1"):
         open_device("socket://[::1]:1")
+
+
+def test_a_mistyped_pin_is_asked_again_not_resent(pty_runner: PtyRunner,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOKENSIM_HW_PIN", raising=False)
+    ui = ScriptedInteraction(["000000", "123456"])
+    with open_device(pty_runner.url, interaction=ui) as dev:
+        with pytest.raises(PinError) as ei:
+            dev.enroll(EnrollRequest())
+        assert ei.value.retries_left == 4
+        dev.enroll(EnrollRequest())  # asked again: the right PIN this time
+        assert isinstance(dev, UrlSerialToken)
+        dev.set_time(1_767_225_600.0 + 60)  # the good PIN is kept
+        assert dev.info().details["pin_retries"] == 5  # a good PIN restores the retry counter
+    assert ui.events == ["pin", "pin"]

@@ -13,8 +13,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from hw.errors import PinError
 from hw.link import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Port
-from hw.token import PIN_ENV, SerialToken, open_port
+from hw.protocol.commands import Cmd
+from hw.token import FACTORY_PIN, PIN_ENV, SerialToken, open_port
 
 from ..device import Authentication, AuthRequest, Capability
 from ._url import DeviceURL
@@ -34,6 +36,7 @@ class UrlSerialToken(SerialToken):
                  cleanup: list[Callable[[], None]] | None = None, **kw: Any) -> None:
         self._interaction = interaction or NoInteraction()
         self._pin_known = pin is not None or bool(os.environ.get(PIN_ENV))
+        self._pin_asked = False  # the PIN came from the interaction (forget it when it is wrong)
         self._cleanup = list(cleanup or [])
         try:
             super().__init__(port, pin=pin, **kw)
@@ -45,8 +48,17 @@ class UrlSerialToken(SerialToken):
         if pin is None and not self._pin_known:
             answer = self._interaction.request_pin(None, f"serial token {self.identity}")
             if answer:
-                self._pin, self._pin_known = answer.encode("utf-8"), True
+                self._pin, self._pin_known, self._pin_asked = answer.encode("utf-8"), True, True
         return super()._pin_for(pin)
+
+    def _call(self, cmd: Cmd, payload: bytes = b"") -> bytes:
+        try:
+            return super()._call(cmd, payload)
+        except PinError:
+            if self._pin_asked:  # a mistyped PIN is asked again, never re-sent to burn retries
+                self._pin = (os.environ.get(PIN_ENV) or FACTORY_PIN).encode("utf-8")
+                self._pin_known = self._pin_asked = False
+            raise
 
     def authenticate(self, request: AuthRequest | None = None) -> Authentication:
         if Capability.BUTTON in self.capabilities and not self.closed:
