@@ -23,6 +23,7 @@ from tokens.aws import (
 from tokens.errors import InputError
 from tokens.otp import encode_secret
 from tokens.store import DeviceStore
+from tokens.virtual import VirtualHOTP
 
 T = 1_767_225_600.0 + 5
 Capture = Callable[[AwsSession, str, str], list[dict[str, Any]]]
@@ -104,3 +105,19 @@ def test_cached_session_only_matches_the_same_device_and_role(aws_env: Path) -> 
     assert cached_session("missing", "arn:aws:iam::1:mfa/a", at=T) is None
     write_profile("q", {"aws_access_key_id": "ASIA", "aws_secret_access_key": "x", "aws_session_token": "y"})
     assert cached_session("q", "arn:aws:iam::1:mfa/a", at=T) is None  # not written by tokensim
+
+
+def test_fresh_code_time_waits_past_the_used_step(totp_factory: Any, mfa_clock: Any) -> None:
+    from tokens.aws import fresh_code_time
+
+    token = totp_factory(offset=7.0, drift_ppm=100)  # boundaries fall off the reference's half-minutes
+    now = mfa_clock.now()
+    step = token.step(now)
+    assert fresh_code_time(token, now, None) == now
+    assert fresh_code_time(token, now, step - 1) == now
+    t = fresh_code_time(token, now, step)
+    assert token.step(t) == step + 1 and token.step(t - 0.01) == step and 0 < t - now <= 30
+    t2 = fresh_code_time(token, now, step + 1)
+    assert token.step(t2) == step + 2 and 30 < t2 - now <= 60
+    hotp = VirtualHOTP(b"12345678901234567890")
+    assert fresh_code_time(hotp, now, 99) == now  # every HOTP code is new

@@ -22,7 +22,7 @@ from . import output
 from .common import add_json
 
 if TYPE_CHECKING:
-    from ..aws import AwsSession, TemporaryCredentials
+    from ..aws import AwsSession
     from ..virtual import VirtualHOTP, VirtualTOTP
     from .demo import DemoContext
 
@@ -119,9 +119,27 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh_time(device: VirtualTOTP | VirtualHOTP, now: float, used_step: Any, no_wait: bool) -> float:
+    """Now, or — when the current code was already used — after waiting for the next one."""
+    from ..aws import fresh_code_time
+    from ..errors import InputError
+
+    at = fresh_code_time(device, now, int(used_step) if used_step is not None else None)
+    wait = at - now
+    if wait <= 0:
+        return now
+    if no_wait:
+        raise InputError(f"the device's current code was already used; a fresh one appears in {wait:.0f} s "
+                         "(run again then, or without --no-wait)")
+    output.err_console.print(f"waiting {wait:.0f} s for a fresh code (the current one was already used)")
+    time.sleep(wait)
+    return max(time.time(), at)
+
+
 def cmd_session(args: argparse.Namespace) -> int:
-    from ..aws import aws_meta, get_mfa_session, session_to_profile
-    from ..aws.credfile import credentials_path
+    from ..aws import aws_meta, cached_session, get_mfa_session, write_profile
+    from ..aws.credfile import check_writable, credentials_path
+    from ..aws.enroll import META_KEY
     from ..errors import InputError
     from ..store import DeviceStore
 
@@ -131,24 +149,30 @@ def cmd_session(args: argparse.Namespace) -> int:
                          "credentials it is called with; choose another name")
     if args.role_session_name and not args.role_arn:
         raise InputError("--role-session-name needs --role-arn")
+    if args.write_profile:
+        check_writable(args.write_profile)  # before any waiting or STS call
     store = DeviceStore()
     serial = args.serial_number or str(aws_meta(store, args.device)["serial_number"])
-    aws = _session(args)
     now = time.time()
-    kw: dict[str, Any] = dict(duration=args.duration, role_arn=args.role_arn,
-                              role_session_name=args.role_session_name)
-
-    def run(device: VirtualTOTP | VirtualHOTP) -> TemporaryCredentials:
+    creds = None
+    if args.write_profile and not args.force:
+        creds = cached_session(args.write_profile, serial, at=now, role_arn=args.role_arn)
+    if creds is None:
+        sts = _session(args).sts  # profile/credential-file problems show before any waiting
+        kw: dict[str, Any] = dict(duration=args.duration, role_arn=args.role_arn,
+                                  role_session_name=args.role_session_name)
+        if store.record(args.device).get("type") == "hotp":
+            with store.using(args.device) as hotp:  # the counter that moved is saved back
+                creds = get_mfa_session(sts, hotp, serial, at=now, **kw)
+        else:  # no store lock held while waiting or during the STS call
+            device = store.get(args.device)
+            used = (store.meta(args.device).get(META_KEY) or {}).get("last_step")
+            creds = get_mfa_session(sts, device, serial, **kw,
+                                    at=_fresh_time(device, now, used, args.no_wait))
+            aws_part = store.meta(args.device).get(META_KEY) or {}
+            store.update_meta(args.device, **{META_KEY: {**aws_part, "last_step": creds.mfa_step}})
         if args.write_profile:
-            return session_to_profile(aws.sts, device, serial, args.write_profile, at=now,
-                                      force=args.force, **kw)
-        return get_mfa_session(aws.sts, device, serial, at=now, **kw)
-
-    if store.record(args.device).get("type") == "hotp":
-        with store.using(args.device) as device:  # the counter that moved is saved back
-            creds = run(device)
-    else:  # a TOTP device does not change: no store lock held during the STS call
-        creds = run(store.get(args.device))
+            write_profile(args.write_profile, creds.to_profile())
     if args.env:
         for k, v in creds.to_env().items():
             print(f"export {k}={shlex.quote(v)}")
@@ -190,6 +214,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     out.add_argument("--env", action="store_true", help="print shell export lines (contain secrets)")
     out.add_argument("--json", action="store_true", help="print the credentials as JSON (contains secrets)")
     s.add_argument("--force", action="store_true", help="get new credentials even if P's are still valid")
+    s.add_argument("--no-wait", action="store_true",
+                   help="fail instead of waiting (up to one period) when the current code was already used")
     s.add_argument("--role-arn", metavar="ARN", help="AssumeRole with MFA instead of GetSessionToken")
     s.add_argument("--role-session-name", metavar="N", help="role session name (default tokensim)")
     _add_connection(s)
@@ -288,11 +314,13 @@ def _demo(ctx: DemoContext) -> None:
             ctx.say(f"tokensim aws enroll --user alice → {enrolled.serial_number}")
             ctx.say(f"  EnableMFADevice got {sent[0]} and {sent[1]} at once, no 30 s wait (the last two "
                     f"codes; pyotp agrees: {ok}); the seed is stored as device 'alice'")
+            # 30 s later (a fresh code: the one just used for EnableMFADevice would be refused by AWS)
             creds = session_to_profile(aws.sts, store.get("alice"), enrolled.serial_number, "alice-mfa",
-                                       at=now)
+                                       at=now + 30)
             again = session_to_profile(aws.sts, store.get("alice"), enrolled.serial_number, "alice-mfa",
-                                       at=now + 60)
-            ctx.say("tokensim aws session --device alice --write-profile alice-mfa → STS GetSessionToken")
+                                       at=now + 90)
+            ctx.say("30 s later: tokensim aws session --device alice --write-profile alice-mfa "
+                    "→ STS GetSessionToken")
             profile = read_profile("alice-mfa", creds_file) or {}
             mode = creds_file.stat().st_mode & 0o777
             ctx.say(escape(f"  [alice-mfa] in {creds_file.name} (mode {mode:04o}):"))

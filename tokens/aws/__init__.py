@@ -36,13 +36,20 @@ from .errors import (
     CredentialsFileError,
     QRCodeMismatchError,
 )
-from .session import TemporaryCredentials, cached_session, get_mfa_session, session_to_profile
+from .session import (
+    TemporaryCredentials,
+    cached_session,
+    fresh_code_time,
+    get_mfa_session,
+    session_to_profile,
+)
 
 __all__ = [
     "AwsApiError", "AwsClient", "AwsConfigError", "AwsConnectionError", "AwsError", "AwsMfaDevice",
     "AwsMfaEnrollment", "AwsMfaRemoval", "AwsOptions", "AwsSession", "AwsUnavailableError",
     "CredentialsFileError", "QRCheck", "QRCodeMismatchError", "TemporaryCredentials", "aws_meta",
-    "cached_session", "credentials_path", "disable_virtual_mfa", "enroll_virtual_mfa", "get_mfa_session",
+    "cached_session", "credentials_path", "disable_virtual_mfa", "enroll_virtual_mfa", "fresh_code_time",
+    "get_mfa_session",
     "list_virtual_mfa", "load_boto3", "read_profile", "session_to_profile", "verify_qr_png",
     "write_profile",
 ]

@@ -66,18 +66,29 @@ def profiles(path: Path | None = None) -> list[str]:
     return _parse(p, _text(p)).sections()
 
 
-def write_profile(profile: str, values: Mapping[str, str], path: Path | None = None) -> Path:
-    """Replace (or append) ``[profile]`` with ``values``; refuses to clobber long-term keys."""
-    check_profile_name(profile)
-    p = path or credentials_path()
-    text = _text(p)
-    parser = _parse(p, text)
+def _check_replaceable(parser: configparser.RawConfigParser, profile: str, p: Path) -> None:
     if parser.has_section(profile):
         old = dict(parser.items(profile))
         if old.get("aws_access_key_id") and not old.get("aws_session_token"):
             raise CredentialsFileError(
                 f"profile [{profile}] in {p} holds long-term keys; refusing to overwrite them with "
                 "temporary credentials (choose another profile name)")
+
+
+def check_writable(profile: str, path: Path | None = None) -> None:
+    """Fail early (before any STS call) if :func:`write_profile` would refuse ``profile``."""
+    check_profile_name(profile)
+    p = path or credentials_path()
+    _check_replaceable(_parse(p, _text(p)), profile, p)
+
+
+def write_profile(profile: str, values: Mapping[str, str], path: Path | None = None) -> Path:
+    """Replace (or append) ``[profile]`` with ``values``; refuses to clobber long-term keys."""
+    check_profile_name(profile)
+    p = path or credentials_path()
+    text = _text(p)
+    parser = _parse(p, text)
+    _check_replaceable(parser, profile, p)
     for k, v in values.items():
         if "\n" in v or "\r" in v or not re.fullmatch(r"[a-z0-9_]+", k):
             raise InputError(f"cannot write credentials key {k!r}")

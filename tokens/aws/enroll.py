@@ -141,10 +141,14 @@ def enroll_virtual_mfa(iam: AwsClient, user: str, *, store: DeviceStore, name: s
             store.remove(name)
         try:
             iam.call("DeleteVirtualMFADevice", SerialNumber=serial)
-        except AwsError:
-            pass  # best effort; the original error is the one to report
+        except AwsError as gone:
+            # e.g. an enforce-MFA policy that does not let a user without MFA delete the device: it
+            # stays behind and blocks a retry under the same name (EntityAlreadyExists)
+            if isinstance(e, Exception) and e.args:
+                e.args = (f"{e}; the new virtual MFA device {serial} could not be deleted again "
+                          f"({gone}): delete it or choose another --device-name before retrying",)
         raise
-    meta[META_KEY]["enabled_at"] = t
+    meta[META_KEY].update(enabled_at=t, last_step=device.step(t))
     store.update_meta(name, **meta)
     return AwsMfaEnrollment(name=name, user=user, serial_number=serial, account=account, enabled_at=t,
                             qr_verified=uri is not None)

@@ -45,6 +45,7 @@ class TemporaryCredentials:
     serial_number: str
     role_arn: str | None = None
     reused: bool = False  # taken from the profile instead of a new STS call
+    mfa_step: int | None = None  # the TOTP step whose code was sent (None: reused, or HOTP)
 
     def expires_in(self, at: float) -> float:
         return self.expiration - at
@@ -74,6 +75,7 @@ class TemporaryCredentials:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["expiration"] = iso(self.expiration)
+        del d["mfa_step"]
         return d
 
 
@@ -92,12 +94,27 @@ def _seconds(value: Any) -> float:
     return parse_iso(str(value))
 
 
+def fresh_code_time(device: VirtualTOTP | VirtualHOTP, at: float, used_step: int | None) -> float:
+    """The earliest reference time >= ``at`` at which the device shows a code newer than
+    ``used_step`` — verifiers (AWS too) accept each code only once.  ``at`` itself for HOTP."""
+    if not isinstance(device, VirtualTOTP) or used_step is None or device.step(at) > used_step:
+        return at
+    target = device.t0 + (used_step + 1) * device.period  # device time where the next step begins
+    t = at
+    for _ in range(8):  # the device clock runs at ~1 s/s: a few corrections land past the boundary
+        t += max(target - device.device_time(t), 0.0) + 1e-3
+        if device.step(t) > used_step:
+            return t
+    raise InputError("cannot find when the device shows its next code (is its clock stopped?)")
+
+
 def get_mfa_session(sts: AwsClient, device: VirtualTOTP | VirtualHOTP, serial_number: str, *,
                     duration: int | None = None, role_arn: str | None = None,
                     role_session_name: str | None = None, at: float | None = None) -> TemporaryCredentials:
     """One STS call with the device's code at ``at`` (default: the device's clock now)."""
     if not serial_number:
         raise InputError("an MFA serial number (the device's ARN) is needed")
+    step = device.step(at) if isinstance(device, VirtualTOTP) else None
     code = device.code(at=at)
     if role_arn:
         resp = sts.call("AssumeRole", RoleArn=role_arn, RoleSessionName=role_session_name or "tokensim",
@@ -108,7 +125,7 @@ def get_mfa_session(sts: AwsClient, device: VirtualTOTP | VirtualHOTP, serial_nu
                         SerialNumber=serial_number, TokenCode=code)
     c = resp["Credentials"]
     return TemporaryCredentials(str(c["AccessKeyId"]), str(c["SecretAccessKey"]), str(c["SessionToken"]),
-                                _seconds(c["Expiration"]), serial_number, role_arn)
+                                _seconds(c["Expiration"]), serial_number, role_arn, mfa_step=step)
 
 
 def cached_session(profile: str, serial_number: str, *, at: float, role_arn: str | None = None,
@@ -126,7 +143,7 @@ def session_to_profile(sts: AwsClient, device: VirtualTOTP | VirtualHOTP, serial
                        duration: int | None = None, role_arn: str | None = None,
                        role_session_name: str | None = None) -> TemporaryCredentials:
     """Ensure ``profile`` holds valid MFA credentials: reuse them, or get and write new ones."""
-    credfile.check_profile_name(profile)
+    credfile.check_writable(profile, path)
     if not force:
         cached = cached_session(profile, serial_number, at=at, role_arn=role_arn, path=path)
         if cached is not None:

@@ -1,0 +1,124 @@
+"""The same flows against tokensim's own IAM/STS endpoint (``tokensim aws serve``), which — unlike
+moto — sends a real QR code and really verifies the MFA codes, and can enforce IAM policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tokens.aws import (
+    AwsApiError,
+    AwsOptions,
+    AwsSession,
+    disable_virtual_mfa,
+    enroll_virtual_mfa,
+    get_mfa_session,
+    session_to_profile,
+)
+from tokens.awsserver import AwsServer
+from tokens.clock import ManualClock
+from tokens.policy import load_policy
+from tokens.store import DeviceStore
+from tokens.virtual import VirtualTOTP
+
+T0 = 1_767_225_600.0 + 7
+POLICIES = Path(__file__).parent.parent / "policy" / "data"
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def serve(tmp_path: Path, clock: ManualClock, *policies: Any) -> Iterator[AwsServer]:
+    with AwsServer(tmp_path / "aws-serve.sqlite3", clock=clock, policies=list(policies)) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def server(tmp_path: Path, clock: ManualClock) -> Iterator[AwsServer]:
+    yield from serve(tmp_path, clock)
+
+
+@pytest.fixture
+def aws(server: AwsServer) -> AwsSession:
+    return AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+
+
+def test_enroll_qr_required_and_codes_verified(aws: AwsSession, clock: ManualClock) -> None:
+    aws.iam.call("CreateUser", UserName="alice")
+    store = DeviceStore()
+    result = enroll_virtual_mfa(aws.iam, "alice", store=store, clock=clock)  # qr_check="require"
+    assert result.qr_verified
+    clock.advance(60)
+    creds = get_mfa_session(aws.sts, store.get("alice"), result.serial_number, at=clock.now())
+    assert creds.session_token
+    # the same code again is a replay, refused by the verifier behind the endpoint
+    with pytest.raises(AwsApiError) as e:
+        get_mfa_session(aws.sts, store.get("alice"), result.serial_number, at=clock.now())
+    assert e.value.code == "AccessDenied"
+    clock.advance(30)
+    assert get_mfa_session(aws.sts, store.get("alice"), result.serial_number, at=clock.now()).session_token
+    gone = disable_virtual_mfa(aws.iam, "alice", store=store)
+    assert gone.deactivated and gone.deleted and store.names() == []
+
+
+def test_a_token_with_another_seed_is_refused(aws: AwsSession, clock: ManualClock) -> None:
+    aws.iam.call("CreateUser", UserName="alice")
+    serial = enroll_virtual_mfa(aws.iam, "alice", store=DeviceStore(), clock=clock).serial_number
+    clock.advance(60)
+    with pytest.raises(AwsApiError) as e:
+        session_to_profile(aws.sts, VirtualTOTP(reference=clock), serial, "alice-mfa", at=clock.now())
+    assert e.value.code == "AccessDenied" and e.value.operation == "GetSessionToken"
+
+
+@pytest.fixture
+def system_clock_server(tmp_path: Path) -> Iterator[AwsServer]:
+    """The CLI runs on the system clock: so does this server's verifier."""
+    with AwsServer(tmp_path / "sys.sqlite3") as server:
+        yield server
+
+
+def test_cli_session_waits_for_a_fresh_code_rather_than_replaying(cli: Cli,
+                                                                   system_clock_server: AwsServer) -> None:
+    url = system_clock_server.url
+    aws = AwsSession(AwsOptions(endpoint_url=url))
+    aws.iam.call("CreateUser", UserName="carol")
+    assert cli("aws", "enroll", "--user", "carol", "--endpoint-url", url)[0] == 0
+    store = DeviceStore()
+    meta = store.meta("carol")["aws"]
+    assert meta["last_step"] == store.get("carol").step(meta["enabled_at"])  # the second code's step
+    # pretend the next step's code was used too, so "now" is surely too early for a fresh code
+    store.update_meta("carol", aws={**meta, "last_step": meta["last_step"] + 1})
+    rc, _, err = cli("aws", "session", "--device", "carol", "--env", "--no-wait", "--endpoint-url", url)
+    assert rc == 1 and "current code was already used; a fresh one appears in" in err
+
+
+def test_enforce_mfa_policy_trap_blocks_enrollment(tmp_path: Path, clock: ManualClock,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = load_policy(POLICIES / "broken-missing-enable-mfa-device.json")
+    for server in serve(tmp_path, clock, broken):
+        admin = AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+        admin.iam.call("CreateUser", UserName="alice")
+        key = admin.iam.call("CreateAccessKey", UserName="alice")["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        alice = AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+        store = DeviceStore()
+        with pytest.raises(AwsApiError) as e:
+            enroll_virtual_mfa(alice.iam, "alice", store=store, clock=clock)
+        assert (e.value.operation, e.value.code) == ("EnableMFADevice", "AccessDenied")
+        assert store.names() == []
+        # the user may create the device but not delete it without MFA: it stays behind, and says so
+        serial = "arn:aws:iam::123456789012:mfa/alice"
+        note = f"{serial} could not be deleted again (DeleteVirtualMFADevice failed: AccessDenied"
+        assert note in str(e.value)
+        left = admin.iam.call("ListVirtualMFADevices", AssignmentStatus="Any")["VirtualMFADevices"]
+        assert [d["SerialNumber"] for d in left] == [serial]
+        with pytest.raises(AwsApiError) as again:
+            enroll_virtual_mfa(alice.iam, "alice", store=store, clock=clock)
+        assert again.value.code == "EntityAlreadyExists"
