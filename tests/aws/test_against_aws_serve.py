@@ -122,3 +122,34 @@ def test_enforce_mfa_policy_trap_blocks_enrollment(tmp_path: Path, clock: Manual
         with pytest.raises(AwsApiError) as again:
             enroll_virtual_mfa(alice.iam, "alice", store=store, clock=clock)
         assert again.value.code == "EntityAlreadyExists"
+
+
+def alice_session(server: AwsServer, monkeypatch: pytest.MonkeyPatch) -> tuple[AwsSession, AwsSession]:
+    """(root, alice): alice signs with her own long-term access key."""
+    admin = AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+    admin.iam.call("CreateUser", UserName="alice")
+    key = admin.iam.call("CreateAccessKey", UserName="alice")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    return admin, AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+
+
+def test_aws_documented_policy_enrollment_and_its_leftover_trap(tmp_path: Path, clock: ManualClock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    official = load_policy(POLICIES / "aws-mfa-self-manage-credentials.json")
+    for server in serve(tmp_path, clock, official):
+        admin, alice = alice_session(server, monkeypatch)
+        store = DeviceStore()
+        # a token whose clock is an hour off: EnableMFADevice refuses the codes, and under this
+        # policy alice (no MFA yet) may not delete the device she just created
+        with pytest.raises(AwsApiError) as e:
+            enroll_virtual_mfa(alice.iam, "alice", store=store, at=clock.now() - 3600)
+        assert e.value.code == "InvalidAuthenticationCode" and "could not be deleted again" in str(e.value)
+        assert store.names() == []
+        admin.iam.call("DeleteVirtualMFADevice", SerialNumber="arn:aws:iam::123456789012:mfa/alice")
+        # with the clock right it works, QR code checked, and the MFA session follows
+        result = enroll_virtual_mfa(alice.iam, "alice", store=store, clock=clock)
+        assert result.qr_verified
+        clock.advance(30)
+        creds = get_mfa_session(alice.sts, store.get("alice"), result.serial_number, at=clock.now())
+        assert creds.session_token
