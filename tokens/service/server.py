@@ -130,14 +130,20 @@ def serve(opts: ServeOptions) -> int:
     try:
         if opts.workers == 1:
             server = uvicorn.Server(uvicorn.Config(create_app(config, store), **common))
-            server.run(sockets=[sock])
+            try:
+                server.run(sockets=[sock])
+            except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+                pass
             return 0 if server.started else 1
         from uvicorn.supervisors import Multiprocess
 
         os.environ[ENV_CONFIG] = json.dumps(asdict(opts))
         mp_config = uvicorn.Config("tokens.service.server:app_from_env", factory=True,
                                    workers=opts.workers, **common)
-        Multiprocess(mp_config, sockets=[sock]).run()
+        try:
+            Multiprocess(mp_config, sockets=[sock]).run()
+        except KeyboardInterrupt:
+            pass
         return 0
     finally:
         sock.close()
