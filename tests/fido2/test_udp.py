@@ -55,10 +55,10 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(home: Path, name: str, reply_port: int | None = None) -> Served:
+def serve(home: Path, name: str, reply_port: int | None = None, *extra: str) -> Served:
     env = {**os.environ, "TOKENSIM_HOME": str(home)}
     cmd = [sys.executable, "-m", "tokens", "fido2", "serve", name, "--port", "0",
-           "--reply-port", str(reply_port or 0)]
+           "--reply-port", str(reply_port or 0), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # one JSON line when ready
@@ -194,3 +194,17 @@ def test_in_thread_server_cancel(tmp_path: Path) -> None:
             Ctap2(dev).selection(event=event, on_keepalive=on_keepalive)
         assert ei.value.code == CtapError.ERR.KEEPALIVE_CANCEL and seen == [2]
         dev.close()
+
+
+def test_served_user_denies(tmp_path: Path) -> None:
+    new(tmp_path, "deny", "--attestation", "none")
+    s = serve(tmp_path, "deny", None, "--presence", "deny")
+    try:
+        dev = s.device()
+        with pytest.raises(CtapError) as ei:
+            Ctap2(dev).make_credential(b"\x00" * 32, {"id": "example.com"}, {"id": b"u"},
+                                       [{"type": "public-key", "alg": -7}])
+        assert ei.value.code == CtapError.ERR.OPERATION_DENIED
+        dev.close()
+    finally:
+        assert s.stop() == 0
