@@ -148,7 +148,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     f.add_argument("--garbage", type=_prob, default=0.0, metavar="P", help="send junk before a reply")
     f.add_argument("--latency", type=_nonneg, default=0.0, metavar="S", help="delay replies by S seconds")
     f.add_argument("--latency-prob", type=_prob, default=1.0, metavar="P", help="share of replies delayed")
-    f.add_argument("--unplug", type=_prob, default=0.0, metavar="P", help="vanish mid-command (pty: the port is gone for good; TCP: the client is cut off)")
+    f.add_argument("--unplug", type=_prob, default=0.0, metavar="P",
+                   help="vanish mid-command (pty: the port is gone for good; TCP: the client is cut off)")
     f.add_argument("--fault-seed", type=int, default=0, metavar="N", help="random seed for the faults")
     add_drift_args(s)
     s.set_defaults(func=cmd_serve)
