@@ -150,3 +150,13 @@ def test_bad_key_agreement(a: Authenticator) -> None:
         cp.ctap.client_pin(2, ClientPin.CMD.SET_PIN, key_agreement={1: 2, -2: b"\x00" * 32, -3: b"\x00" * 32},
                            new_pin_enc=b"\x00" * 80, pin_uv_param=b"\x00" * 32)
     assert ei.value.code == ERR.INVALID_PARAMETER
+
+
+def test_malformed_pin_hash_costs_no_retry(a: Authenticator) -> None:
+    cp = _pin(a, PinProtocolV2)
+    cp.set_pin("1234")
+    ka, _ = cp._get_shared_secret()
+    with pytest.raises(CtapError) as ei:
+        cp.ctap.client_pin(2, ClientPin.CMD.GET_TOKEN_USING_PIN, key_agreement=ka, pin_hash_enc=b"\x00" * 5,
+                           permissions=1)
+    assert ei.value.code == ERR.INVALID_PARAMETER and a.state.pin_retries == 8

@@ -195,9 +195,9 @@ class ClientPin:
             raise CtapStatus(ERR.PIN_BLOCKED)
         if self.consecutive_fails >= MAX_CONSECUTIVE:
             raise CtapStatus(ERR.PIN_AUTH_BLOCKED, "power-cycle the authenticator")
+        given = self.decrypt(protocol, shared, pin_hash_enc, 16)  # malformed input costs no retry
         st.pin_retries -= 1
         self.on_change()
-        given = self.decrypt(protocol, shared, pin_hash_enc, 16)
         if not hmac.compare_digest(given, st.pin_hash):
             self._regenerate()
             self.consecutive_fails += 1
