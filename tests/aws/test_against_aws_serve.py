@@ -153,3 +153,26 @@ def test_aws_documented_policy_enrollment_and_its_leftover_trap(tmp_path: Path, 
         clock.advance(30)
         creds = get_mfa_session(alice.sts, store.get("alice"), result.serial_number, at=clock.now())
         assert creds.session_token
+
+
+def test_device_session_waits_on_the_test_clock_for_a_fresh_code(aws: AwsSession, clock: ManualClock,
+                                                                  aws_env: Path) -> None:
+    from tokens.aws import CodeAlreadyUsedError, device_session
+
+    aws.iam.call("CreateUser", UserName="erin")
+    store = DeviceStore()
+    enroll_virtual_mfa(aws.iam, "erin", store=store, clock=clock)
+    with pytest.raises(CodeAlreadyUsedError) as e:  # the second enable code is the current one
+        device_session(aws.sts, store, "erin", at=clock.now())
+    assert 0 < e.value.wait <= 30
+    waited: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waited.append(seconds)
+        clock.advance(seconds)
+
+    creds = device_session(aws.sts, store, "erin", at=clock.now(), write_profile="erin-mfa", wait=wait)
+    assert waited == [pytest.approx(e.value.wait, abs=0.01)] and not creds.reused
+    assert store.meta("erin")["aws"]["last_step"] == store.get("erin").step(clock.now())
+    again = device_session(aws.sts, store, "erin", at=clock.now(), write_profile="erin-mfa", wait=wait)
+    assert again.reused and len(waited) == 1  # reuse needs no code

@@ -23,7 +23,6 @@ from .common import add_json
 
 if TYPE_CHECKING:
     from ..aws import AwsSession
-    from ..virtual import VirtualHOTP, VirtualTOTP
     from .demo import DemoContext
 
 
@@ -119,27 +118,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fresh_time(device: VirtualTOTP | VirtualHOTP, now: float, used_step: Any, no_wait: bool) -> float:
-    """Now, or — when the current code was already used — after waiting for the next one."""
-    from ..aws import fresh_code_time
-    from ..errors import InputError
-
-    at = fresh_code_time(device, now, int(used_step) if used_step is not None else None)
-    wait = at - now
-    if wait <= 0:
-        return now
-    if no_wait:
-        raise InputError(f"the device's current code was already used; a fresh one appears in {wait:.0f} s "
-                         "(run again then, or without --no-wait)")
-    output.err_console.print(f"waiting {wait:.0f} s for a fresh code (the current one was already used)")
-    time.sleep(wait)
-    return max(time.time(), at)
+def _sleep_with_note(seconds: float) -> None:
+    output.err_console.print(f"waiting {seconds:.0f} s for a fresh code (the current one was already used)")
+    time.sleep(seconds)
 
 
 def cmd_session(args: argparse.Namespace) -> int:
-    from ..aws import aws_meta, cached_session, get_mfa_session, write_profile
-    from ..aws.credfile import check_writable, credentials_path
-    from ..aws.enroll import META_KEY
+    from ..aws.credfile import credentials_path
+    from ..aws.stored import CodeAlreadyUsedError, device_session
     from ..errors import InputError
     from ..store import DeviceStore
 
@@ -149,30 +135,20 @@ def cmd_session(args: argparse.Namespace) -> int:
                          "credentials it is called with; choose another name")
     if args.role_session_name and not args.role_arn:
         raise InputError("--role-session-name needs --role-arn")
-    if args.write_profile:
-        check_writable(args.write_profile)  # before any waiting or STS call
     store = DeviceStore()
-    serial = args.serial_number or str(aws_meta(store, args.device)["serial_number"])
+    if not args.serial_number:
+        from ..aws import aws_meta
+
+        aws_meta(store, args.device)  # fail on a device without a serial number before anything else
+    sts = _session(args).sts  # profile/credential-file problems show before any waiting
     now = time.time()
-    creds = None
-    if args.write_profile and not args.force:
-        creds = cached_session(args.write_profile, serial, at=now, role_arn=args.role_arn)
-    if creds is None:
-        sts = _session(args).sts  # profile/credential-file problems show before any waiting
-        kw: dict[str, Any] = dict(duration=args.duration, role_arn=args.role_arn,
-                                  role_session_name=args.role_session_name)
-        if store.record(args.device).get("type") == "hotp":
-            with store.using(args.device) as hotp:  # the counter that moved is saved back
-                creds = get_mfa_session(sts, hotp, serial, at=now, **kw)
-        else:  # no store lock held while waiting or during the STS call
-            device = store.get(args.device)
-            used = (store.meta(args.device).get(META_KEY) or {}).get("last_step")
-            creds = get_mfa_session(sts, device, serial, **kw,
-                                    at=_fresh_time(device, now, used, args.no_wait))
-            aws_part = store.meta(args.device).get(META_KEY) or {}
-            store.update_meta(args.device, **{META_KEY: {**aws_part, "last_step": creds.mfa_step}})
-        if args.write_profile:
-            write_profile(args.write_profile, creds.to_profile())
+    try:
+        creds = device_session(sts, store, args.device, at=now, serial_number=args.serial_number,
+                               write_profile=args.write_profile, force=args.force,
+                               wait=None if args.no_wait else _sleep_with_note, duration=args.duration,
+                               role_arn=args.role_arn, role_session_name=args.role_session_name)
+    except CodeAlreadyUsedError as e:
+        raise InputError(f"{e} (run again then, or without --no-wait)") from None
     if args.env:
         for k, v in creds.to_env().items():
             print(f"export {k}={shlex.quote(v)}")
