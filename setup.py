@@ -13,7 +13,7 @@ setup(
         Extension(
             "tokens.hotloop._cloop",
             sources=["tokens/hotloop/_cloop.c"],
-            depends=["tokens/hotloop/_sha.h"],
+            depends=["tokens/hotloop/_sha.h", "tokens/hotloop/_hmac.h"],
             extra_compile_args=["-O3"] if __import__("sys").platform != "win32" else [],
             optional=True,
         )

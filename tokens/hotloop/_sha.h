@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(TOKENSIM_NO_SHANI)
 #define TOKENSIM_HAVE_SHANI 1
 #include <cpuid.h>
 #include <immintrin.h>
