@@ -144,10 +144,15 @@ class SerialToken(Device):
         self._call(Cmd.PROVISION, cfg.to_bytes())
 
     def get_code(self, slot: int = 0) -> CodeReply:
+        if not 0 <= slot <= 255:
+            raise InputError(f"slot {slot} out of range")
         try:
-            return CodeReply.parse(self._call(Cmd.GET_CODE, bytes((slot & 0xFF,))))
+            reply = CodeReply.parse(self._call(Cmd.GET_CODE, bytes((slot,))))
         except PayloadError as e:
             raise MalformedReply(f"GET_CODE reply does not parse: {e}") from None
+        if reply.slot != slot:
+            raise MalformedReply(f"GET_CODE for slot {slot} answered for slot {reply.slot}")
+        return reply
 
     def list_slots(self) -> list[SlotInfo]:
         try:
