@@ -158,6 +158,25 @@ def test_button_and_faults_options(sim: Any, capsys: pytest.CaptureFixture[str])
     assert s.proc.wait(10) == 0
 
 
+def test_battery_dies_then_a_new_one_needs_set_time(sim: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    s = sim("--battery-life", "1.0", "--provision", "1", "--pin", "4321")
+    select.select([], [], [], 1.3)  # let the coin cell run flat (real time: sim serve runs on the host clock)
+    rc, out, err = run(capsys, "hw", "code", "--port", s.port)
+    assert rc == 1 and "battery" in err
+    rc, out, _ = run(capsys, "hw", "info", "--port", s.port, "--json")
+    assert "CLOCK_STOPPED" in json.loads(out)["details"]["state"]
+    s.proc.send_signal(signal.SIGUSR1)  # fit a new battery
+    select.select([], [], [], 0.3)
+    rc, out, err = run(capsys, "hw", "code", "--port", s.port)
+    assert rc == 1 and "not set" in err
+    rc, out, _ = run(capsys, "hw", "set-time", "--port", s.port, "--pin", "4321", "--json")
+    assert rc == 0 and json.loads(out)["before"] < 5  # the RTC restarted from 0
+    rc, out, _ = run(capsys, "hw", "code", "--port", s.port, "--json")
+    assert rc == 0 and len(json.loads(out)["code"]) == 6
+    s.proc.terminate()
+    assert s.proc.wait(10) == 0
+
+
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, _, err = run(capsys, "hw", "code", "--port", str(tmp_path / "ttyNOPE"))
     assert rc == 1 and err.startswith("error: cannot open serial port") and err.count("\n") == 1

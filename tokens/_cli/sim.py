@@ -2,7 +2,8 @@
 
 Prints one JSON line ``{"port": ..., "serial": ...}`` once the port is ready, then serves until
 interrupted (Ctrl-C or SIGTERM, exit 0).  The port works with ``tokensim hw ... --port PORT`` and
-with anything that speaks pyserial.
+with anything that speaks pyserial.  Physical actions on the running token: SIGUSR1 fits a new clock
+battery (the RTC restarts from 0 and needs SET_TIME), SIGUSR2 presses the button.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         fw = make_firmware(serial=args.serial, reference=ref, drift=drift_from_args(args, time.time()),
                            slots=args.slots, pin=args.pin, pin_retries=args.pin_retries,
                            button=args.button or args.button_delay is not None,
-                           button_timeout=args.button_timeout, battery_life=args.battery_life)
+                           button_timeout=args.button_timeout, battery_life=args.battery_life,
+                           monotonic_time=not args.allow_backwards)
         plan = FaultPlan(corrupt=args.corrupt, drop=args.drop, garbage=args.garbage, latency=args.latency,
                          latency_prob=args.latency_prob, unplug=args.unplug, seed=args.fault_seed)
     except ValueError as e:
@@ -96,6 +98,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     entry: Path | None = None
     stop = threading.Event()
     old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    old_usr1 = signal.signal(signal.SIGUSR1, lambda *_: runner.run_in_loop(
+        lambda: fw.replace_battery(args.new_battery_life)))
+    old_usr2 = signal.signal(signal.SIGUSR2, lambda *_: runner.run_in_loop(fw.press_button))
     try:
         entry = register_simulator(runner.url, fw.serial)
         output.print_json({"port": runner.url, "serial": fw.serial, "slots": args.slots,
@@ -108,6 +113,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGUSR1, old_usr1)
+        signal.signal(signal.SIGUSR2, old_usr2)
         runner.stop()
         if entry is not None:
             unregister_simulator(entry)
@@ -126,8 +133,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--pin", default="123456", help="the admin PIN (default 123456)")
     s.add_argument("--pin-retries", type=int, default=5, help="wrong PINs before it blocks (default 5)")
     s.add_argument("--battery-life", type=_nonneg, default=None, metavar="S",
-                   help="seconds until the clock battery dies (default: never)")
-    s.add_argument("--button", action="store_true", help="GET_CODE waits for a button press")
+                   help="seconds until the clock battery dies (default: never); SIGUSR1 fits a new one")
+    s.add_argument("--new-battery-life", type=_nonneg, default=None, metavar="S",
+                   help="life of the cells fitted with SIGUSR1 (default: never dies)")
+    s.add_argument("--allow-backwards", action="store_true",
+                   help="SET_TIME may move the clock backwards without FORCE")
+    s.add_argument("--button", action="store_true",
+                   help="GET_CODE waits for a button press (SIGUSR2 presses it)")
     s.add_argument("--button-delay", type=_nonneg, default=None, metavar="S",
                    help="a simulated user presses the button S seconds after it is asked (implies --button)")
     s.add_argument("--button-timeout", type=_nonneg, default=10.0, metavar="S",
