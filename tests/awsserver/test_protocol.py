@@ -105,3 +105,11 @@ def test_presigned_credential_in_query() -> None:
     req = parse_request(b"", "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Credential="
                         "ASIAXYZ%2F20260101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Signature=00", {})
     assert (req.access_key_id, req.service, req.params) == ("ASIAXYZ", "sts", {})
+
+
+def test_listening_socket_says_tcp_so_responses_are_not_nagled(aws: Aws) -> None:
+    """asyncio sets TCP_NODELAY only on sockets created with proto IPPROTO_TCP; with proto 0 every
+    response waited ~40 ms for the client's delayed ACK."""
+    import socket
+
+    assert aws.server._sock.proto == socket.IPPROTO_TCP

@@ -68,7 +68,10 @@ class AwsServer:
         authorizer = Authorizer(self.policies) if self.policies else None  # validates before opening the db
         self.backend = backend or Backend(db, account_id=account_id, clock=clock)
         try:
-            self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            # proto IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on sockets that say TCP, and without
+            # it every response (headers and body written separately) waits ~40 ms for a delayed ACK
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self._sock.bind((host, port))
         except OSError as e:
