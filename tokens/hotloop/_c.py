@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,8 +59,11 @@ def verify_batch(keys: Sequence[CPreparedKey], codes: Sequence[str], centres: Se
         return _cloop.verify(ks, cs, ts, behind, ahead, ds)
     # Many slices, handed out in order: while one thread parses its slice (GIL held) the others
     # hash theirs (GIL released), so parsing overlaps hashing.
-    size = max(MIN_SLICE, min(MAX_SLICE, -(-n // (threads * 4))))
-    ranges = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+    # a multiple of the thread count, at least 4 per thread, none above MAX_SLICE: balanced shares
+    slices = threads * max(4, -(-n // (threads * MAX_SLICE)))
+    slices = max(1, min(slices, n // MIN_SLICE))
+    bounds = [n * j // slices for j in range(slices + 1)]
+    ranges = list(itertools.pairwise(bounds))
     out: list[int | None] = [None] * n  # each worker copies its slice in (overlapping others' hashing)
     errors: list[tuple[int, BaseException]] = []
     todo = iter(range(len(ranges)))
