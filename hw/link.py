@@ -72,9 +72,14 @@ class Link:
                 raise Unplugged(f"serial port write failed ({e}); was the device unplugged?") from None
             raise
 
-    def _read(self, timeout: float) -> bytes:
+    def _read(self) -> bytes:
+        """What the port has, or at least one byte within ``timeout`` (else b"").
+
+        The port's timeout is set once, not per read: pyserial reconfigures the tty on every change.
+        So an attempt may outlast its deadline by at most one read timeout."""
         try:
-            self.port.timeout = max(timeout, 0.0)
+            if self.port.timeout != self.timeout:
+                self.port.timeout = self.timeout
             waiting = self.port.in_waiting
             return self.port.read(max(1, waiting))
         except Exception as e:
@@ -120,7 +125,7 @@ class Link:
             remaining = deadline - self._monotonic()
             if remaining <= 0:
                 return None, alive
-            chunk = self._read(remaining)
+            chunk = self._read()
             if not chunk:
                 continue
             before = self._decoder.errors

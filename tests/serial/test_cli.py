@@ -143,8 +143,8 @@ def test_hw_commands_on_a_pty(sim: Any, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_button_and_faults_options(sim: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """A simulated user presses the button 0.4 s after asked, on a line that loses and damages frames."""
-    s = sim("--tcp", "0", "--provision", "1", "--hotp", "--button-delay", "0.4", "--corrupt", "0.15",
+    """A simulated user presses the button 0.2 s after asked, on a line that loses and damages frames."""
+    s = sim("--tcp", "0", "--provision", "1", "--hotp", "--button-delay", "0.2", "--corrupt", "0.15",
             "--drop", "0.1", "--fault-seed", "5")
     codes = []
     for _ in range(3):

@@ -13,9 +13,10 @@ from firmware_sim.build import make_firmware
 from firmware_sim.faults import Endpoint, FaultPlan, FaultyEndpoint
 from firmware_sim.loopback import LoopbackPort
 from firmware_sim.runner import Runner
-from hw.errors import HwError, NotResponding, PinError, Unplugged
+from hw.errors import HwError, MalformedReply, NotResponding, PinError, Unplugged
 from hw.link import Link
 from hw.protocol.commands import Cmd, SetTimeRequest
+from hw.protocol.framing import FrameDecoder, encode_frame
 from hw.token import SerialToken
 from tokens.clock import ManualClock
 from tokens.otp import encode_secret
@@ -123,3 +124,37 @@ def test_retries_do_not_burn_pin_attempts() -> None:
         link.transact(Cmd.SET_TIME, SetTimeRequest(int(START * 1000), b"0000").to_bytes())
     assert e.value.retries_left == 4 and link.stats["retries"] == 2
     assert SerialToken(LoopbackPort(fw), pin=PIN).get_info().pin_retries == 4
+
+
+class WrongSlot:
+    """A confused device: every GET_CODE reply claims to come from slot 0."""
+
+    def __init__(self, inner: Endpoint) -> None:
+        self.inner = inner
+
+    def _rewrite(self, out: bytes) -> bytes:
+        fixed = b""
+        for body in FrameDecoder().feed(out):
+            if body[2] == Cmd.GET_CODE | 0x80 and body[3] == 0:
+                body = body[:4] + b"\x00" + body[5:]
+            fixed += encode_frame(body)
+        return fixed
+
+    def feed(self, data: bytes) -> bytes:
+        return self._rewrite(self.inner.feed(data))
+
+    def poll(self) -> bytes:
+        return self._rewrite(self.inner.poll())
+
+    def wakeup(self) -> float | None:
+        return self.inner.wakeup()
+
+
+def test_a_reply_for_another_slot_is_refused() -> None:
+    fw = make_firmware(reference=ManualClock(START), pin=PIN)
+    tok = SerialToken(LoopbackPort(WrongSlot(fw)), pin=PIN)
+    tok.provision(0, TOTP_SEED)
+    tok.provision(1, HOTP_SEED, type="hotp")
+    assert tok.get_code(0).slot == 0
+    with pytest.raises(MalformedReply, match="slot 1 answered for slot 0"):
+        tok.get_code(1)
