@@ -57,9 +57,9 @@ def verify_batch(keys: Sequence[CPreparedKey], codes: Sequence[str], centres: Se
     n = len(ks)
     if threads <= 1 or n < 2 * MIN_SLICE:
         return _cloop.verify(ks, cs, ts, behind, ahead, ds)
-    # Many slices, handed out in order: while one thread parses its slice (GIL held) the others
-    # hash theirs (GIL released), so parsing overlaps hashing.
-    # a multiple of the thread count, at least 4 per thread, none above MAX_SLICE: balanced shares
+    # Equal slices (a multiple of the thread count, at least 4 per thread, none above MAX_SLICE)
+    # handed out in order: while one thread parses its slice (GIL held) the others hash theirs
+    # (GIL released), so parsing overlaps hashing.
     slices = threads * max(4, -(-n // (threads * MAX_SLICE)))
     slices = max(1, min(slices, n // MIN_SLICE))
     bounds = [n * j // slices for j in range(slices + 1)]
