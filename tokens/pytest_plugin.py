@@ -12,6 +12,8 @@ Active whenever tokensim is installed; see docs/pytest.md for a worked example.
     fido2_device                 fido2_authenticator behind the tokensim Device interface
     serial_token                 simulated serial OTP token on a real pty, driven by hw.SerialToken
     serial_token_factory(...)    the same with options; returns a SimulatedSerialToken
+    aws_serve                    a local IAM/STS endpoint on mfa_clock that really verifies MFA codes
+    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
 
 Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
 Fixtures for optional parts (verifier, FIDO2, serial) import them inside the fixture, so this
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from firmware_sim.runner import PtyRunner
     from hw.token import SerialToken
 
+    from .aws import AwsSession
+    from .awsserver import AwsServer
     from .fido2 import SoftCtapDevice
     from .fido2.device import Fido2Device
     from .verifier import Policy, Verifier
@@ -219,3 +223,29 @@ def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., Simul
 def serial_token(serial_token_factory: Callable[..., SimulatedSerialToken]) -> SerialToken:
     """A simulated serial OTP token (4 slots, PIN 123456, no drift) on a real pty."""
     return serial_token_factory().token
+
+
+# --------------------------------------------------------------------------- AWS
+
+
+@pytest.fixture
+def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
+    """``tokensim aws serve`` in a thread on 127.0.0.1 (free port), its state in ``tmp_path``.
+
+    IAM and STS over the real AWS query protocol; EnableMFADevice, GetSessionToken ... verify the
+    codes with tokensim's verifier on ``mfa_clock`` (and refuse a code used twice), and the QR code
+    of CreateVirtualMFADevice is a real one.  Needs the ``aws`` and ``service`` extras.
+    """
+    from .awsserver import AwsServer
+
+    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=mfa_clock) as server:
+        yield server
+
+
+@pytest.fixture
+def mfa_aws(aws_serve: AwsServer) -> AwsSession:
+    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, signed with root keys."""
+    from .aws import AwsOptions, AwsSession
+
+    return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
+                                 access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))

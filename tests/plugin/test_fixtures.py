@@ -164,3 +164,24 @@ def test_serial_factory_teardown_stops_the_simulator(pytester: pytest.Pytester) 
     url = (pytester.path / "url.txt").read_text()
     assert url.startswith("/dev/")
     assert not any(t.name == f"tokensim-runner {url}" for t in threading.enumerate())
+
+
+def test_mfa_aws_checks_codes_on_the_test_clock(mfa_aws: object, aws_serve: object,
+                                                mfa_clock: ManualClock) -> None:
+    from tokens.aws import AwsApiError, AwsSession, enroll_virtual_mfa, get_mfa_session
+    from tokens.awsserver import AwsServer
+    from tokens.store import DeviceStore
+
+    assert isinstance(mfa_aws, AwsSession) and isinstance(aws_serve, AwsServer)
+    assert mfa_aws.options.endpoint_url == aws_serve.url and aws_serve.url.startswith("http://127.0.0.1:")
+    mfa_aws.iam.call("CreateUser", UserName="qa")
+    store = DeviceStore(reference=mfa_clock)
+    assert enroll_virtual_mfa(mfa_aws.iam, "qa", store=store).qr_verified  # a real QR code
+    serial = store.meta("qa")["aws"]["serial_number"]
+    mfa_clock.advance(30)
+    assert get_mfa_session(mfa_aws.sts, store.get("qa"), serial).session_token
+    with pytest.raises(AwsApiError, match="AccessDenied"):  # the same code again
+        get_mfa_session(mfa_aws.sts, store.get("qa"), serial)
+    with pytest.raises(AwsApiError, match="AccessDenied"):  # a code from another seed
+        mfa_clock.advance(30)
+        get_mfa_session(mfa_aws.sts, VirtualTOTP(reference=mfa_clock), serial)

@@ -9,7 +9,7 @@ is the only place an AWS operation runs, so every failure leaves this module as 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AwsApiError, AwsConfigError, AwsConnectionError, AwsError, AwsUnavailableError
@@ -36,6 +36,9 @@ class AwsOptions:
     max_attempts: int = 3  # botocore total attempts (1 = no retry)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    # explicit long-term keys (tests, local endpoints); None: the profile / default chain
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
 
 
 def _translate(exc: Exception, service: str, operation: str) -> Exception:
@@ -89,7 +92,10 @@ class AwsSession:
         if self._session is None:
             boto3 = load_boto3()
             try:
-                self._session = boto3.session.Session(profile_name=self.options.profile)
+                o = self.options
+                self._session = boto3.session.Session(
+                    profile_name=o.profile, aws_access_key_id=o.access_key_id,
+                    aws_secret_access_key=o.secret_access_key)
             except Exception as e:
                 mapped = _translate(e, "aws", "load profile")
                 if mapped is e:
