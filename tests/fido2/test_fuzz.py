@@ -103,3 +103,32 @@ def test_fast_encoder_matches_python_fido2(value: Any) -> None:
     from tokens.fido2 import _cbor
 
     assert _cbor.encode(value) == cbor.encode(value)
+
+
+def _reference_canonical(data: bytes) -> tuple[bool, Any]:
+    try:
+        value = cbor.decode(data)
+        return cbor.encode(value) == data, value
+    except Exception:
+        return False, None
+
+
+def _mutations(data: bytes) -> st.SearchStrategy[bytes]:
+    return st.integers(0, max(0, len(data) - 1)).flatmap(lambda i: st.integers(0, 255).map(
+        lambda b: data[:i] + bytes([b]) + data[i + 1:]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=40), values.map(cbor.encode),
+                 values.map(cbor.encode).flatmap(_mutations)))
+def test_canonical_decoder_matches_python_fido2(data: bytes) -> None:
+    from tokens.fido2 import _cbor
+
+    ok, expected = _reference_canonical(data)
+    try:
+        got, mine = _cbor.decode_canonical(data), True
+    except ValueError:
+        got, mine = None, False
+    assert mine == ok, data.hex()
+    if ok:
+        assert got == expected and type(got) is type(expected)

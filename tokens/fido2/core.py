@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from enum import IntEnum, unique
 from typing import Any
 
-from fido2 import cbor
-
 from ..clock import Clock, SystemClock
 from . import _cbor
 from .clientpin import ClientPin, Perm
@@ -71,24 +69,14 @@ class Pending:
     at: float
 
 
-_CANONICAL: OrderedDict[bytes, None] = OrderedDict()  # bodies already checked (a pure-function memo)
-
-
 def decode_request(body: bytes) -> Mapping[int, Any]:
     """The parameter map of a CTAP2 request; INVALID_CBOR unless well-formed and canonical."""
     if not body:
         return {}
     try:
-        value = cbor.decode(body)
-        canonical = body in _CANONICAL or cbor.encode(value) == body
-    except Exception:  # the decoder raises ValueError, IndexError, KeyError, struct.error ...
+        value = _cbor.decode_canonical(body)
+    except (ValueError, UnicodeDecodeError):
         raise CtapStatus(ERR.INVALID_CBOR) from None
-    if not canonical:
-        raise CtapStatus(ERR.INVALID_CBOR, "non-canonical CBOR")
-    if body not in _CANONICAL:
-        _CANONICAL[body] = None
-        if len(_CANONICAL) > 64:
-            _CANONICAL.popitem(last=False)
     if not isinstance(value, dict) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
         raise CtapStatus(ERR.CBOR_UNEXPECTED_TYPE, "request must be a map with integer keys")
     return value
