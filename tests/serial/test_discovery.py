@@ -44,3 +44,17 @@ def test_known_token_table_and_serial_scan(monkeypatch: pytest.MonkeyPatch) -> N
     _, hints = discovery.discover()
     assert any("/dev/ttyACM7" in h and "udev" in h for h in hints)
     assert (0x1209, 0x0001) in discovery.KNOWN_TOKENS
+
+
+def test_fido2_keys_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fido2.hid import CtapHidDevice
+    from fido2.hid.base import HidDescriptor
+
+    class FakeKey:
+        descriptor = HidDescriptor("/dev/hidraw3", 0x1050, 0x0407, 64, 64, "YubiKey OTP+FIDO+CCID", "123")
+
+    monkeypatch.setattr(CtapHidDevice, "list_devices", classmethod(lambda cls: iter([FakeKey()])))
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: [])
+    items, _ = discovery.discover(Path("/nonexistent-tokensim-home"))
+    assert [(f.kind, f.port, f.description, f.vid_pid) for f in items] == [
+        ("fido2", "/dev/hidraw3", "YubiKey OTP+FIDO+CCID", "1050:0407")]
