@@ -84,3 +84,42 @@ def test_serve_port_in_use_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
         sock.bind(("127.0.0.1", 0))
         rc, _out, err = run(capsys, "fido2", "serve", "s", "--port", str(sock.getsockname()[1]))
     assert rc == 1 and "cannot listen on udp://127.0.0.1" in err and err.count("\n") == 1
+
+
+def test_register_and_login_play_the_browser(capsys: pytest.CaptureFixture[str], tmp_path: object,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An RP in any language: options JSON in, the browser's response JSON out, verified by Fido2Server."""
+    import io
+    from pathlib import Path
+
+    from fido2.server import Fido2Server
+
+    assert run(capsys, "fido2", "new", "web", "--pin", "1234", "--json")[0] == 0
+    server = Fido2Server({"id": "example.com", "name": "Example"})
+    opts, state = server.register_begin({"id": b"user-1", "name": "alice"}, user_verification="required")
+    path = Path(str(tmp_path)) / "create.json"
+    path.write_text(json.dumps(dict(opts)))
+    rc, out, err = run(capsys, "fido2", "register", "web", "--options", str(path), "--pin", "1234")
+    assert rc == 0, err
+    auth_data = server.register_complete(state, json.loads(out))
+    assert auth_data.is_user_verified() and auth_data.credential_data is not None
+
+    opts, state = server.authenticate_begin([auth_data.credential_data], user_verification="required")
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(dict(opts))))
+    rc, out, err = run(capsys, "fido2", "login", "web", "--options", "-", "--pin", "1234",
+                       "--origin", "https://example.com")
+    assert rc == 0, err
+    server.authenticate_complete(state, [auth_data.credential_data], json.loads(out))
+
+    # wrong PIN, bad JSON, wrong origin: one line each
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(dict(opts))))
+    rc, _, err = run(capsys, "fido2", "login", "web", "--options", "-", "--pin", "9999")
+    assert rc == 1 and "PIN_INVALID" in err and err.count("\n") == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("{nope"))
+    rc, _, err = run(capsys, "fido2", "login", "web", "--options", "-")
+    assert rc == 1 and "not JSON" in err and err.count("\n") == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(dict(opts))))
+    rc, _, err = run(capsys, "fido2", "login", "web", "--options", "-", "--origin", "ftp://x")
+    assert rc == 1 and "origin must be https" in err
+    rc, _, err = run(capsys, "fido2", "login", "web", "--options", str(Path(str(tmp_path)) / "missing.json"))
+    assert rc == 1 and "cannot read" in err

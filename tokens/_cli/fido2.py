@@ -139,6 +139,39 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ceremony(args: argparse.Namespace, create: bool) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..fido2 import Authenticator, SoftCtapDevice, platform
+    from ..fido2 import state as store
+
+    try:
+        text = sys.stdin.read() if args.options == "-" else Path(args.options).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read {args.options}: {e.strerror or e}") from None
+    options = platform.parse_options(text)
+    with store.InUse(args.name):
+        st = store.load(args.name)
+        auth = Authenticator(st)
+        run = platform.create if create else platform.get
+        try:
+            response = run(SoftCtapDevice(auth), options, args.origin, args.pin)
+        finally:
+            if auth.dirty:
+                store.save(st)
+    output.print_json(response)
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    return _ceremony(args, create=True)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    return _ceremony(args, create=False)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..fido2 import state as store
 
@@ -224,6 +257,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     r.add_argument("name")
     _json(r)
     r.set_defaults(func=cmd_reset)
+
+    for verb, fn, what in (("register", cmd_register, "navigator.credentials.create"),
+                           ("login", cmd_login, "navigator.credentials.get")):
+        w = s.add_parser(verb, help=f"play the browser: {what} for an RP's options JSON, print the response")
+        w.add_argument("name")
+        w.add_argument("--options", required=True, metavar="FILE",
+                       help="the RP's PublicKeyCredential*Options JSON ('-' for stdin)")
+        w.add_argument("--origin", help="client origin (default https://RP_ID)")
+        w.add_argument("--pin", help="PIN to use when the authenticator has one")
+        _json(w)
+        w.set_defaults(func=fn)
 
     sv = s.add_parser("serve", help="serve over CTAPHID/UDP until interrupted")
     sv.add_argument("name")
