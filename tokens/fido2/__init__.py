@@ -8,6 +8,7 @@ Layers, bottom up:
   softdevice.SoftCtapDevice                 in-process transport: a fido2.ctap.CtapDevice
   ctaphid, udp                              CTAPHID framing and the UDP simulator transport
   device.Fido2Device                        the tokensim Device adapter over any CtapDevice
+  platform                                  play the browser: WebAuthn options JSON -> response JSON
 """
 
 from __future__ import annotations
