@@ -160,3 +160,26 @@ def test_malformed_pin_hash_costs_no_retry(a: Authenticator) -> None:
         cp.ctap.client_pin(2, ClientPin.CMD.GET_TOKEN_USING_PIN, key_agreement=ka, pin_hash_enc=b"\x00" * 5,
                            permissions=1)
     assert ei.value.code == ERR.INVALID_PARAMETER and a.state.pin_retries == 8
+
+
+def test_token_expires_on_the_injected_clock() -> None:
+    from tokens.clock import ManualClock
+
+    clock = ManualClock(0.0)
+    a = Authenticator(AuthenticatorState.new(attestation="none"), clock=clock)
+    ctap = Ctap2(SoftCtapDevice(a))
+    att = ctap.make_credential(b"\x00" * 32, {"id": "example.com"}, {"id": b"u"},
+                               [{"type": "public-key", "alg": -7}])
+    assert att.auth_data.credential_data is not None
+    allow = [{"id": att.auth_data.credential_data.credential_id, "type": "public-key"}]
+    cp = _pin(a, PinProtocolV2)
+    cp.set_pin("1234")
+    token = cp.get_pin_token("1234", Perm.GET_ASSERTION, "example.com")
+    param = cp.protocol.authenticate(token, b"\x01" * 32)
+    clock.advance(599)
+    resp = ctap.get_assertion("example.com", b"\x01" * 32, allow, pin_uv_param=param, pin_uv_protocol=2)
+    assert resp.auth_data.is_user_verified()
+    clock.advance(2)
+    with pytest.raises(CtapError) as ei:
+        ctap.get_assertion("example.com", b"\x01" * 32, allow, pin_uv_param=param, pin_uv_protocol=2)
+    assert ei.value.code == ERR.PIN_TOKEN_EXPIRED

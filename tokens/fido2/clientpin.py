@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import time
 from collections.abc import Callable, Mapping
 from enum import IntEnum, IntFlag, unique
 from typing import Any
@@ -27,6 +28,7 @@ from .user import Biometric
 
 PROTOCOLS: dict[int, PinProtocol] = {1: PinProtocolV1(), 2: PinProtocolV2()}
 MAX_CONSECUTIVE = 3
+TOKEN_LIFETIME = 600.0  # seconds a pinUvAuthToken stays usable (CTAP 2.1 max usage time period)
 
 
 @unique
@@ -75,8 +77,10 @@ def _bytes(req: Mapping[int, Any], key: int, name: str) -> bytes:
 
 class ClientPin:
     def __init__(self, state: AuthenticatorState, biometric: Biometric,
-                 on_change: Callable[[], None] = lambda: None) -> None:
-        self.state, self.biometric, self.on_change = state, biometric, on_change
+                 on_change: Callable[[], None] = lambda: None,
+                 now: Callable[[], float] = time.time) -> None:
+        self.state, self.biometric, self.on_change, self.now = state, biometric, on_change, now
+        self.token_lifetime = TOKEN_LIFETIME
         self.power_cycle()
 
     # -- volatile state ------------------------------------------------------------------------------
@@ -84,6 +88,7 @@ class ClientPin:
         self.consecutive_fails = 0
         self._key_agreement = ec.generate_private_key(ec.SECP256R1())
         self.token: bytes | None = None
+        self.token_issued = 0.0
         self.token_protocol = 0
         self.permissions = Perm(0)
         self.token_rp_id: str | None = None
@@ -127,6 +132,9 @@ class ClientPin:
         if self.token is None or self.token_protocol != protocol.VERSION:
             raise CtapStatus(ERR.PIN_AUTH_INVALID, "no pinUvAuthToken for this protocol")
         self.check_mac(protocol, self.token, message, param)
+        if self.now() - self.token_issued > self.token_lifetime:
+            self.token = None
+            raise CtapStatus(ERR.PIN_TOKEN_EXPIRED)
         if not self.permissions & permission:
             raise CtapStatus(ERR.PIN_AUTH_INVALID, "token lacks the permission")
         if rp_id is not None:
@@ -223,7 +231,7 @@ class ClientPin:
         return {}
 
     def _issue(self, protocol: PinProtocol, shared: bytes, perms: Perm, rp_id: str | None) -> dict[int, Any]:
-        self.token, self.token_protocol = os.urandom(32), protocol.VERSION
+        self.token, self.token_protocol, self.token_issued = os.urandom(32), protocol.VERSION, self.now()
         self.permissions, self.token_rp_id = perms, rp_id
         return {2: protocol.encrypt(shared, self.token)}
 

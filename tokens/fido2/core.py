@@ -101,7 +101,7 @@ class Authenticator:
         self.reset_window = reset_window
         self.signer: Signer = KeySigner()
         self.dirty = False
-        self.pin = ClientPin(self.state, self.biometric, self.mark_dirty)
+        self.pin = ClientPin(self.state, self.biometric, self.mark_dirty, now=lambda: self.clock.now())
         self._keys: OrderedDict[bytes, KeyPair] = OrderedDict()
         self._unwrapped: OrderedDict[tuple[bytes, bytes], Credential] = OrderedDict()
         self._lock = threading.RLock()
