@@ -266,13 +266,17 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
         "rejected": sum(o["fail"] for o in outs), "errors": sum(o["errors"] for o in outs),
         "service_cpu_cores": round(_delta(svc0, svc1) / wall, 2),
         "postgres_cpu_cores": round(_delta(pg0, pg1) / wall, 2) if pg_pid else 0.0,
+        "service_cpu_ms_per_verify": round(_delta(svc0, svc1) * 1000.0 / max(ok, 1), 3),
+        "postgres_cpu_ms_per_verify": round(_delta(pg0, pg1) * 1000.0 / max(ok, 1), 3) if pg_pid else 0.0,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "client_cpu_s": round(sum(o["cpu_s"] for o in outs), 2),
         "pool_wait_ms": health.get("pool", {}).get("requests_wait_ms", 0),
     }
 
 
 def store_only(db: str, seconds: float) -> dict[str, float]:
-    """Verifier.verify in this process, no HTTP: per-verify cost of the store's two transactions."""
+    """Verifier.verify in this process, no HTTP: per-verify wall time (the store's two round trips
+    included) and this process's CPU per verify (verifier logic + driver)."""
     from tokens.verifier import Verifier
     from tokens.verifier.stores import open_store
 
@@ -282,20 +286,20 @@ def store_only(db: str, seconds: float) -> dict[str, float]:
         v.register("S", SECRET, at=START)
         assert v.enable("S", _hotp(STEP0 - 1), _hotp(STEP0), at=START).ok
         n = 0
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         while time.perf_counter() - t0 < seconds:
-            n += 1
+            n += 1  # (computing the code costs ~3 us, noise next to a verify)
             assert v.verify("S", _hotp(STEP0 + n), at=START + 30 * n).ok
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         store.close()
-    return {"per_s": round(n / dt, 1), "ms": round(dt / n * 1000.0, 3)}
+    return {"per_s": round(n / dt, 1), "ms": round(dt / n * 1000.0, 3), "cpu_ms": round(cpu / n * 1000.0, 3)}
 
 
 def measure_service(quick: bool) -> dict[str, float | int | str]:
     from tokens.service.pgcluster import TempPostgres
 
-    seconds = 3.0 if quick else 8.0
+    seconds = 2.5 if quick else 8.0
     workers_list = (1, 4) if quick else (1, 2, 4)
     out: dict[str, float | int | str] = {
         "service_clients": CLIENT_PROCS * THREADS_PER_CLIENT, "service_credentials": CREDS,
@@ -316,13 +320,18 @@ def measure_service(quick: bool) -> dict[str, float | int | str]:
             out[f"service_store_only_postgres_nosync_{name}"] = value
         for name, value in store_only(f"sqlite://{tmp}/store-only.db", 1.0 if quick else 3.0).items():
             out[f"service_store_only_sqlite_{name}"] = value
-        for backend in ("postgres", "sqlite"):
-            for w in workers_list:
-                db = pg_url if backend == "postgres" else f"sqlite://{tmp}/bench-{w}.db"
-                res = run_config(db, w, seconds, pg_pid if backend == "postgres" else None,
-                                 f"{backend}{w}")
-                for k, v in res.items():
-                    out[f"service_{backend}_w{w}_{k}"] = v
+        for name, value in store_only("memory:", 1.0 if quick else 3.0).items():
+            out[f"service_store_only_memory_{name}"] = value
+        # memory: the same service and clients with no database at all, i.e. the ceiling of the
+        # HTTP path itself (one worker: each process would have its own memory store)
+        configs = [("postgres", w) for w in workers_list]
+        configs += [("sqlite", w) for w in (() if quick else workers_list)]  # quick: no SQLite
+        configs.append(("memory", 1))
+        for backend, w in configs:
+            db = {"postgres": pg_url, "sqlite": f"sqlite://{tmp}/bench-{w}.db", "memory": "memory:"}[backend]
+            res = run_config(db, w, seconds, pg_pid if backend == "postgres" else None, f"{backend}{w}")
+            for k, v in res.items():
+                out[f"service_{backend}_w{w}_{k}"] = v
     return out
 
 
