@@ -38,28 +38,28 @@ static inline uint32_t dt_extract(const uint8_t *digest, size_t len)
     return ts_load32(digest + off) & 0x7FFFFFFFu;
 }
 
-#define TS_DEFINE_DT32(NAME, COMPRESS, NWORDS, DLEN, ATTR)                            \
-    ATTR static uint32_t NAME(const ts_key *k, uint64_t counter)                   \
-    {                                                                                 \
-        uint32_t st[8];                                                               \
-        uint8_t blk[64];                                                              \
-        int i;                                                                        \
-        memset(blk, 0, sizeof blk);                                                   \
-        ts_store64(blk, counter);                                                     \
-        blk[8] = 0x80;                                                                \
-        ts_store64(blk + 56, (uint64_t)(64 + 8) * 8);                                 \
-        memcpy(st, k->inner.w32, sizeof(uint32_t) * (NWORDS));                       \
-        COMPRESS(st, blk);                                                            \
-        memset(blk, 0, sizeof blk);                                                   \
-        for (i = 0; i < (NWORDS); i++)                                                \
-            ts_store32(blk + 4 * i, st[i]);                                           \
-        blk[DLEN] = 0x80;                                                             \
-        ts_store64(blk + 56, (uint64_t)(64 + (DLEN)) * 8);                            \
-        memcpy(st, k->outer.w32, sizeof(uint32_t) * (NWORDS));                        \
-        COMPRESS(st, blk);                                                            \
-        for (i = 0; i < (NWORDS); i++)                                                \
-            ts_store32(blk + 4 * i, st[i]);                                           \
-        return dt_extract(blk, DLEN);                                                 \
+#define TS_DEFINE_DT32(NAME, COMPRESS, NWORDS, DLEN, ATTR)                                \
+    ATTR static uint32_t NAME(const ts_key *k, uint64_t counter)                          \
+    {                                                                                     \
+        uint32_t st[8];                                                                   \
+        uint8_t blk[64];                                                                  \
+        int i;                                                                            \
+        memset(blk, 0, sizeof blk);                                                       \
+        ts_store64(blk, counter);                                                         \
+        blk[8] = 0x80;                                                                    \
+        ts_store64(blk + 56, (uint64_t)(64 + 8) * 8);                                     \
+        memcpy(st, k->inner.w32, sizeof(uint32_t) * (NWORDS));                            \
+        COMPRESS(st, blk);                                                                \
+        memset(blk, 0, sizeof blk);                                                       \
+        for (i = 0; i < (NWORDS); i++)                                                    \
+            ts_store32(blk + 4 * i, st[i]);                                               \
+        blk[DLEN] = 0x80;                                                                 \
+        ts_store64(blk + 56, (uint64_t)(64 + (DLEN)) * 8);                                \
+        memcpy(st, k->outer.w32, sizeof(uint32_t) * (NWORDS));                            \
+        COMPRESS(st, blk);                                                                \
+        for (i = 0; i < (NWORDS); i++)                                                    \
+            ts_store32(blk + 4 * i, st[i]);                                               \
+        return dt_extract(blk, DLEN);                                                     \
     }
 
 TS_DEFINE_DT32(dt_sha1_portable, sha1_compress_portable, 5, 20, )
@@ -170,10 +170,10 @@ static inline void hmac_sha256_ni(const int L, const ts_key *const *ks, const ui
     }
 }
 
-#define TS_NI_VARIANT(NAME, BODY, L)                                                        \
+#define TS_NI_VARIANT(NAME, BODY, L)                                                      \
     TOKENSIM_SHANI_TARGET static void NAME(const ts_key *const *k, const uint64_t *c, uint32_t *o) \
-    {                                                                                       \
-        BODY(L, k, c, o);                                                                   \
+    {                                                                                     \
+        BODY(L, k, c, o);                                                                 \
     }
 TS_NI_VARIANT(hmac_sha1_ni1, hmac_sha1_ni, 1)
 TS_NI_VARIANT(hmac_sha1_ni2, hmac_sha1_ni, 2)
@@ -362,6 +362,8 @@ static int ts_key_setup(ts_key *self, const uint8_t *key, size_t len, int alg)
     ni_layout(alg, self->outer.w32, self->ni + 8);
     return 0;
 }
+
+/* ------------------------------------------------------------------ window scan */
 
 /* Reduction modulo 10**digits with compile-time divisors (no data-dependent division). */
 static inline uint32_t mod_pow10(uint32_t v, int digits)
