@@ -69,3 +69,16 @@ def test_extension_built() -> None:
     forced_portable = os.environ.get("TOKENSIM_HOTLOOP", "").strip().lower() == "portable"
     expected = "c-shani" if cloop.cpu_has_shani() and not forced_portable else "c-portable"
     assert expected == tokens.hotloop.BACKEND
+
+
+@pytest.mark.parametrize("forced,expected", [("python", {"python"}), ("portable", {"c-portable", "python"})])
+def test_backend_forced_by_environment(forced: str, expected: set[str]) -> None:
+    """TOKENSIM_HOTLOOP picks the backend at import (python also when the extension is absent)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TOKENSIM_HOTLOOP": forced}
+    code = "import tokens.hotloop as h; print(h.BACKEND, h.PreparedKey(b'12345678901234567890').code(1))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=True).stdout.split()
+    assert out[0] in expected and out[1] == "287082"
