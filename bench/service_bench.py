@@ -139,6 +139,24 @@ def _tree_cpu(root: int) -> dict[int, float]:
     return {p: _cpu_seconds(p) for p in [root, *_children(root)]}
 
 
+def _runqueue_wait_s(root: int) -> dict[int, float]:
+    """Seconds the threads of ``root`` and its children spent runnable but waiting for a CPU
+    (/proc/PID/task/TID/schedstat, second field), per process."""
+    out: dict[int, float] = {}
+    for pid in [root, *_children(root)]:
+        total = 0.0
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                try:
+                    total += int((task / "schedstat").read_text().split()[1]) / 1e9
+                except (OSError, IndexError, ValueError):
+                    continue
+        except OSError:
+            continue
+        out[pid] = total
+    return out
+
+
 def _delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(v - before.get(p, 0.0) for p, v in after.items())
 
@@ -233,7 +251,7 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
                    for c in range(CLIENT_PROCS)]
         while time.time() < start_at:
             time.sleep(0.005)
-        svc0 = _tree_cpu(proc.pid)
+        svc0, svcw0 = _tree_cpu(proc.pid), _runqueue_wait_s(proc.pid)
         pg0 = _tree_cpu(pg_pid) if pg_pid else {}
         wal0 = _wal_stats(db) if pg_pid else {}
         t0 = time.time()
@@ -241,7 +259,7 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
         for c in clients:
             stdout, _ = c.communicate(timeout=seconds + warm + 60)
             outs.append(json.loads(stdout.strip().splitlines()[-1]))
-        svc1 = _tree_cpu(proc.pid)
+        svc1, svcw1 = _tree_cpu(proc.pid), _runqueue_wait_s(proc.pid)
         pg1 = _tree_cpu(pg_pid) if pg_pid else {}
         time.sleep(1.1)  # backends publish their WAL counters at most once a second
         wal1 = _wal_stats(db) if pg_pid else {}
@@ -267,6 +285,8 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
         "service_cpu_cores": round(_delta(svc0, svc1) / wall, 2),
         "postgres_cpu_cores": round(_delta(pg0, pg1) / wall, 2) if pg_pid else 0.0,
         "service_cpu_ms_per_verify": round(_delta(svc0, svc1) * 1000.0 / max(ok, 1), 3),
+        # time the service's threads were ready to run but had no CPU: > 0 means CPU-starved
+        "service_runqueue_wait_ms_per_verify": round(_delta(svcw0, svcw1) * 1000.0 / max(ok, 1), 3),
         "postgres_cpu_ms_per_verify": round(_delta(pg0, pg1) * 1000.0 / max(ok, 1), 3) if pg_pid else 0.0,
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "client_cpu_s": round(sum(o["cpu_s"] for o in outs), 2),

@@ -57,3 +57,24 @@ def test_serve_help_lists_the_options() -> None:
                          timeout=60, check=True).stdout
     for opt in ("--host", "--port", "--db", "--workers", "--api-key-env", "--trust-client-time"):
         assert opt in out
+
+
+def test_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
+    """asyncio turns Nagle off only for sockets whose proto is IPPROTO_TCP (accepted sockets
+    inherit it); a proto-0 socket made every response wait ~40 ms for the client's delayed ACK."""
+    import socket as _socket
+
+    from tokens.service.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == _socket.IPPROTO_TCP
+        client = _socket.create_connection(sock.getsockname(), timeout=5)
+        conn, _ = sock.accept()
+        try:
+            assert conn.proto == _socket.IPPROTO_TCP
+        finally:
+            conn.close()
+            client.close()
+    finally:
+        sock.close()
