@@ -125,3 +125,19 @@ def test_ratios_and_targets_from_a_result() -> None:
     assert met == {"batch_vs_sha1_limit": True, "batch_vs_pyotp": True, "threads_vs_one": True,
                    "stateful_vs_pyotp": False, "resync_24h_ms": True}
     assert runner.ratios({})["targets_met"]["batch_vs_pyotp"] is None
+
+
+def test_demo_section_prints_the_comparison() -> None:
+    from tokens._cli import bench as cli
+
+    lines: list[str] = []
+
+    class Ctx:
+        def say(self, *objects: object) -> None:
+            lines.append(" ".join(str(o) for o in objects))
+
+    ((order, title, fn),) = cli.DEMO_SECTIONS
+    assert order == 70 and "throughput" in title
+    fn(Ctx())
+    text = "\n".join(lines)
+    assert "verify_batch, 1 thread" in text and "pyotp" in text and "resync" in text

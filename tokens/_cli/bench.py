@@ -108,3 +108,24 @@ def print_report(r: dict[str, Any]) -> None:
         output.kv(extra, title="contributed suites")
     if "plot" in r:
         output.console.print(f"plot written to {r['plot']}")
+
+
+def _demo(ctx: Any) -> None:
+    """A two-second taste of ``tokensim bench``: the same measurements on small sizes."""
+    from bench import measure
+    from tokens.hotloop import BACKEND
+
+    w = measure.make_workload(20_000, 500)
+    rates = measure.batch_rates(w, hit=False, threads=[1], min_time=0.2)
+    pyotp = measure.pyotp_rate(w, hit=False, n=1000, min_time=0.2)
+    limit = measure.sha1_limit(8 << 20) / 6
+    resync, _ = measure.resync_ms(10)
+    ctx.say(f"hot loop backend: {BACKEND}; 20,000 TOTP codes, all wrong, each checked against a ±1 window")
+    ctx.say(f"  verify_batch, 1 thread:    {_rate(rates[1])}  ({rates[1] / pyotp:,.0f}x pyotp, "
+            f"{rates[1] / limit:.0%} of this CPU's one-stream SHA-1 limit)")
+    ctx.say(f"  pyotp TOTP.verify:         {_rate(pyotp)}")
+    ctx.say(f"  resync scan over ±24 h:    {resync:.2f} ms")
+    ctx.say("  full run: tokensim bench [--quick] [--json] [--plot FILE.png]  (docs/BENCHMARKS.md)")
+
+
+DEMO_SECTIONS = [(70, "Verification throughput (tokensim bench)", _demo)]
