@@ -176,3 +176,33 @@ def test_fido2_sim_is_locked_while_open() -> None:
         assert r.returncode == 3 and "in use by another process" in r.stdout
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_url_opened_key_drives_python_fido2_client_and_server(udp_server: UdpCtapHidServer) -> None:
+    """The CtapDevice under a URL-opened key (UDP here, a HID key in real life) works with python-fido2's
+    Fido2Client; Fido2Server verifies registration and login (an independent relying party)."""
+    from fido2.client import DefaultClientDataCollector, Fido2Client
+    from fido2.server import Fido2Server
+    from fido2.webauthn import (
+        PublicKeyCredentialRpEntity,
+        PublicKeyCredentialUserEntity,
+        UserVerificationRequirement,
+    )
+
+    from tokens.open.interaction import as_fido2
+
+    ui = ScriptedInteraction()
+    with open_device(f"fido2-udp://127.0.0.1:{udp_server.port}?reply_port=0", interaction=ui) as dev:
+        assert isinstance(dev, InteractiveFido2Device)
+        client = Fido2Client(dev.ctap_device, DefaultClientDataCollector("https://example.com"),
+                             user_interaction=as_fido2(ui))
+        server = Fido2Server(PublicKeyCredentialRpEntity(id=RP, name="Example"))
+        opts, st = server.register_begin(PublicKeyCredentialUserEntity(id=b"u1", name="alice"),
+                                         user_verification=UserVerificationRequirement.DISCOURAGED)
+        reg = server.register_complete(st, client.make_credential(opts.public_key))
+        assert reg.credential_data is not None
+        opts2, st2 = server.authenticate_begin([reg.credential_data],
+                                               user_verification=UserVerificationRequirement.DISCOURAGED)
+        resp = client.get_assertion(opts2.public_key).get_response(0)
+        assert server.authenticate_complete(st2, [reg.credential_data], resp) == reg.credential_data
+    assert ui.events.count("touch") >= 2
