@@ -51,6 +51,22 @@ def test_prf_hmac_secret_is_stable_and_salt_dependent(pinned: tuple[Authenticato
     assert prf(s1) == prf(s1) and prf(s1) != prf(s2) and len(prf(s1)) == 32
 
 
+def test_prf_at_registration_uses_hmac_secret_mc(pinned: tuple[Authenticator, SoftCtapDevice]) -> None:
+    _, dev = pinned
+    rp = RelyingParty()
+    client = client_for(dev, "1234")
+    salt = b"\x07" * 32
+    opts, state = rp.server.register_begin({"id": b"u", "name": "u"}, user_verification=UV.REQUIRED,
+                                           extensions={"prf": {"eval": {"first": salt}}})
+    reg = client.make_credential(opts.public_key)
+    at_creation = _b(reg.client_extension_results["prf"]["results"]["first"])
+    cred = rp.server.register_complete(state, reg).credential_data
+    opts, _ = rp.server.authenticate_begin([cred], user_verification=UV.REQUIRED,
+                                           extensions={"prf": {"eval": {"first": salt}}})
+    res = client.get_assertion(opts.public_key).get_response(0)
+    assert _b(res.client_extension_results["prf"]["results"]["first"]) == at_creation
+
+
 @pytest.mark.parametrize("proto", [PinProtocolV1, PinProtocolV2], ids=["v1", "v2"])
 def test_hmac_secret_raw_both_protocols(proto: type) -> None:
     a = Authenticator(AuthenticatorState.new(attestation="none"))

@@ -40,7 +40,7 @@ MAX_CREDS_IN_LIST = 8
 MAX_CRED_ID_LENGTH = 128
 MAX_CRED_BLOB = 32
 MAX_LARGE_BLOB = 4096
-EXTENSIONS = ["credBlob", "credProtect", "hmac-secret", "largeBlobKey", "minPinLength"]
+EXTENSIONS = ["credBlob", "credProtect", "hmac-secret", "hmac-secret-mc", "largeBlobKey", "minPinLength"]
 
 
 @unique

@@ -1,4 +1,5 @@
-"""Authenticator-side extensions: credProtect, hmac-secret, credBlob, largeBlobKey, minPinLength."""
+"""Authenticator-side extensions: credProtect, hmac-secret (+ hmac-secret-mc), credBlob, largeBlobKey,
+minPinLength."""
 
 from __future__ import annotations
 
@@ -57,6 +58,13 @@ def make_credential(a: Authenticator, ext: Mapping[Any, Any] | None, rp_id: str,
     if ext.get("minPinLength") is True and rp_id in a.state.min_pin_rp_ids:
         res.outputs["minPinLength"] = a.state.min_pin_length
     return res
+
+
+def hmac_secret_mc(a: Authenticator, cred: Credential, ext: Mapping[Any, Any] | None, uv: bool,
+                   outputs: dict[str, Any]) -> None:
+    """hmac-secret-mc: PRF outputs for the credential being created (needs its key, so runs last)."""
+    if ext and cred.hmac_secret and (value := ext.get("hmac-secret-mc")) is not None:
+        outputs["hmac-secret-mc"] = _hmac_secret(a, cred, value, uv)
 
 
 def _hmac_secret(a: Authenticator, cred: Credential, value: object, uv: bool) -> bytes:

@@ -74,6 +74,7 @@ def make_credential(a: Authenticator, req: Mapping[int, Any], event: threading.E
                             if not (c.rp_id_hash == rph and c.user.get("id") == user_id)]
         a.state.resident.append(cred)
     a.dirty = True
+    extensions.hmac_secret_mc(a, cred, ext, uv, mc_ext.outputs)
 
     flags = FLAG.UP | FLAG.AT | (FLAG.UV if uv else 0) | (FLAG.ED if mc_ext.outputs else 0)
     acd = AttestedCredentialData.create(a.state.aaguid, cred.credential_id, key.cose)  # type: ignore[arg-type]
