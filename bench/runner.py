@@ -124,8 +124,12 @@ def run_suite(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- the run
 
 def run(quick: bool = True, sizes: Sizes | None = None, *, suites: bool = True, sweep: bool = False,
-        progress: Progress | None = None, suite_dir: Path = BENCH_DIR) -> dict[str, Any]:
-    """Every measurement, one after the other, then the ratios between them."""
+        progress: Progress | None = None, suite_dir: Path = BENCH_DIR,
+        only_suites: list[str] | None = None) -> dict[str, Any]:
+    """Every measurement, one after the other, then the ratios between them.
+
+    ``only_suites`` limits the contributed suites to those names (file ``<name>_bench.py``).
+    """
     from tokens.hotloop._checks import usable_cpus
 
     sz = sizes or (QUICK if quick else FULL)
@@ -135,6 +139,8 @@ def run(quick: bool = True, sizes: Sizes | None = None, *, suites: bool = True, 
                            "load_before": environment_note()}
     started = time.perf_counter()
     suite_paths = discover_suites(suite_dir) if suites else []
+    if only_suites:
+        suite_paths = [p for p in suite_paths if p.stem.removesuffix("_bench") in only_suites]
     steps = 8 + len(suite_paths) + (1 if sweep else 0)
     n = 0
 

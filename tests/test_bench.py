@@ -106,6 +106,8 @@ def test_contributed_suites_run_isolated(tmp_path: Path) -> None:
     assert "no device attached" in r["broken_error"]
     assert _positive(r["batch_verify_per_s"])
     assert r["okay_suite_seconds"] >= 0 and "broken_suite_seconds" not in r
+    only = runner.run(True, tiny, suite_dir=tmp_path, only_suites=["okay"])
+    assert only["suite_keys"] == ["okay_ops_per_s", "okay_mode", "okay_suite_seconds"]
 
 
 def test_a_hanging_suite_is_cut_off(tmp_path: Path) -> None:

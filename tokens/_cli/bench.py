@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--plot", metavar="FILE.png", help="also sweep batch size x threads and plot it")
     p.add_argument("--markdown", metavar="FILE.md", help="write the results page (docs/BENCHMARKS.md)")
     p.add_argument("--no-suites", action="store_true", help="skip the contributed bench/*_bench.py suites")
+    p.add_argument("--suite", action="append", metavar="NAME",
+                   help="run only this contributed suite (repeatable; e.g. --suite fido2 --suite serial)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--scale", type=float, default=1.0, metavar="F",
                    help="multiply every size and duration by F (e.g. 0.01 for a smoke run)")
@@ -44,10 +46,12 @@ def run_bench(args: argparse.Namespace) -> int:
                       console=output.err_console, transient=True) as bar:
             task = bar.add_task("bench", total=1.0)
             result = runner.run(args.quick, sizes, suites=not args.no_suites, sweep=bool(args.plot),
+                                only_suites=args.suite,
                                 progress=lambda label, done: bar.update(task, description=label,
                                                                         completed=done))
     else:
-        result = runner.run(args.quick, sizes, suites=not args.no_suites, sweep=bool(args.plot))
+        result = runner.run(args.quick, sizes, suites=not args.no_suites, sweep=bool(args.plot),
+                            only_suites=args.suite)
     if args.plot:
         from bench.plot import plot
 
