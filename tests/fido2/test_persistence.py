@@ -58,3 +58,15 @@ def test_open_named_device_saves_on_close(tmp_path: Path) -> None:
         auth = d.authenticate(AuthRequest(rp_id="example.org"))
         assert auth.credential_id == enr.credential_id and auth.counter == 1
         assert auth.details["user"]["id"] == enr.details["user_id"]
+
+
+def test_device_adapter_passes_extensions() -> None:
+    from tokens.fido2.device import Fido2Device
+
+    dev = Fido2Device(SoftCtapDevice(Authenticator(AuthenticatorState.new(attestation="none"))))
+    enr = dev.enroll(EnrollRequest(rp_id="example.com", resident=True,
+                                   options={"extensions": {"credBlob": b"hello", "credProtect": 2}}))
+    assert enr.details["extensions"] == {"credBlob": True, "credProtect": 2}
+    auth = dev.authenticate(AuthRequest(rp_id="example.com", credential_id=enr.credential_id,
+                                        options={"extensions": {"credBlob": True}}))
+    assert auth.details["extensions"] == {"credBlob": b"hello"}

@@ -4,7 +4,9 @@
 adapter works for the in-process :class:`SoftCtapDevice`, the UDP simulator transport and a real USB
 key (``fido2.hid.CtapHidDevice``).  ``enroll`` is makeCredential, ``authenticate`` is getAssertion,
 ``reset`` is authenticatorReset.  When a PIN is given the adapter obtains a pinUvAuthToken for each
-operation; with built-in UV it asks for ``uv``.
+operation; with built-in UV it asks for ``uv``.  Request options: ``algorithm`` (COSE id),
+``user_id``, ``client_data_hash`` and ``extensions`` (raw CTAP2 extension inputs, e.g.
+``{"credProtect": 2, "credBlob": b"..."}``; outputs come back in ``details["extensions"]``).
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ class Fido2Device(Device):
             att = self.ctap2.make_credential(
                 cdh, {"id": req.rp_id, "name": req.rp_id},
                 {"id": user_id, "name": req.account, "displayName": req.account},
-                [{"type": "public-key", "alg": a} for a in algs], options=options or None,
-                pin_uv_param=param, pin_uv_protocol=proto)
+                [{"type": "public-key", "alg": a} for a in algs], extensions=opts.get("extensions"),
+                options=options or None, pin_uv_param=param, pin_uv_protocol=proto)
         except CtapError as e:
             raise _fail("makeCredential", e) from None
         cred = att.auth_data.credential_data
@@ -125,7 +127,7 @@ class Fido2Device(Device):
             public_key=dict(cred.public_key),
             details={"attestation_object": bytes(obj), "fmt": att.fmt, "rp_id": req.rp_id,
                      "user_id": user_id, "client_data_hash": cdh, "resident": req.resident,
-                     "counter": att.auth_data.counter})
+                     "counter": att.auth_data.counter, "extensions": dict(att.auth_data.extensions or {})})
 
     def authenticate(self, request: AuthRequest | None = None) -> Authentication:
         self._check_open()
@@ -136,13 +138,15 @@ class Fido2Device(Device):
         param, proto, options = self._auth(rp_id, cdh, ClientPin.PERMISSION.GET_ASSERTION)
         allow: list[Mapping[str, Any]] | None = [{"id": cid, "type": "public-key"}] if cid else None
         try:
-            resp = self.ctap2.get_assertion(rp_id, cdh, allow, options=options or None,
-                                            pin_uv_param=param, pin_uv_protocol=proto)
+            resp = self.ctap2.get_assertion(rp_id, cdh, allow, req.options.get("extensions"),
+                                            options=options or None, pin_uv_param=param,
+                                            pin_uv_protocol=proto)
         except CtapError as e:
             if e.code == CtapError.ERR.NO_CREDENTIALS:
                 raise DeviceNotEnrolledError(f"no credential for {rp_id} on {self.identity}") from None
             raise _fail("getAssertion", e) from None
-        details: dict[str, Any] = {"rp_id": rp_id, "flags": int(resp.auth_data.flags)}
+        details: dict[str, Any] = {"rp_id": rp_id, "flags": int(resp.auth_data.flags),
+                                   "extensions": dict(resp.auth_data.extensions or {})}
         if resp.user:
             details["user"] = dict(resp.user)
         return Authentication(
