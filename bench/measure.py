@@ -74,21 +74,34 @@ def make_workload(n: int, k: int = 1000, seed: int = 4226) -> Workload:
     return Workload(secrets, index, times, centres, hit, miss)
 
 
+CORES_USED: dict[int, float] = {}  # variant -> CPU seconds / wall seconds of the last best_rates call
+
+
 def best_rates(fns: dict[int, Callable[[], Any]], items: int, min_time: float,
                max_rounds: int = 50) -> dict[int, float]:
     """Like :func:`best_rate` for several variants, run in alternation (a, b, a, b ...) so that a
-    burst of load from other processes hits them alike and their ratio stays meaningful."""
+    burst of load from other processes hits them alike and their ratio stays meaningful.
+
+    Also records in :data:`CORES_USED` how many cores each variant actually got (process CPU
+    time over wall time): on a shared machine that caps what threads can gain."""
     best = {k: float("inf") for k in fns}
+    wall = dict.fromkeys(fns, 0.0)
+    cpu = dict.fromkeys(fns, 0.0)
     spent = 0.0
     rounds = 0
     while rounds < 2 or (spent < min_time * len(fns) and rounds < max_rounds):
         for k, fn in fns.items():
+            c = time.process_time()
             t = time.perf_counter()
             fn()
             dt = time.perf_counter() - t
+            cpu[k] += time.process_time() - c
+            wall[k] += dt
             best[k] = min(best[k], dt)
             spent += dt
         rounds += 1
+    CORES_USED.clear()
+    CORES_USED.update({k: cpu[k] / wall[k] if wall[k] > 0 else 0.0 for k in fns})
     return {k: items / v if v > 0 else float("inf") for k, v in best.items()}
 
 

@@ -23,6 +23,10 @@ def _ms(v: Any) -> str:
     return f"{v:.3f} ms" if isinstance(v, int | float) else "n/a"
 
 
+def _cores(v: Any) -> str:
+    return f"{v:.2f}" if isinstance(v, int | float) else "n/a"
+
+
 def _met(v: bool | None) -> str:
     return {True: "met", False: "**missed**", None: "n/a"}[v]
 
@@ -86,6 +90,8 @@ def markdown(r: dict[str, Any], command: str, plot: str | None) -> str:
         f"| stateful verify through `Verifier` on `MemoryStore` "
         f"| {_rate(r.get('stateful_memory_verify_per_s'))} |",
         f"| 4 KiB write + fsync in the same temp dir, median (`fsync_ms`) | {_ms(r.get('fsync_ms'))} |",
+        f"| cores the process got while measuring 1 thread / {t} threads (CPU time ÷ wall time) "
+        f"| {_cores(r.get('one_thread_cores_used'))} / {_cores(r.get('threads_cores_used'))} |",
         "",
         "## Ratios and targets (same run)",
         "",

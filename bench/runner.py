@@ -159,6 +159,8 @@ def run(quick: bool = True, sizes: Sizes | None = None, *, suites: bool = True, 
     both = sorted({1, threads})
     miss = measure.batch_rates(w, hit=False, threads=both, min_time=sz.min_time)
     res["batch_verify_per_s"], res["batch_verify_threads_per_s"] = miss[1], miss[threads]
+    res["one_thread_cores_used"] = measure.CORES_USED.get(1)
+    res["threads_cores_used"] = measure.CORES_USED.get(threads)  # < threads: the machine is shared
     step(f"batch verify, centre hit, 1 and {threads} threads")
     hit = measure.batch_rates(w, hit=True, threads=both, min_time=sz.min_time)
     res["batch_verify_hit_per_s"], res["batch_verify_hit_threads_per_s"] = hit[1], hit[threads]

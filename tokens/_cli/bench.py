@@ -94,6 +94,8 @@ def print_report(r: dict[str, Any]) -> None:
         ("stateful verify, SQLite (durable, replay-protected)", _rate(r.get("stateful_verify_per_s"))),
         ("stateful verify, memory store", _rate(r.get("stateful_memory_verify_per_s"))),
         ("write + fsync of 4 KiB (temp dir), median", f"{r.get('fsync_ms', float('nan')):.3f} ms"),
+        (f"cores used while measuring 1 / {r['threads']} threads",
+         f"{r.get('one_thread_cores_used') or 0:.2f} / {r.get('threads_cores_used') or 0:.2f}"),
     ]
     output.table(["measurement", "result"], rows, title="tokensim bench" + (" --quick" if r["quick"] else ""))
     met = r.get("targets_met", {})
