@@ -182,10 +182,12 @@ class CtapHidServer:
             while new in (0, BROADCAST) or new in self.channels:
                 new = struct.unpack(">I", os.urandom(4))[0]
             self.channels.add(new)
-        elif cid in self.channels:
+        elif cid in self.channels:  # resynchronise: abandon whatever this channel was doing
             new = cid
             if self._assembly is not None and self._assembly.cid == cid:
                 self._assembly = None
+            if self._busy == cid:
+                self._cancel.set()
         else:
             self.error(cid, HidError.INVALID_CHANNEL)
             return
