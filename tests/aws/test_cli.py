@@ -194,13 +194,16 @@ def test_serve_hook_registers_when_present(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(seen) == 1 and "enroll" in seen[0].choices
 
 
-def test_demo_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_section(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
     from tokens._cli.aws import DEMO_SECTIONS
     from tokens._cli.demo import DemoContext
     from tokens.clock import ManualClock
 
+    monkeypatch.setenv("AWS_PROFILE", "a-profile-the-demo-must-not-use")
     [(order, _, fn)] = DEMO_SECTIONS
     fn(DemoContext(home=tmp_path, clock=ManualClock(1_767_225_600.0)))
+    assert os.environ["AWS_PROFILE"] == "a-profile-the-demo-must-not-use"  # restored afterwards
     out = capsys.readouterr().out
     assert order == 50
     assert "the last two codes; pyotp agrees: True" in out

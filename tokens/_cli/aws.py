@@ -223,9 +223,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 @contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
+def _environ(**values: str | None) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the block, then restore them."""
     old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         yield
     finally:
@@ -270,7 +275,10 @@ def _demo(ctx: DemoContext) -> None:
         # moto keeps its state per process: start from an empty account even if something ran before
         urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST"),
                                timeout=10).close()
-        with _environ(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        # the demo's own AWS world: none of the user's profiles, keys or endpoints leak in
+        with _environ(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN=None,
+                      AWS_PROFILE=None, AWS_DEFAULT_PROFILE=None, AWS_ENDPOINT_URL=None,
+                      AWS_ENDPOINT_URL_IAM=None, AWS_ENDPOINT_URL_STS=None,
                       AWS_SHARED_CREDENTIALS_FILE=str(creds_file),
                       AWS_CONFIG_FILE=str(ctx.home / "aws-config")):
             ctx.say(f"moto server (a local AWS API) on {url}; IAM CreateUser alice")
