@@ -194,3 +194,21 @@ def test_verify_qr_png_modes_for_non_qr_input() -> None:
     assert verify_qr_png(b"random bytes", decode_secret(SEED), "skip") is None
     with pytest.raises(QRCodeMismatchError, match="not a PNG"):
         verify_qr_png(b"random bytes", decode_secret(SEED))
+
+
+def test_connection_lost_during_enable_keeps_the_seed(aws: AwsSession) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from tokens.aws import AwsConnectionError
+
+    def cable_pulled(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1/")
+
+    aws.iam.call("CreateUser", UserName="alice")
+    aws.iam.raw.meta.events.register("before-send.iam.EnableMFADevice", cable_pulled)
+    store = DeviceStore()
+    with pytest.raises(AwsConnectionError, match="may have taken effect: the seed is kept as local device"):
+        enroll_virtual_mfa(aws.iam, "alice", store=store, at=T, qr_check="if-png")
+    # nobody knows whether AWS enabled it: the only copy of the seed must survive
+    assert store.names() == ["alice"]
+    assert remote_serials(aws) == [store.meta("alice")["aws"]["serial_number"]]
