@@ -228,3 +228,12 @@ def test_session_with_an_hotp_device_saves_the_counter(cli: Cli, moto_url: str) 
     assert DeviceStore().get("hw-token").counter == 8  # the code used is gone for good
     rc, _, err = cli("aws", "session", "--device", "hw-token", "--json", "--endpoint-url", moto_url)
     one_line_error(rc, err, "was not enrolled with 'tokensim aws enroll'", "--serial-number")
+
+
+def test_sts_endpoint_down(cli: Cli, down_url: str) -> None:
+    from tokens.virtual import VirtualTOTP
+
+    DeviceStore().add("t", VirtualTOTP(b"12345678901234567890"))
+    rc, _, err = cli("aws", "session", "--device", "t", "--serial-number", "arn:aws:iam::1:mfa/t", "--env",
+                     "--endpoint-url", down_url, "--max-attempts", "1", "--connect-timeout", "2")
+    one_line_error(rc, err, "cannot reach the STS endpoint (GetSessionToken)", down_url)
