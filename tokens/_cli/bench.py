@@ -37,6 +37,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
     if not 0 < args.scale <= 10:
         raise InputError("--scale must be in (0, 10]")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401  (fail before a long run, not after it)
+        except ImportError:
+            raise InputError("--plot needs matplotlib: pip install 'tokensim[plot]'") from None
     sizes = (runner.QUICK if args.quick else runner.FULL).scaled(args.scale)
     show = not args.no_progress and sys.stderr.isatty()
     if show:
