@@ -13,6 +13,7 @@ from fido2.webauthn import AuthenticatorData
 from . import extensions
 from ._params import descriptors, optional, options, required
 from .clientpin import Perm
+from .core import Pending
 from .credentials import Credential, rp_hash
 from .errors import ERR, CtapStatus
 from .user import KeepAlive
@@ -20,14 +21,12 @@ from .user import KeepAlive
 if TYPE_CHECKING:
     from .core import Authenticator
 
-FLAG = AuthenticatorData.FLAG
+UP, UV, ED = int(AuthenticatorData.FLAG.UP), int(AuthenticatorData.FLAG.UV), int(AuthenticatorData.FLAG.ED)
 NEXT_ASSERTION_TIMEOUT = 30.0
 
 
 def get_assertion(a: Authenticator, req: Mapping[int, Any], event: threading.Event | None,
                   keepalive: KeepAlive | None) -> dict[int, Any]:
-    from .core import Pending
-
     rp_id: str = required(req, 1, str, "rpId")
     cdh: bytes = required(req, 2, bytes, "clientDataHash")
     allow = descriptors(req, 3, "allowList")
@@ -71,7 +70,7 @@ def get_next_assertion(a: Authenticator, req: Mapping[int, Any]) -> dict[int, An
 def assertion(a: Authenticator, cred: Credential, rph: bytes, cdh: bytes, up: bool, uv: bool,
               ext: Mapping[Any, Any] | None, *, count: int | None, with_user: bool) -> dict[int, Any]:
     ext_out = extensions.get_assertion(a, cred, ext, uv)
-    flags = (FLAG.UP if up else 0) | (FLAG.UV if uv else 0) | (FLAG.ED if ext_out else 0)
+    flags = (UP if up else 0) | (UV if uv else 0) | (ED if ext_out else 0)
     counter = a.counter(cred.credential_id, bump=up)
     auth_data = rph + struct.pack(">BI", flags, counter) + (cbor.encode(ext_out) if ext_out else b"")
     auth_data, sig = a.signer.sign(a.keypair(cred), auth_data, cdh)

@@ -41,6 +41,7 @@ class Alg(IntEnum):
 
 
 SUPPORTED = (Alg.ES256, Alg.EDDSA)
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class KeyPair:
     def sign(self, message: bytes) -> bytes:
         if isinstance(self._key, ed25519.Ed25519PrivateKey):
             return self._key.sign(message)
-        return self._key.sign(message, ec.ECDSA(hashes.SHA256()))
+        return self._key.sign(message, _ECDSA_SHA256)
 
 
 def generate(alg: Alg) -> KeyPair:
