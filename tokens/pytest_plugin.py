@@ -16,7 +16,7 @@ Active whenever tokensim is installed; see docs/pytest.md for a worked example.
     mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
 
 Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
-Fixtures for optional parts (verifier, FIDO2, serial) import them inside the fixture, so this
+Fixtures for optional parts (verifier, FIDO2, serial, AWS) import them inside the fixture, so this
 plugin loads even where a part or its dependencies are missing.
 """
 
