@@ -185,3 +185,18 @@ def test_mfa_aws_checks_codes_on_the_test_clock(mfa_aws: object, aws_serve: obje
     with pytest.raises(AwsApiError, match="AccessDenied"):  # a code from another seed
         mfa_clock.advance(30)
         get_mfa_session(mfa_aws.sts, VirtualTOTP(reference=mfa_clock), serial)
+
+
+def test_plugin_imports_without_the_optional_parts() -> None:
+    import subprocess
+    import sys
+
+    blocked = ["boto3", "botocore", "fido2", "serial", "firmware_sim", "hw", "uvicorn", "starlette",
+               "tokens.verifier", "tokens.fido2", "tokens.aws", "tokens.awsserver"]
+    code = ("import sys\n"
+            f"for m in {blocked!r}: sys.modules[m] = None\n"
+            "import tokens.pytest_plugin as p\n"
+            "print(sorted(n for n in dir(p) if n.endswith('_factory')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "totp_factory" in out.stdout and "serial_token_factory" in out.stdout
