@@ -33,7 +33,7 @@ class TrustCa(AttestationVerifier):
 @pytest.mark.parametrize("verification", ["none", "pin", "uv"])
 @pytest.mark.parametrize("resident", [False, True], ids=["nonresident", "resident"])
 @pytest.mark.parametrize("attestation", ["none", "self", "batch"])
-@pytest.mark.parametrize("alg", [Alg.ES256, Alg.EDDSA], ids=["ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", [Alg.ES256, Alg.EDDSA, Alg.RS256], ids=["ES256", "EdDSA", "RS256"])
 def test_register_and_login(alg: Alg, attestation: str, resident: bool, verification: str,
                             batch: BatchAttestation) -> None:
     st = AuthenticatorState.new(algorithms=[alg], attestation=attestation,
@@ -149,3 +149,31 @@ def test_biometric_blocked_falls_back_to_pin() -> None:
     set_pin(dev, "8642")
     reg = RelyingParty().register(client_for(dev, "8642"), uv=UV.REQUIRED)
     assert reg.is_user_verified() and a.state.uv_retries == 0  # UV_BLOCKED, then the PIN
+
+
+@pytest.mark.parametrize("resident", [False, True], ids=["nonresident", "resident"])
+def test_rs256_round_trip_and_state(resident: bool, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.fido2.conftest import RelyingParty
+    from tokens.fido2 import state as store
+
+    st = AuthenticatorState.new(algorithms=[Alg.RS256], attestation="self", name="rsa")
+    a = Authenticator(st)
+    rp = RelyingParty()
+    reg = rp.register(client_for(SoftCtapDevice(a)), rk=resident)
+    assert reg.credential_data is not None
+    assert CoseKey.parse(reg.credential_data.public_key).ALGORITHM == -257
+    assert len(reg.credential_data.credential_id) <= 128 and len(st.rsa_keys) == 1
+    obj_key = CoseKey.parse(reg.credential_data.public_key)
+    assert obj_key[-1]  # modulus present
+    # the key survives a save/load (another process), and the counter continues
+    store.save(st, Path(str(tmp_path)))
+    again = Authenticator(store.load("rsa", Path(str(tmp_path))))
+    assert rp.login(client_for(SoftCtapDevice(again)), discoverable=resident).counter == 1
+    # after a reset the key (and so the credential) is gone
+    again.power_cycle()
+    from fido2.ctap2.base import Ctap2
+
+    Ctap2(SoftCtapDevice(again)).reset()
+    assert again.state.rsa_keys == {}

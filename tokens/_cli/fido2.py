@@ -228,7 +228,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     n = s.add_parser("new", help="create a persisted software authenticator")
     n.add_argument("name")
-    n.add_argument("--alg", choices=["ES256", "EdDSA"], help="only this algorithm (default: both)")
+    n.add_argument("--alg", choices=["ES256", "EdDSA", "RS256"],
+                   help="only this algorithm (default: ES256 and EdDSA)")
     n.add_argument("--attestation", choices=["none", "self", "batch"], default="self")
     n.add_argument("--pin", help="set this PIN (4-63 characters)")
     n.add_argument("--uv", choices=["auto", "deny", "none"], default="none",

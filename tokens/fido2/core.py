@@ -21,12 +21,12 @@ from enum import IntEnum, unique
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from . import _cbor
+from . import _cbor, keys
 from .clientpin import ClientPin, Perm
 from .credentials import Credential, counter_key, unwrap
 from .errors import ERR, CtapStatus
 from .faults import KeySigner, Signer
-from .keys import KeyPair
+from .keys import Alg, KeyPair
 from .state import AuthenticatorState, CounterMode, UvMode
 from .user import AutoApprove, Biometric, KeepAlive, Presence
 
@@ -218,6 +218,8 @@ class Authenticator:
             cred = unwrap(self.state.master_key, credential_id, rp_id_hash)
             if cred is None:
                 return None
+            if cred.alg is Alg.RS256 and cred.private.hex() not in self.state.rsa_keys:
+                return None
             self._unwrapped[memo] = cred
             if len(self._unwrapped) > 256:
                 self._unwrapped.popitem(last=False)
@@ -235,7 +237,10 @@ class Authenticator:
     def keypair(self, cred: Credential) -> KeyPair:
         kp = self._keys.get(cred.credential_id)
         if kp is None:
-            kp = cred.keypair()
+            if cred.alg is Alg.RS256:
+                kp = keys.load(Alg.RS256, bytes.fromhex(self.state.rsa_keys[cred.private.hex()]))
+            else:
+                kp = cred.keypair()
             self._keys[cred.credential_id] = kp
             if len(self._keys) > 256:
                 self._keys.popitem(last=False)

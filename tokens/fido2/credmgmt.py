@@ -81,6 +81,7 @@ class CredentialManagement:
             raise CtapStatus(ERR.NO_CREDENTIALS)
         if sub == Sub.DELETE:
             st.resident = [c for c in st.resident if c.credential_id != cid]
+            st.rsa_keys.pop(cred.private.hex(), None)
         else:
             user: dict[str, Any] = required(p, 3, dict, "user")
             if user.get("id") != cred.user.get("id"):

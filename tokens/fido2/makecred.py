@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -62,16 +63,21 @@ def make_credential(a: Authenticator, req: Mapping[int, Any], event: threading.E
     a.user_presence(event, keepalive)
 
     key = keys.generate(alg)
+    private = key.private
+    if alg is keys.Alg.RS256:  # too big for a credential ID: keep it, wrap a handle
+        private = os.urandom(16)
+        a.state.rsa_keys[private.hex()] = key.private.hex()
     created = max([a.clock.now()] + [c.created + 1e-6 for c in a.state.resident])
     cred = wrap(a.state.master_key, Credential(
-        credential_id=b"", rp_id_hash=rph, alg=alg, private=key.private, resident=rk,
+        credential_id=b"", rp_id_hash=rph, alg=alg, private=private, resident=rk,
         cred_protect=mc_ext.cred_protect, cred_blob=mc_ext.cred_blob, hmac_secret=mc_ext.hmac_secret,
         rp_id=rp_id, large_blob_key=mc_ext.large_blob_key, created=created,
         user={k: user[k] for k in ("id", "name", "displayName") if k in user} if rk else {},
     ))
     if rk:
-        a.state.resident = [c for c in a.state.resident
-                            if not (c.rp_id_hash == rph and c.user.get("id") == user_id)]
+        for old in [c for c in a.state.resident if c.rp_id_hash == rph and c.user.get("id") == user_id]:
+            a.state.resident.remove(old)  # same account again: the new credential replaces it
+            a.state.rsa_keys.pop(old.private.hex(), None)
         a.state.resident.append(cred)
     a.dirty = True
     extensions.hmac_secret_mc(a, cred, ext, uv, mc_ext.outputs)

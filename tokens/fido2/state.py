@@ -65,6 +65,7 @@ class AuthenticatorState:
     counters: dict[str, int] = field(default_factory=dict)
     global_counter: int = 0
     large_blob: bytes = EMPTY_LARGE_BLOB
+    rsa_keys: dict[str, str] = field(default_factory=dict, repr=False)  # handle hex -> PKCS#8 DER hex
     name: str = ""
 
     @classmethod
@@ -88,6 +89,7 @@ class AuthenticatorState:
         self.force_pin_change = False
         self.resident, self.counters, self.global_counter = [], {}, 0
         self.large_blob = EMPTY_LARGE_BLOB
+        self.rsa_keys = {}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,7 +102,7 @@ class AuthenticatorState:
             "force_pin_change": self.force_pin_change, "capacity": self.capacity,
             "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
             "counters": self.counters, "global_counter": self.global_counter,
-            "large_blob": self.large_blob.hex(),
+            "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys,
         }
 
     @classmethod
@@ -118,7 +120,7 @@ class AuthenticatorState:
                 resident=[Credential.from_dict(c) for c in d["resident"]],
                 counter_mode=CounterMode(d["counter_mode"]), counters=dict(d["counters"]),
                 global_counter=int(d["global_counter"]), large_blob=bytes.fromhex(d["large_blob"]),
-                name=d.get("name", ""),
+                rsa_keys=dict(d.get("rsa_keys") or {}), name=d.get("name", ""),
             )
         except (KeyError, ValueError, TypeError) as e:
             raise StateFileError(f"authenticator state is not valid: {e}") from None
