@@ -46,7 +46,7 @@ class Verifier:
     def register(self, serial: str, secret: bytes, *, kind: Kind | str = Kind.TOTP,
                  algorithm: Algorithm | str = Algorithm.SHA1, digits: int = 6, period: int = 30,
                  t0: float = 0.0, counter: int = 0, issuer: str = "", account: str = "",
-                 offset_steps: int = 0, status: Status = Status.PENDING,
+                 offset_steps: int = 0, status: Status | str = Status.PENDING,
                  at: float | None = None) -> Credential:
         """Add a credential (``pending`` until :meth:`enable`, unless told otherwise).
 
@@ -54,6 +54,11 @@ class Verifier:
         credential registered without codes has no last step yet.
         """
         now = self._now(at)
+        try:
+            status = Status(status)
+            kind = Kind(kind)
+        except ValueError as e:
+            raise InputError(str(e)) from None
         if len(secret) < 10:
             raise InputError("a secret needs at least 80 bits")
         if not 0 <= counter < 2**63:
@@ -66,7 +71,7 @@ class Verifier:
         self.store.insert(cred)
         return cred
 
-    def register_uri(self, serial: str, uri: str, *, status: Status = Status.PENDING,
+    def register_uri(self, serial: str, uri: str, *, status: Status | str = Status.PENDING,
                      at: float | None = None) -> Credential:
         """Register the token described by an otpauth:// URI."""
         u = parse_otpauth(uri)
