@@ -194,15 +194,15 @@ def _demo(ctx: Any) -> None:
     t0 = ctx.clock.now()
     dev = VirtualTOTP(algorithm="SHA1", issuer="ACME", account="alice@example.com",
                       reference=ctx.clock, drift=DriftModel(ppm=40, offset=1.5, epoch=t0))
-    store.add("alice", dev)
-    ctx.say(f"created virtual TOTP [bold]alice[/] (serial {dev.identity}), clock +40 ppm, +1.5 s")
+    store.add("acme-token", dev)
+    ctx.say(f"created virtual TOTP [bold]acme-token[/] (serial {dev.identity}), clock +40 ppm, +1.5 s")
     ctx.say("  otpauth URI: otpauth://totp/ACME:alice@example.com?secret=<hidden>&issuer=ACME&...")
     ctx.say(f"  two consecutive codes for enrollment, no 30 s wait: {dev.consecutive(2)}")
     for days in (30, 365, 3 * 365):
         at = t0 + days * 86400
         ctx.say(f"  after {days:4d} days the token's clock is {dev.clock.error_at(at):+7.1f} s off "
                 f"→ code {dev.code(at=at)} (step {dev.step(at)})")
-    again = store.get("alice")
+    again = store.get("acme-token")
     ctx.say(f"  reloaded from the store: same code now? {again.code() == dev.code()}")
 
 
