@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -98,8 +99,6 @@ def _state(request: Request) -> _State:
 
 async def _blocking(fn: Callable[[], T]) -> T:
     """Run a store-touching call in the thread pool, mapping library errors to API errors."""
-    from starlette.concurrency import run_in_threadpool
-
     try:
         return await run_in_threadpool(fn)
     except UnknownCredentialError as e:
@@ -293,8 +292,6 @@ def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from starlette.concurrency import run_in_threadpool
-
         app.state.tokensim = await run_in_threadpool(_State, config, store)
         try:
             yield
