@@ -44,6 +44,7 @@ STEP0 = int(START) // 30
 CLIENT_PROCS = 4
 THREADS_PER_CLIENT = 4  # 16 concurrent requests in flight
 CREDS = 64
+BATCH = 16  # codes per request in the batch configuration
 
 
 # ------------------------------------------------------------------ client side (stdlib only)
@@ -54,7 +55,8 @@ def _hotp(step: int) -> str:
 
 
 def _client_thread(url: str, serials: list[str], warm_at: float, start_at: float, stop_at: float,
-                   out: dict[str, Any], lock: threading.Lock) -> None:
+                   out: dict[str, Any], lock: threading.Lock, batch: int = 0) -> None:
+    """Verify fresh codes until ``stop_at``: one per request, or ``batch`` per /v1/check/batch."""
     u = urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=30)
     lat: list[float] = []
@@ -65,21 +67,25 @@ def _client_thread(url: str, serials: list[str], warm_at: float, start_at: float
     i = 0
     while (now := time.time()) < stop_at:
         counted = now >= start_at  # requests before start_at only warm up (pools, caches)
-        serial = serials[i % len(serials)]
-        i += 1
-        n = k[serial]
-        k[serial] = n + 1
-        body = json.dumps({"serial": serial, "code": _hotp(STEP0 + n), "at": START + 30 * n}).encode()
+        items = []
+        for _ in range(max(1, batch)):
+            serial = serials[i % len(serials)]
+            i += 1
+            n = k[serial]
+            k[serial] = n + 1
+            items.append({"serial": serial, "code": _hotp(STEP0 + n), "at": START + 30 * n})
+        path, doc = ("/v1/check/batch", {"items": items}) if batch else ("/v1/check", items[0])
+        body = json.dumps(doc).encode()
         t = time.perf_counter()
         try:
-            conn.request("POST", "/v1/check", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
             res = json.loads(conn.getresponse().read())
+            results = res["results"] if batch else [res]
             if counted:
                 lat.append((time.perf_counter() - t) * 1000.0)
-                if res.get("ok"):
-                    ok += 1
-                else:
-                    fail += 1
+                good = sum(1 for r in results if r.get("ok"))
+                ok += good
+                fail += len(results) - good
         except (OSError, http.client.HTTPException, ValueError):
             err += 1
             conn.close()
@@ -93,14 +99,15 @@ def _client_thread(url: str, serials: list[str], warm_at: float, start_at: float
 
 
 def client_main(argv: list[str]) -> None:
-    """``--client URL WARM_AT START_AT STOP_AT THREADS SERIAL,...``: prints one JSON line."""
+    """``--client URL WARM_AT START_AT STOP_AT THREADS SERIAL,... [BATCH]``: prints one JSON line."""
     url, serials = argv[0], argv[5]
+    batch = int(argv[6]) if len(argv) > 6 else 0
     warm_at, start_at, stop_at, threads = float(argv[1]), float(argv[2]), float(argv[3]), int(argv[4])
     names = serials.split(",")
     out: dict[str, Any] = {"lat": [], "ok": 0, "fail": 0, "errors": 0}
     lock = threading.Lock()
     ts = [threading.Thread(target=_client_thread,
-                           args=(url, names[j::threads], warm_at, start_at, stop_at, out, lock))
+                           args=(url, names[j::threads], warm_at, start_at, stop_at, out, lock, batch))
           for j in range(threads)]
     for t in ts:
         t.start()
@@ -230,7 +237,10 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
 
 
-def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: str) -> dict[str, Any]:
+def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: str,
+               batch: int = 0) -> dict[str, Any]:
+    """One service configuration under load; ``batch`` > 0 sends that many codes per request.
+    Latencies are per HTTP request; rates count accepted codes."""
     proc, url = _start_service(db, workers)
     try:
         b32 = base64.b32encode(SECRET).decode()
@@ -246,7 +256,7 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
         me = Path(__file__).resolve()
         clients = [subprocess.Popen([sys.executable, "-I", str(me), "--client", url, str(start_at - warm),
                                      str(start_at), str(stop_at), str(THREADS_PER_CLIENT),
-                                     ",".join(serials[c::CLIENT_PROCS])],
+                                     ",".join(serials[c::CLIENT_PROCS]), str(batch)],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
                    for c in range(CLIENT_PROCS)]
         while time.time() < start_at:
@@ -352,6 +362,10 @@ def measure_service(quick: bool) -> dict[str, float | int | str]:
             res = run_config(db, w, seconds, pg_pid if backend == "postgres" else None, f"{backend}{w}")
             for k, v in res.items():
                 out[f"service_{backend}_w{w}_{k}"] = v
+        # one HTTP request for 16 codes: how much of the per-verify cost is the HTTP path
+        res = run_config(pg_url, 2, seconds, pg_pid, "batch", batch=BATCH)
+        for k, v in res.items():
+            out[f"service_postgres_w2_batch{BATCH}_{k}"] = v
     return out
 
 
