@@ -77,20 +77,21 @@ def make_workload(n: int, k: int = 1000, seed: int = 4226) -> Workload:
 CORES_USED: dict[int, float] = {}  # variant -> CPU seconds / wall seconds of the last best_rates call
 
 
-def best_rates(fns: dict[int, Callable[[], Any]], items: int, min_time: float,
+def best_rates(fns: dict[int, tuple[Callable[[], Any], int]], min_time: float,
                max_rounds: int = 50) -> dict[int, float]:
-    """Like :func:`best_rate` for several variants, run in alternation (a, b, a, b ...) so that a
-    burst of load from other processes hits them alike and their ratio stays meaningful.
+    """Items per second of each variant ``key: (fn, items per call)``, like :func:`best_rate` but
+    run in alternation (a, b, a, b ...) so that a burst of load from other processes hits them
+    alike and their ratios stay meaningful.
 
     Also records in :data:`CORES_USED` how many cores each variant actually got (process CPU
     time over wall time): on a shared machine that caps what threads can gain."""
-    best = {k: float("inf") for k in fns}
+    best = dict.fromkeys(fns, float("inf"))
     wall = dict.fromkeys(fns, 0.0)
     cpu = dict.fromkeys(fns, 0.0)
     spent = 0.0
     rounds = 0
     while rounds < 2 or (spent < min_time * len(fns) and rounds < max_rounds):
-        for k, fn in fns.items():
+        for k, (fn, _) in fns.items():
             c = time.process_time()
             t = time.perf_counter()
             fn()
@@ -102,13 +103,16 @@ def best_rates(fns: dict[int, Callable[[], Any]], items: int, min_time: float,
         rounds += 1
     CORES_USED.clear()
     CORES_USED.update({k: cpu[k] / wall[k] if wall[k] > 0 else 0.0 for k in fns})
-    return {k: items / v if v > 0 else float("inf") for k, v in best.items()}
+    return {k: fns[k][1] / v if v > 0 else float("inf") for k, v in best.items()}
 
 
 def batch_rates(w: Workload, *, hit: bool, threads: list[int], min_time: float,
-                n: int | None = None) -> dict[int, float]:
+                n: int | None = None, ceiling: bool = False) -> dict[int, float]:
     """verify_batch(±1) items per second for each thread count, through the public API (parsing
-    and the result list included), the thread counts measured in alternation."""
+    and the result list included), the thread counts measured in alternation.
+
+    With ``ceiling``, the same alternation also runs :func:`ceiling_variants` (keys ``-t``: HMAC/s
+    of pure C hashing in ``t`` threads), so both scalings see the same load."""
     from tokens.hotloop import PreparedKey, verify_batch
 
     m = w.n if n is None else min(n, w.n)
@@ -129,7 +133,10 @@ def batch_rates(w: Workload, *, hit: bool, threads: list[int], min_time: float,
 
         return run
 
-    return best_rates({t: runner(t) for t in threads}, m * calls, min_time)
+    fns = {t: (runner(t), m * calls) for t in threads}
+    if ceiling:
+        fns.update(ceiling_variants(threads, max(1000, 3 * m)))
+    return best_rates(fns, min_time)
 
 
 def python_batch_rate(w: Workload, n: int, min_time: float) -> float:
@@ -225,6 +232,38 @@ def stateful_rate(store_kind: str, creds: int, rounds: int) -> tuple[float, floa
             if close is not None:
                 close()
     return creds / best, ok / max(1, total)
+
+
+def ceiling_variants(threads: list[int], hmacs: int) -> dict[int, tuple[Callable[[], Any], int]]:
+    """Variants ``-t``: ``t`` threads each running one ``scan`` of ``hmacs`` counters, started
+    together — pure C hashing that releases the GIL and touches no Python object.  Their scaling
+    is what this machine lets *any* code gain from threads right now (host SMT, other load)."""
+    import threading
+
+    from tokens.hotloop import PreparedKey
+
+    keys = [PreparedKey(bytes([i + 1]) * 20, "SHA1") for i in range(max(threads))]
+
+    def make(t: int) -> Callable[[], None]:
+        def one(i: int, gate: threading.Barrier | None) -> None:
+            if gate is not None:
+                gate.wait()
+            keys[i].scan("000000", 0, hmacs, 6)
+
+        def run() -> None:
+            if t == 1:
+                one(0, None)
+                return
+            gate = threading.Barrier(t)
+            workers = [threading.Thread(target=one, args=(i, gate)) for i in range(t)]
+            for th in workers:
+                th.start()
+            for th in workers:
+                th.join()
+
+        return run
+
+    return {-t: (make(t), hmacs * t) for t in threads}
 
 
 def fsync_ms(reps: int) -> float:
