@@ -30,3 +30,23 @@ def test_fresh_schemas_are_isolated(fresh_postgres_url: str, postgres_url: str) 
         qualified = conn.execute(f"SELECT count(*) FROM {schema[0]}.probe").fetchone()
     assert visible == (None,)
     assert qualified == (1,)
+
+
+def test_missing_binaries_give_a_clear_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokens.service import pgcluster
+
+    monkeypatch.setattr(pgcluster.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pgcluster.glob, "glob", lambda pattern: [])
+    with pytest.raises(pgcluster.PostgresUnavailable, match=r"initdb, pg_ctl.*install the 'postgresql'"):
+        pgcluster.find_bindir()
+
+
+def test_newest_server_version_is_preferred(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokens.service import pgcluster
+
+    monkeypatch.setattr(pgcluster.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pgcluster.glob, "glob", lambda pattern: ["/usr/lib/postgresql/9/bin",
+                                                                 "/usr/lib/postgresql/16/bin",
+                                                                 "/usr/lib/postgresql/15/bin"])
+    monkeypatch.setattr(pgcluster.os, "access", lambda path, mode: True)
+    assert str(pgcluster.find_bindir()) == "/usr/lib/postgresql/16/bin"
