@@ -41,6 +41,7 @@ def test_serve_prints_url_answers_and_stops_cleanly(tmp_path: Path) -> None:
     (["--api-key-env", "NO_SUCH_VAR_FOR_TOKENSIM"], {}, "NO_SUCH_VAR_FOR_TOKENSIM is missing or shorter"),
     (["--api-key-env", "SHORT_KEY"], {"SHORT_KEY": "abc"}, "shorter than 16"),
     (["--workers", "0"], {}, "must be at least 1"),
+    (["--workers", "2", "--db", "memory:"], {}, "cannot be shared by worker processes"),
 ])
 def test_serve_errors_are_one_line(tmp_path: Path, args: list[str], env: dict[str, str],
                                    message: str) -> None:

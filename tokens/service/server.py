@@ -119,6 +119,9 @@ def serve(opts: ServeOptions) -> int:
 
     if opts.workers < 1:
         raise InputError("--workers must be at least 1")
+    if opts.db.lower().startswith("memory:") and opts.workers > 1:
+        raise InputError("an in-memory store cannot be shared by worker processes: use --workers 1, "
+                         "SQLite or PostgreSQL")
     config = _service_config(opts)  # fail fast on a bad key before binding anything
     # open the store here first: a bad URL or an unreachable database is one clear error line,
     # and the schema is created/migrated once before any worker starts
