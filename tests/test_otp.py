@@ -103,3 +103,17 @@ def test_algorithm_parse() -> None:
     assert Algorithm.parse("HMAC-SHA512") is Algorithm.SHA512
     with pytest.raises(InputError, match="unknown algorithm"):
         Algorithm.parse("MD5")
+
+
+def test_last_codes_end_at_the_current_step_even_on_a_boundary() -> None:
+    # +40 ppm, epoch exactly on a step boundary: at ``at - period`` the device is a hair before
+    # the previous boundary, so "consecutive(2, at=at - period)" would be two steps old
+    epoch = 1_798_761_600.0  # 2027-01-01T00:00:00Z, a multiple of 30
+    dev = VirtualTOTP(RFC4226_KEY, reference=ManualClock(epoch), drift=DriftModel(ppm=40, epoch=epoch))
+    step = dev.step(epoch)
+    assert step == int(epoch // 30)
+    assert dev.last(2, at=epoch) == [hotp(RFC4226_KEY, step - 1), hotp(RFC4226_KEY, step)]
+    assert dev.last(1) == [dev.code()]
+    assert dev.last(3)[-2:] == dev.last(2)
+    with pytest.raises(InputError):
+        dev.last(0)

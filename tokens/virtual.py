@@ -154,6 +154,21 @@ class VirtualTOTP(VirtualOTPDevice):
             raise InputError("n must be at least 1")
         return self._prepared().codes(self._checked_step(at), n, self.digits)
 
+    def last(self, n: int = 2, at: float | None = None) -> list[str]:
+        """The ``n`` most recent codes, oldest first, ending with the one the token shows now.
+
+        This is what a person types into a two-code enrollment form (AWS EnableMFADevice,
+        ResyncMFADevice): the previous code, then the current one.  Prefer it to
+        ``consecutive(2)``, whose second code is still in the future and tells a drift-tracking
+        verifier that the token runs a step fast.
+        """
+        if n < 1:
+            raise InputError("n must be at least 1")
+        step = self._checked_step(at)
+        if step - n + 1 < 0:
+            raise InputError("the device's clock is too close to the TOTP epoch")
+        return self._prepared().codes(step - n + 1, n, self.digits)
+
     def authenticate(self, request: AuthRequest | None = None) -> Authentication:
         at = request.at if request else None
         dt = self.device_time(at)

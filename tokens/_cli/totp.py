@@ -197,7 +197,7 @@ def _demo(ctx: Any) -> None:
     store.add("acme-token", dev)
     ctx.say(f"created virtual TOTP [bold]acme-token[/] (serial {dev.identity}), clock +40 ppm, +1.5 s")
     ctx.say("  otpauth URI: otpauth://totp/ACME:alice@example.com?secret=<hidden>&issuer=ACME&...")
-    ctx.say(f"  two consecutive codes for enrollment, no 30 s wait: {dev.consecutive(2)}")
+    ctx.say(f"  the last two codes for a two-code enrollment form, no 30 s wait: {dev.last(2)}")
     for days in (30, 365, 3 * 365):
         at = t0 + days * 86400
         ctx.say(f"  after {days:4d} days the token's clock is {dev.clock.error_at(at):+7.1f} s off "

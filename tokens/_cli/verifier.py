@@ -85,8 +85,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
                 with DeviceStore().using(args.device) as live:  # the presses move the stored counter
                     code1, code2 = live.consecutive(2)
+            elif isinstance(dev, VirtualHOTP):
+                code1, code2 = dev.consecutive(2)
             else:
-                code1, code2 = dev.consecutive(2, at=at - getattr(dev, "period", 0))
+                code1, code2 = dev.last(2, at=at)
         else:
             code1, code2 = args.code1, args.code2
         existing = v.store.get(args.serial)
@@ -304,7 +306,7 @@ def _demo(ctx: Any) -> None:
                           issuer="ACME", account="carol")
         for x in (v, naive):
             x.register_uri("CAROL", dev.uri())
-            c1, c2 = dev.consecutive(2, at=t0 - 30)
+            c1, c2 = dev.last(2, at=t0)
             assert x.enable("CAROL", c1, c2).ok
         ctx.say("token CAROL runs [bold]+40 ppm[/] fast (~3.5 steps a month); enrolled with two consecutive "
                 "codes; window 1 step behind / 1 ahead")
@@ -322,7 +324,7 @@ def _demo(ctx: Any) -> None:
             misses += not res.ok
             if not nres.ok:
                 naive_resyncs += 1
-                c1, c2 = dev.consecutive(2, at=t - 30)
+                c1, c2 = dev.last(2, at=t)
                 naive.resync("CAROL", c1, c2)
             if i in (0, 1, 3, 8) or (i > 8 and (i - 8) % 4 == 0):
                 lo, hi = res.window or (0, 0)
@@ -341,7 +343,7 @@ def _demo(ctx: Any) -> None:
 
         victim = VirtualTOTP(reference=clock, account="dave")
         v.register_uri("DAVE", victim.uri())
-        c1, c2 = victim.consecutive(2, at=clock.now() - 30)
+        c1, c2 = victim.last(2, at=clock.now())
         v.enable("DAVE", c1, c2)
         attempts, start = [], clock.now()
         for guess in range(12):
@@ -358,13 +360,13 @@ def _demo(ctx: Any) -> None:
 
         drawer = VirtualTOTP(reference=clock, drift=DriftModel(ppm=40, epoch=clock.now()), account="erin")
         v.register_uri("ERIN", drawer.uri())
-        c1, c2 = drawer.consecutive(2, at=clock.now() - 30)
+        c1, c2 = drawer.last(2, at=clock.now())
         v.enable("ERIN", c1, c2)
         clock.advance(2 * 365 * _DAY)
         res = v.verify("ERIN", drawer.code())
         ctx.say(f"ERIN's token spent two years in a drawer (+{drawer.clock.error_at(clock.now()):.0f} s): "
                 f"verify → {res.reason.value}")
-        c1, c2 = drawer.consecutive(2, at=clock.now() - 30)
+        c1, c2 = drawer.last(2, at=clock.now())
         sync = v.resync("ERIN", c1, c2)
         clock.advance(60)
         ctx.say(f"  resync with two consecutive codes → {sync.reason.value} (offset {sync.offset_steps:+d} "

@@ -125,7 +125,7 @@ def enroll_virtual_mfa(iam: AwsClient, user: str, *, store: DeviceStore, name: s
         store.add(name, device, meta=meta)
         stored = True
         # the last two codes the token showed: what a person submits after waiting for the second
-        code1, code2 = device.consecutive(2, at=t - device.period)
+        code1, code2 = device.last(2, at=t)
         sent = True
         iam.call("EnableMFADevice", UserName=user, SerialNumber=serial,
                  AuthenticationCode1=code1, AuthenticationCode2=code2)
