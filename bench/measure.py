@@ -107,12 +107,12 @@ def best_rates(fns: dict[int, tuple[Callable[[], Any], int]], min_time: float,
 
 
 def batch_rates(w: Workload, *, hit: bool, threads: list[int], min_time: float,
-                n: int | None = None, ceiling: bool = False) -> dict[int, float]:
+                n: int | None = None, hash_only: bool = False) -> dict[int, float]:
     """verify_batch(±1) items per second for each thread count, through the public API (parsing
     and the result list included), the thread counts measured in alternation.
 
-    With ``ceiling``, the same alternation also runs :func:`ceiling_variants` (keys ``-t``: HMAC/s
-    of pure C hashing in ``t`` threads), so both scalings see the same load."""
+    With ``hash_only``, the same alternation also runs :func:`hash_only_variants` (keys ``-t``:
+    HMAC/s of GIL-free C hashing in ``t`` threads), so both scalings see the same load."""
     from tokens.hotloop import PreparedKey, verify_batch
 
     m = w.n if n is None else min(n, w.n)
@@ -134,8 +134,8 @@ def batch_rates(w: Workload, *, hit: bool, threads: list[int], min_time: float,
         return run
 
     fns = {t: (runner(t), m * calls) for t in threads}
-    if ceiling:
-        fns.update(ceiling_variants(threads, max(1000, 3 * m)))
+    if hash_only:
+        fns.update(hash_only_variants(threads, max(1000, 3 * m)))
     return best_rates(fns, min_time)
 
 
@@ -234,10 +234,11 @@ def stateful_rate(store_kind: str, creds: int, rounds: int) -> tuple[float, floa
     return creds / best, ok / max(1, total)
 
 
-def ceiling_variants(threads: list[int], hmacs: int) -> dict[int, tuple[Callable[[], Any], int]]:
+def hash_only_variants(threads: list[int], hmacs: int) -> dict[int, tuple[Callable[[], Any], int]]:
     """Variants ``-t``: ``t`` threads each running one ``scan`` of ``hmacs`` counters, started
-    together — pure C hashing that releases the GIL and touches no Python object.  Their scaling
-    is what this machine lets *any* code gain from threads right now (host SMT, other load)."""
+    together — nothing but SHA-NI work, GIL released, no Python object touched.  How this scales
+    shows what the two vCPUs give to SHA-bound work right now (other tenants' load, and whether
+    they share a physical core's SHA unit)."""
     import threading
 
     from tokens.hotloop import PreparedKey
