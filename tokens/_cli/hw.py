@@ -32,6 +32,11 @@ def _iso(t: float) -> str:
 def _open(args: argparse.Namespace) -> SerialToken:
     from hw.token import SerialToken
 
+    if args.port.split(":", 1)[0] in ("serial", "sim-serial"):  # device URLs (docs/device-urls.md)
+        from ._device_probe import open_serial_token
+
+        return open_serial_token(args.port, pin=getattr(args, "pin", None), timeout=args.timeout,
+                                 retries=args.retries)
     return SerialToken.open(args.port, pin=getattr(args, "pin", None), timeout=args.timeout,
                             retries=args.retries)
 
@@ -149,7 +154,7 @@ def _positive(text: str) -> float:
 
 
 def _port_args(p: argparse.ArgumentParser, pin: bool = False) -> None:
-    p.add_argument("--port", required=True, metavar="URL",
+    p.add_argument("--port", "--device", dest="port", required=True, metavar="URL",
                    help="device path (/dev/ttyACM0) or pyserial URL (socket://127.0.0.1:7000)")
     p.add_argument("--timeout", type=_positive, default=0.25, metavar="S", help="per-attempt timeout (0.25)")
     p.add_argument("--retries", type=int, default=3, help="retries after a timeout or bad frame (3)")
