@@ -151,6 +151,16 @@ def _ceremony(args: argparse.Namespace, create: bool) -> int:
     except OSError as e:
         raise InputError(f"cannot read {args.options}: {e.strerror or e}") from None
     options = platform.parse_options(text)
+    if bool(args.name) == bool(args.device):
+        raise InputError("give an authenticator NAME or --device URL")
+    if args.device:  # any FIDO2 key by URL (docs/device-urls.md), e.g. a USB key: fido2-hid:
+        from ._device_probe import open_fido2
+
+        key = open_fido2(args.device)
+        with key:
+            output.print_json((platform.create if create else platform.get)(
+                key.ctap_device, options, args.origin, args.pin))
+        return 0
     with store.InUse(args.name):
         st = store.load(args.name)
         auth = Authenticator(st)
@@ -262,7 +272,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     for verb, fn, what in (("register", cmd_register, "navigator.credentials.create"),
                            ("login", cmd_login, "navigator.credentials.get")):
         w = s.add_parser(verb, help=f"play the browser: {what} for an RP's options JSON, print the response")
-        w.add_argument("name")
+        w.add_argument("name", nargs="?")
+        w.add_argument("--device", metavar="URL", help="a FIDO2 key by URL instead (fido2-hid:, fido2-udp://...)")
         w.add_argument("--options", required=True, metavar="FILE",
                        help="the RP's PublicKeyCredential*Options JSON ('-' for stdin)")
         w.add_argument("--origin", help="client origin (default https://RP_ID)")
