@@ -76,6 +76,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         raise InputError("give either --code1 and --code2, or --auto")
     if not args.auto and not (args.code1 and args.code2):
         raise InputError("enrollment needs two consecutive codes: --code1 and --code2")
+    if args.device and ":" in args.device:  # a device URL (docs/device-urls.md): enroll it, read two codes
+        from ._device_probe import enroll_from_device
+
+        enr, args.code1, args.code2, at = enroll_from_device(args.device, at=at, account=args.serial,
+                                                             issuer="tokensim")
+        args.uri, args.device, args.auto = enr.otpauth_uri, None, False
     dev = _device(args)
     v = _verifier(args)
     try:
@@ -249,7 +255,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     e.add_argument("serial", metavar="SERIAL")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--uri", help="the token's otpauth:// URI")
-    src.add_argument("--device", metavar="NAME", help="a virtual device from the device store")
+    src.add_argument("--device", metavar="NAME|URL",
+                     help="a virtual device from the device store, or any device URL (enrolled, then read)")
     e.add_argument("--code1", metavar="C1")
     e.add_argument("--code2", metavar="C2")
     e.add_argument("--auto", action="store_true", help="take the two codes from the token itself at --at")
