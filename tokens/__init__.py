@@ -25,6 +25,7 @@ from .device import (
     EnrollRequest,
 )
 from .errors import TokensimError
+from .open import open_device
 
 __version__ = "0.1.0"
 
@@ -48,4 +49,5 @@ __all__ = [
     "TemperatureProfile",
     "TokensimError",
     "__version__",
+    "open_device",
 ]

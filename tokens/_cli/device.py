@@ -6,7 +6,10 @@ import argparse
 from typing import Any
 
 from . import output
+from ._device_probe import DEMO_SECTIONS, register_probe
 from .common import add_json
+
+__all__ = ["DEMO_SECTIONS", "register"]  # demo section 60 (open_device) lives beside the probe command
 
 
 def _summary(name: str, rec: dict[str, Any]) -> dict[str, Any]:
@@ -82,9 +85,4 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     rm.add_argument("name", metavar="NAME")
     add_json(rm)
     rm.set_defaults(func=cmd_rm)
-    try:
-        from ._device_probe import register_probe  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        register_probe(s)
+    register_probe(s)
