@@ -25,8 +25,14 @@ def clock() -> ManualClock:
 
 
 def test_every_family_is_registered() -> None:
-    kinds = {f.id.split("-")[0] for f in FACTORIES}
-    assert {"totp", "hotp"} <= kinds
+    """Each device family of the project runs the contract, directly and opened by URL."""
+    prefixes = {f.id.split("-")[0] for f in FACTORIES}
+    assert {"totp", "hotp", "fido2", "serial", "url"} <= prefixes
+    kinds = set()
+    for f in FACTORIES:
+        with f.make(ManualClock(1_700_000_000.0)) as dev:
+            kinds.add(dev.kind)
+    assert kinds == set(DeviceKind)
 
 
 def test_identity_kind_capabilities_info(factory: DeviceFactory, clock: ManualClock) -> None:
