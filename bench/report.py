@@ -87,6 +87,8 @@ def markdown(r: dict[str, Any], command: str, plot: str | None) -> str:
         f"| {_ms(r.get('resync_24h_ms'))} |",
         f"| stateful verify through `Verifier` on `SQLiteStore` (`stateful_verify_per_s`) "
         f"| {_rate(r.get('stateful_verify_per_s'))} |",
+        f"| stateful verify, `Verifier.verify_many` in groups of 100 on `SQLiteStore` (group commit) "
+        f"(`stateful_verify_batch_per_s`) | {_rate(r.get('stateful_verify_batch_per_s'))} |",
         f"| stateful verify through `Verifier` on `MemoryStore` "
         f"| {_rate(r.get('stateful_memory_verify_per_s'))} |",
         f"| 4 KiB write + fsync in the same temp dir, median (`fsync_ms`) | {_ms(r.get('fsync_ms'))} |",

@@ -148,3 +148,20 @@ def test_demo_section_prints_the_comparison() -> None:
     fn(Ctx())
     text = "\n".join(lines)
     assert "verify_batch, 1 thread" in text and "pyotp" in text and "resync" in text
+
+
+def test_slow_suites_run_only_when_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bench import runner
+
+    (tmp_path / "fast_bench.py").write_text(
+        'SUITE_NAME = "fast"\ndef measure(quick):\n    return {"fast_x": 1}\n')
+    (tmp_path / "slow_bench.py").write_text(
+        'SUITE_NAME = "slow"\nDEFAULT = False\ndef measure(quick):\n    return {"slow_x": 2}\n')
+    assert runner.runs_by_default(tmp_path / "fast_bench.py")
+    assert not runner.runs_by_default(tmp_path / "slow_bench.py")
+    assert not runner.runs_by_default(runner.BENCH_DIR / "service_bench.py")
+    tiny = runner.QUICK.scaled(0.01)
+    default = runner.run(True, tiny, suite_dir=tmp_path)
+    assert default.get("fast_x") == 1 and "slow_x" not in default
+    named = runner.run(True, tiny, suite_dir=tmp_path, only_suites=["slow"])
+    assert named.get("slow_x") == 2 and "fast_x" not in named

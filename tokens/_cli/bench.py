@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-suites", action="store_true", help="skip the contributed bench/*_bench.py suites")
     p.add_argument("--suite", action="append", metavar="NAME",
                    help="run only this contributed suite (repeatable; e.g. --suite fido2 --suite serial)")
+    p.add_argument("--service", action="store_true",
+                   help="run the HTTP verification-service suite (1/2/4 service processes on PostgreSQL "
+                        "and SQLite; slow, so not part of the default run)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--scale", type=float, default=1.0, metavar="F",
                    help="multiply every size and duration by F (e.g. 0.01 for a smoke run)")
@@ -45,6 +48,10 @@ def run_bench(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError("--plot needs matplotlib: pip install 'tokensim[plot]'") from None
     sizes = (runner.QUICK if args.quick else runner.FULL).scaled(args.scale)
+    if args.service:
+        args.suite = [*(args.suite or []), "service"]
+        if args.no_suites:
+            raise InputError("--service runs a suite; it cannot go with --no-suites")
     show = not args.no_progress and sys.stderr.isatty()
     if show:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,6 +106,8 @@ def print_report(r: dict[str, Any]) -> None:
         ("pure-Python fallback, worst case", _rate(r.get("python_batch_verify_per_s"))),
         ("resync ±24 h (5761 steps), median", f"{r.get('resync_24h_ms', float('nan')):.3f} ms"),
         ("stateful verify, SQLite (durable, replay-protected)", _rate(r.get("stateful_verify_per_s"))),
+        ("stateful verify, SQLite, verify_many in 100s (group commit)",
+         _rate(r.get("stateful_verify_batch_per_s"))),
         ("stateful verify, memory store", _rate(r.get("stateful_memory_verify_per_s"))),
         ("write + fsync of 4 KiB (temp dir), median", f"{r.get('fsync_ms', float('nan')):.3f} ms"),
         (f"cores used while measuring 1 / {r['threads']} threads",

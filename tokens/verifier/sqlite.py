@@ -100,7 +100,16 @@ def _row_to_credential(r: sqlite3.Row | tuple[object, ...]) -> Credential:
 class SQLiteStore(Store):
     """A :class:`Store` in one SQLite file (created 0600 on first use)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0,
+                 synchronous: str = "full") -> None:
+        """``synchronous="full"`` (default) fsyncs every commit: an accepted step survives power
+        loss.  ``"normal"`` (WAL) fsyncs only at checkpoints: an accepted step still survives a
+        crash or kill of the process, but the last commits can be lost if the machine loses power,
+        reopening a replay window for the codes accepted just before it."""
+        if synchronous.lower() not in ("full", "normal"):
+            raise VerifierError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
+        self.synchronous = synchronous.lower()
+        self._batch_depth = 0
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
@@ -114,7 +123,7 @@ class SQLiteStore(Store):
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -150,9 +159,46 @@ class SQLiteStore(Store):
                 raise VerifierError(f"verifier database {self.path}: {e}") from None
 
     @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE)."""
+    def batch(self) -> Iterator[None]:
+        """Group commit: every operation inside runs in one write transaction (each in its own
+        savepoint, so each keeps its all-or-nothing effect) and all are made durable by one
+        COMMIT — one fsync for the whole batch.  Callers must not report results before this
+        context has exited without error."""
         with self._guard() as db:
+            if self._batch_depth:
+                self._batch_depth += 1
+                try:
+                    yield
+                finally:
+                    self._batch_depth -= 1
+                return
+            db.execute("BEGIN IMMEDIATE")
+            self._batch_depth = 1
+            try:
+                yield
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                self._batch_depth = 0
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE).  Inside
+        :meth:`batch` it is a savepoint of the batch's transaction instead."""
+        with self._guard() as db:
+            if self._batch_depth:
+                db.execute("SAVEPOINT op")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK TO op")
+                    db.execute("RELEASE op")
+                    raise
+                db.execute("RELEASE op")
+                return
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
             try:
                 yield db

@@ -29,6 +29,8 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
 from __future__ import annotations
 
 import abc
+import contextlib
+from contextlib import AbstractContextManager
 from types import TracebackType
 
 from .model import Credential, Observation, Status, ThrottleState
@@ -89,6 +91,12 @@ class Store(abc.ABC):
         if cred is None:
             return None
         return cred, self.history(serial)
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Operations inside may be committed together (group commit) — each still atomic on its
+        own; nothing inside is durable, or may be reported, until the context exits cleanly.
+        The default runs every operation in its own transaction."""
+        return contextlib.nullcontext()
 
     # -- lifetime
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
