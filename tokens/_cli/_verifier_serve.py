@@ -10,28 +10,13 @@ import argparse
 import re
 
 from ..errors import InputError
+from .common import port_number, positive_int
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return v
 
 
-def _port(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= v <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {text!r}")
-    return v
 
 
 def register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,11 +27,11 @@ def register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     "Ctrl-C / SIGTERM.  Several services (on several machines) can share one "
                     "PostgreSQL store: replay protection holds across all of them.  See docs/deploy.md.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 = any free port)")
+    p.add_argument("--port", type=port_number, default=8080, help="port (default 8080; 0 = any free port)")
     p.add_argument("--db", dest="serve_db", metavar="URL", default=None,
                    help="store: sqlite:///PATH, a file path, or postgresql://USER@HOST:PORT/DB "
                         "(default: the verifier database under $TOKENSIM_HOME)")
-    p.add_argument("--workers", type=_positive, default=1, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="N uvicorn worker processes sharing the port, each with its own store "
                         "connection pool (default 1)")
     p.add_argument("--api-key-env", metavar="VAR", default=None,
@@ -54,11 +39,11 @@ def register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                         "(Authorization: Bearer KEY or X-API-Key: KEY)")
     p.add_argument("--trust-client-time", action="store_true",
                    help="accept an 'at' time in requests (simulations and benchmarks only)")
-    p.add_argument("--pool-size", type=_positive, default=8, metavar="N",
+    p.add_argument("--pool-size", type=positive_int, default=8, metavar="N",
                    help="PostgreSQL connections per worker process (default 8)")
-    p.add_argument("--max-body", type=_positive, default=256 * 1024, metavar="BYTES",
+    p.add_argument("--max-body", type=positive_int, default=256 * 1024, metavar="BYTES",
                    help="largest request body accepted (default 262144)")
-    p.add_argument("--max-batch", type=_positive, default=1000, metavar="N",
+    p.add_argument("--max-batch", type=positive_int, default=1000, metavar="N",
                    help="most items in one batch check (default 1000)")
     p.add_argument("--log-level", default="warning",
                    choices=["critical", "error", "warning", "info", "debug"], help="server log level")

@@ -19,31 +19,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import output
-from .common import add_json
+from .common import add_json, positive_float, positive_int
 
 if TYPE_CHECKING:
     from ..aws import AwsSession
     from .demo import DemoContext
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return v
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
-    return v
 
 
 def _add_connection(p: argparse.ArgumentParser) -> None:
@@ -51,9 +35,9 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
     g.add_argument("--endpoint-url", metavar="URL", help="AWS API endpoint (e.g. a moto server)")
     g.add_argument("--profile", metavar="P", help="profile with long-term credentials (default chain)")
     g.add_argument("--region", metavar="R", help="region (default: the profile's, else us-east-1)")
-    g.add_argument("--max-attempts", type=_positive_int, default=3, metavar="N",
+    g.add_argument("--max-attempts", type=positive_int, default=3, metavar="N",
                    help="botocore attempts per call, retries included (default 3)")
-    g.add_argument("--connect-timeout", type=_positive_float, default=5.0, metavar="S",
+    g.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="S",
                    help="seconds to wait for a connection (default 5)")
 
 
@@ -183,7 +167,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s = aws_sub.add_parser("session", help="MFA session credentials from STS (aws-mfa style)")
     s.add_argument("--device", required=True, metavar="NAME", help="stored device (from 'aws enroll')")
     s.add_argument("--serial-number", metavar="ARN", help="MFA serial number (default: stored with NAME)")
-    s.add_argument("--duration", type=_positive_int, metavar="S",
+    s.add_argument("--duration", type=positive_int, metavar="S",
                    help="seconds (GetSessionToken 900-129600, default 43200; AssumeRole 900-43200)")
     out = s.add_mutually_exclusive_group(required=True)
     out.add_argument("--write-profile", metavar="P", help="write into profile P of the credentials file")

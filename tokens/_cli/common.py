@@ -70,3 +70,52 @@ def drift_from_args(args: argparse.Namespace, default_epoch: float) -> DriftMode
                       epoch=default_epoch if args.epoch is None else args.epoch,
                       temperature=temp, aging_ppm_per_year=args.aging, jitter=args.jitter,
                       seed=args.seed)
+
+
+# -- argparse value types shared by the commands (one message style everywhere)
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    v = whole_number(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    v = finite_float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    v = finite_float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return v
+
+
+def probability(text: str) -> float:
+    v = finite_float(text)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability must be between 0 and 1, not {text!r}")
+    return v
+
+
+def port_number(text: str) -> int:
+    """A TCP/UDP port; 0 asks the OS for a free one."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {text!r}")
+    return v

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from . import output
+from .common import port_number
 
 if TYPE_CHECKING:
     from .demo import DemoContext
@@ -16,14 +17,6 @@ def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
 
-def _port(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= v <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {v}")
-    return v
 
 
 def _summary(name: str) -> dict[str, Any]:
@@ -284,8 +277,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     sv = s.add_parser("serve", help="serve over CTAPHID/UDP until interrupted")
     sv.add_argument("name")
     sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=_port, default=8111, help="UDP port to listen on (0: any free port)")
-    sv.add_argument("--reply-port", type=_port, default=7112,
+    sv.add_argument("--port", type=port_number, default=8111, help="UDP port to listen on (0: any free port)")
+    sv.add_argument("--reply-port", type=port_number, default=7112,
                     help="UDP port replies go to (0: reply to the sender's address)")
     sv.add_argument("--presence", default="approve", help="user presence: approve | deny | timeout")
     _json(sv)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from . import output
-from .common import add_json, finite_float, parse_time
+from .common import add_json, parse_time, positive_float
 
 if TYPE_CHECKING:
     from hw.token import SerialToken
@@ -146,17 +146,13 @@ def cmd_set_time(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> float:
-    v = finite_float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return v
 
 
 def _port_args(p: argparse.ArgumentParser, pin: bool = False) -> None:
     p.add_argument("--port", "--device", dest="port", required=True, metavar="URL",
                    help="device path (/dev/ttyACM0) or pyserial URL (socket://127.0.0.1:7000)")
-    p.add_argument("--timeout", type=_positive, default=0.25, metavar="S", help="per-attempt timeout (0.25)")
+    p.add_argument("--timeout", type=positive_float, default=0.25, metavar="S",
+                   help="per-attempt timeout (0.25)")
     p.add_argument("--retries", type=int, default=3, help="retries after a timeout or bad frame (3)")
     if pin:
         p.add_argument("--pin", default=None, help="admin PIN (default: $TOKENSIM_HW_PIN or 123456)")

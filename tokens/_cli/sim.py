@@ -18,21 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from . import output
-from .common import add_drift_args, add_json, drift_from_args, finite_float
-
-
-def _prob(text: str) -> float:
-    v = finite_float(text)
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"a probability must be between 0 and 1, not {text}")
-    return v
-
-
-def _nonneg(text: str) -> float:
-    v = finite_float(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return v
+from .common import add_drift_args, add_json, drift_from_args, nonneg_float, probability
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -132,17 +118,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--slots", type=int, default=4, help="number of credential slots (1-16, default 4)")
     s.add_argument("--pin", default="123456", help="the admin PIN (default 123456)")
     s.add_argument("--pin-retries", type=int, default=5, help="wrong PINs before it blocks (default 5)")
-    s.add_argument("--battery-life", type=_nonneg, default=None, metavar="S",
+    s.add_argument("--battery-life", type=nonneg_float, default=None, metavar="S",
                    help="seconds until the clock battery dies (default: never); SIGUSR1 fits a new one")
-    s.add_argument("--new-battery-life", type=_nonneg, default=None, metavar="S",
+    s.add_argument("--new-battery-life", type=nonneg_float, default=None, metavar="S",
                    help="life of the cells fitted with SIGUSR1 (default: never dies)")
     s.add_argument("--allow-backwards", action="store_true",
                    help="SET_TIME may move the clock backwards without FORCE")
     s.add_argument("--button", action="store_true",
                    help="GET_CODE waits for a button press (SIGUSR2 presses it)")
-    s.add_argument("--button-delay", type=_nonneg, default=None, metavar="S",
+    s.add_argument("--button-delay", type=nonneg_float, default=None, metavar="S",
                    help="a simulated user presses the button S seconds after it is asked (implies --button)")
-    s.add_argument("--button-timeout", type=_nonneg, default=10.0, metavar="S",
+    s.add_argument("--button-timeout", type=nonneg_float, default=10.0, metavar="S",
                    help="give up waiting for the button after S seconds (default 10)")
     g = s.add_argument_group("factory provisioning")
     g.add_argument("--provision", type=int, default=0, metavar="N",
@@ -155,12 +141,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="write the seeds as a PSKC (RFC 6030) file")
     g.add_argument("--pskc-psk", metavar="HEX", help="encrypt the PSKC file with this pre-shared AES key")
     f = s.add_argument_group("wire fault injection (seeded)")
-    f.add_argument("--corrupt", type=_prob, default=0.0, metavar="P", help="flip a byte in a frame")
-    f.add_argument("--drop", type=_prob, default=0.0, metavar="P", help="lose a frame")
-    f.add_argument("--garbage", type=_prob, default=0.0, metavar="P", help="send junk before a reply")
-    f.add_argument("--latency", type=_nonneg, default=0.0, metavar="S", help="delay replies by S seconds")
-    f.add_argument("--latency-prob", type=_prob, default=1.0, metavar="P", help="share of replies delayed")
-    f.add_argument("--unplug", type=_prob, default=0.0, metavar="P",
+    f.add_argument("--corrupt", type=probability, default=0.0, metavar="P", help="flip a byte in a frame")
+    f.add_argument("--drop", type=probability, default=0.0, metavar="P", help="lose a frame")
+    f.add_argument("--garbage", type=probability, default=0.0, metavar="P", help="send junk before a reply")
+    f.add_argument("--latency", type=nonneg_float, default=0.0, metavar="S",
+                   help="delay replies by S seconds")
+    f.add_argument("--latency-prob", type=probability, default=1.0, metavar="P",
+                   help="share of replies delayed")
+    f.add_argument("--unplug", type=probability, default=0.0, metavar="P",
                    help="vanish mid-command (pty: the port is gone for good; TCP: the client is cut off)")
     f.add_argument("--fault-seed", type=int, default=0, metavar="N", help="random seed for the faults")
     add_drift_args(s)
