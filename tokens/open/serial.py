@@ -127,11 +127,13 @@ def open_sim(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
     days = url.number("battery_days", 0.0)
     if days < 0:
         raise url.fail("battery_days must not be negative")
+    # URL errors raise here, once; the firmware's own checks below
+    serial, slots = url.text("serial") or None, url.integer("slots", 4, 1, 16)
+    drift_ppm, offset = url.number("drift_ppm", 0.0), url.number("offset", 0.0)
+    pin_retries = url.integer("pin_retries", 5, 1, 255)
     try:
-        fw = make_firmware(serial=url.text("serial") or None, reference=ctx.reference,
-                           drift_ppm=url.number("drift_ppm", 0.0), offset=url.number("offset", 0.0),
-                           slots=url.integer("slots", 4, 1, 16), pin=pin,
-                           pin_retries=url.integer("pin_retries", 5, 1, 255), button=button,
+        fw = make_firmware(serial=serial, reference=ctx.reference, drift_ppm=drift_ppm, offset=offset,
+                           slots=slots, pin=pin, pin_retries=pin_retries, button=button,
                            battery_life=days * 86400 if days else None)
     except ValueError as e:  # the firmware's own parameter checks (ClockError is a ValueError too)
         raise url.fail(str(e)) from None
