@@ -36,6 +36,7 @@ BAD = [
     ("socket://127.0.0.1", "missing port; expected socket://HOST:PORT"),
     ("socket://user@127.0.0.1:7000", "user information is not allowed"),
     ("sim-serial:?slots=0", "slots must be between 1 and 16"),
+    ("sim-serial:?slots=abc", "slots must be a whole number"),
     ("sim-serial:?button=maybe", "button must be true or false"),
     ("sim-serial:?warp=9", "unknown parameter(s) warp"),
     ("totp:?secret=JBSWY3DPEHPK3PXP#frag", "fragment"),
@@ -50,6 +51,7 @@ def test_bad_url_is_one_line_invalid_uri_error(url: str, fragment: str) -> None:
     msg = str(ei.value)
     assert fragment in msg
     assert "\n" not in msg
+    assert msg.count("; expected ") <= 1  # said once, not wrapped again
     assert isinstance(ei.value, ValueError)  # InvalidURIError is an InputError (a ValueError)
 
 
