@@ -230,7 +230,7 @@ def _demo(ctx: DemoContext) -> None:
         import boto3  # noqa: F401
         from moto.server import ThreadedMotoServer
     except ImportError:
-        ctx.say("boto3/moto not installed (pip install 'tokensim[dev]'): AWS section skipped")
+        ctx.say("boto3/moto not installed (pip install 'tokensim[demo]'): AWS section skipped")
         return
     import logging
     import urllib.request

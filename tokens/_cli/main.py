@@ -20,6 +20,8 @@ from ..errors import TokensimError
 from . import output
 
 _NOT_COMMANDS = {"main", "output", "common"}
+_EXTRA_FOR = {"boto3": "aws", "botocore": "aws", "moto": "dev", "starlette": "service", "uvicorn": "service",
+              "httpx": "service", "psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,11 +78,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TokensimError as e:
         output.error(str(e) or type(e).__name__)
         return 1
+    except ImportError as e:  # an optional extra that is not installed
+        if os.environ.get("TOKENSIM_DEBUG"):
+            raise
+        hint = _EXTRA_FOR.get((e.name or "").split(".")[0], "")
+        output.error(f"missing optional dependency {e.name or e}" +
+                     (f" (pip install 'tokensim[{hint}]')" if hint else ""))
+        return 1
     except KeyboardInterrupt:
         output.error("interrupted")
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as e:  # a bug: still one line (TOKENSIM_DEBUG=1 shows the traceback)
+        if os.environ.get("TOKENSIM_DEBUG"):
+            raise
+        output.error(f"internal error: {type(e).__name__}: {e} (set TOKENSIM_DEBUG=1 for a traceback)")
+        return 70
     return int(rc or 0)
 
 

@@ -109,9 +109,13 @@ _ENFORCE_MFA: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
 
 
 def _demo_serve(ctx: Any) -> None:
-    from botocore.exceptions import ClientError
+    try:
+        from botocore.exceptions import ClientError
 
-    from ..awsserver import AwsServer
+        from ..awsserver import AwsServer
+    except ImportError as e:
+        ctx.say(f"{e.name} not installed (pip install 'tokensim[aws,service]'): aws serve section skipped")
+        return
     from ..clock import DriftModel
     from ..otp import decode_secret
     from ..virtual import VirtualTOTP

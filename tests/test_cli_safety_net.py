@@ -1,0 +1,47 @@
+"""The CLI's last line of defence: a missing optional extra or a bug is one line, not a traceback."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from tokens._cli import main as cli
+
+
+def _run_with(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> int:
+    def boom(args: argparse.Namespace) -> int:
+        raise exc
+
+    real = cli.build_parser
+
+    def parser() -> cli.Parser:
+        p = real()
+        p.set_defaults(func=boom)
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    return cli.main([])
+
+
+def test_missing_extra_names_the_package_and_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    rc = _run_with(monkeypatch, ModuleNotFoundError("No module named 'botocore'", name="botocore"))
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err == "error: missing optional dependency botocore (pip install 'tokensim[aws]')\n"
+
+
+def test_unexpected_exception_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TOKENSIM_DEBUG", raising=False)
+    rc = _run_with(monkeypatch, RuntimeError("kaboom\nsecond line"))
+    err = capsys.readouterr().err
+    assert rc == 70 and err.count("\n") == 1
+    assert err.startswith("error: internal error: RuntimeError: kaboom second line")
+
+
+def test_debug_env_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKENSIM_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        _run_with(monkeypatch, RuntimeError("kaboom"))
