@@ -214,30 +214,26 @@ async def resync(request: Request) -> Response:
     return JSONResponse(res.to_dict())
 
 
-async def disable(request: Request) -> Response:
-    st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial = get_str(body, "serial")
+def _admin(action: Callable[[Verifier, str], None]) -> Callable[[Request], Any]:
+    """An endpoint that applies ``action(verifier, serial)`` and answers with the credential."""
 
-    def run() -> Credential:
-        st.verifier().disable(serial)
-        return st.verifier().get(serial)
+    async def endpoint(request: Request) -> Response:
+        st = _state(request)
+        body = await read_json(request, st.config.max_body)
+        serial = get_str(body, "serial")
 
-    cred = await _blocking(run)
-    return JSONResponse({"ok": True, "credential": cred.to_dict()})
+        def run() -> Credential:
+            action(st.verifier(), serial)
+            return st.verifier().get(serial)
+
+        cred = await _blocking(run)
+        return JSONResponse({"ok": True, "credential": cred.to_dict()})
+
+    return endpoint
 
 
-async def unlock(request: Request) -> Response:
-    st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial = get_str(body, "serial")
-
-    def run() -> Credential:
-        st.verifier().unlock(serial)
-        return st.verifier().get(serial)
-
-    cred = await _blocking(run)
-    return JSONResponse({"ok": True, "credential": cred.to_dict()})
+disable = _admin(lambda v, serial: v.disable(serial))
+unlock = _admin(lambda v, serial: v.unlock(serial))
 
 
 async def show(request: Request) -> Response:
