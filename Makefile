@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench install install-dev clean
+.PHONY: demo test lint typecheck pytest bench fuzz install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ pytest: install-dev
 
 bench: install-dev
 	$(BIN)/tokensim bench
+
+# the adversarial suite with long hypothesis runs (minutes): before a release
+fuzz: install-dev
+	TOKENSIM_FUZZ=1 $(BIN)/python -m pytest tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The adversarial suite (see tests/fuzz/_settings.py): typed error or valid answer, never a crash or hang."""
