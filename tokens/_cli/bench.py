@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from bench import runner
+    from ..benchmark import runner
 
     if not 0 < args.scale <= 10:
         raise InputError("--scale must be in (0, 10]")
@@ -67,11 +67,11 @@ def run_bench(args: argparse.Namespace) -> int:
         result = runner.run(args.quick, sizes, suites=not args.no_suites, sweep=bool(args.plot),
                             only_suites=args.suite)
     if args.plot:
-        from bench.plot import plot
+        from ..benchmark.plot import plot
 
         result["plot"] = str(plot(result, args.plot))
     if args.markdown:
-        from bench.report import write
+        from ..benchmark.report import write
 
         command = "tokensim bench" + "".join(f" {a}" for a in sys.argv[2:]) if sys.argv[1:2] == ["bench"] \
             else "tokensim bench"
@@ -90,7 +90,7 @@ def _rate(v: Any) -> str:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    from bench.runner import TARGETS
+    from ..benchmark.runner import TARGETS
 
     output.kv({"backend": r["backend"], "cpu": f"{r['cpu']} ({r['cores']} usable cores)",
                "python": r["python"], "load before run": r.get("load_before", "")}, title="machine")
@@ -136,7 +136,7 @@ def print_report(r: dict[str, Any]) -> None:
 
 def _demo(ctx: Any) -> None:
     """A two-second taste of ``tokensim bench``: the same measurements on small sizes."""
-    from bench import measure
+    from ..benchmark import measure
     from tokens.hotloop import BACKEND
 
     w = measure.make_workload(20_000, 500)
