@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tokens.benchmark import runner
 from tokens._cli.main import main
+from tokens.benchmark import runner
 
 REQUIRED = ["batch_verify_per_s", "batch_verify_hit_per_s", "batch_verify_threads_per_s", "threads",
             "pyotp_verify_per_s", "sha1_limit_verify_per_s", "resync_24h_ms", "stateful_verify_per_s",

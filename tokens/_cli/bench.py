@@ -136,8 +136,9 @@ def print_report(r: dict[str, Any]) -> None:
 
 def _demo(ctx: Any) -> None:
     """A two-second taste of ``tokensim bench``: the same measurements on small sizes."""
-    from ..benchmark import measure
     from tokens.hotloop import BACKEND
+
+    from ..benchmark import measure
 
     w = measure.make_workload(20_000, 500)
     rates = measure.batch_rates(w, hit=False, threads=[1], min_time=0.2)

@@ -1,7 +1,8 @@
-"""tokensim's benchmark suite (``tokensim bench``, ``make bench``).
+"""The measurements behind ``tokensim bench`` (``make bench``), shipped with the library.
 
-``bench.measure`` holds the measurements, ``bench.runner`` runs them side by side and derives the
-in-run ratios, ``bench.plot`` draws throughput against batch size and threads.  Other parts of
-tokensim contribute ``bench/<name>_bench.py`` modules (``SUITE_NAME``, ``measure(quick)``), which
-the runner discovers and runs each in its own process.
+``measure`` holds the measurements, ``runner`` runs them side by side and derives the in-run
+ratios, ``plot`` draws throughput against batch size and threads, ``report`` writes
+docs/BENCHMARKS.md.  Contributed suites are ``bench/<name>_bench.py`` files of a source checkout
+(``SUITE_NAME``, ``measure(quick)``), which the runner discovers and runs each in its own process;
+an installed tokensim runs the core measurements only.
 """

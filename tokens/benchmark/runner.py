@@ -1,9 +1,9 @@
 """Runs every measurement of ``tokensim bench`` side by side and derives the in-run ratios.
 
-Contributor suites are the modules ``bench/<name>_bench.py`` defining ``SUITE_NAME`` and
-``measure(quick: bool) -> dict[str, float | int | str]``.  Each runs in its own Python process
-(bounded by a timeout), so a suite that fails, hangs or crashes adds ``<name>_error`` to the
-result instead of ending the run.
+Contributor suites are the modules ``bench/<name>_bench.py`` of a source checkout (they are not
+installed) defining ``SUITE_NAME`` and ``measure(quick: bool) -> dict[str, float | int | str]``.
+Each runs in its own Python process (bounded by a timeout), so a suite that fails, hangs or
+crashes adds ``<name>_error`` to the result instead of ending the run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from typing import Any
 
 from . import measure
 
-BENCH_DIR = Path(__file__).resolve().parent
+
+def _checkout_bench_dir() -> Path:
+    """``bench/`` of the source checkout this package runs from (an editable install).
+
+    Found next to the ``tokens`` package, never through the working directory or ``sys.path``:
+    an installed tokensim has no suites, and a user's own ``bench/`` is none of ours."""
+    root = Path(__file__).resolve().parents[2]
+    return root / "bench" if (root / "pyproject.toml").is_file() else root / "bench-not-in-a-checkout"
+
+
+BENCH_DIR = _checkout_bench_dir()
 Progress = Callable[[str, float], None]  # (label of the step starting, fraction of the run done)
 
 
@@ -78,6 +88,8 @@ def machine() -> dict[str, Any]:
 # ---------------------------------------------------------------- contributor suites
 
 def discover_suites(directory: Path = BENCH_DIR) -> list[Path]:
+    if not directory.is_dir():
+        return []
     return sorted(p for p in directory.glob("*_bench.py") if p.is_file())
 
 
@@ -113,9 +125,11 @@ def run_suite(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
     name = path.stem.removesuffix("_bench")
     started = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), "quick" if quick else "full"],
+        # -P: the child's sys.path does not start with its working directory, so a tokens.py or
+        # hw/ lying there cannot shadow tokensim's packages
+        proc = subprocess.run([sys.executable, "-P", "-c", _CHILD, str(path), "quick" if quick else "full"],
                               capture_output=True, text=True, timeout=timeout,
-                              cwd=str(BENCH_DIR.parent), check=False)
+                              cwd=str(path.parent), check=False)
     except subprocess.TimeoutExpired:
         return {f"{name}_error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
