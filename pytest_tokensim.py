@@ -1,6 +1,7 @@
-"""pytest plugin (entry point ``pytest11``): fixtures for scripting MFA devices in your own tests.
+"""tokensim's pytest plugin (entry point ``pytest11``, name ``tokensim``): MFA devices as fixtures.
 
-Active whenever tokensim is installed; see docs/pytest.md for a worked example.
+Active whenever tokensim is installed; see docs/pytest.md for a worked example.  Switch it off for
+one run with ``pytest -p no:tokensim``.
 
     mfa_clock                    ManualClock at 2026-01-01T00:00:00Z — the reference time of the test
     totp_factory(...)            VirtualTOTP on mfa_clock, with a drift model (ppm, offset, aging ...)
@@ -16,12 +17,19 @@ Active whenever tokensim is installed; see docs/pytest.md for a worked example.
     mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
 
 Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
-Fixtures for optional parts (verifier, FIDO2, serial, AWS) import them inside the fixture, so this
-plugin loads even where a part or its dependencies are missing.
+
+This module is loaded by every pytest run on a machine where tokensim is installed, so it is a
+uniquely named top-level module and imports nothing but pytest and the standard library when it
+loads; each fixture imports the parts of tokensim it needs when a test uses it.  A project whose
+own top-level ``tokens``, ``hw`` or ``firmware_sim`` module shadows tokensim's package of that
+name still loads the plugin; only a test that uses one of these fixtures fails, with one line
+saying which module shadows which (the choice documented in docs/pytest.md).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,28 +37,65 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .clock import DriftModel, ManualClock, TemperatureProfile
-from .otp import Algorithm
-from .virtual import VirtualHOTP, VirtualTOTP
-
 if TYPE_CHECKING:
     from firmware_sim.firmware import Firmware
     from firmware_sim.runner import PtyRunner
     from hw.token import SerialToken
-
-    from .aws import AwsSession
-    from .awsserver import AwsServer
-    from .fido2 import SoftCtapDevice
-    from .fido2.device import Fido2Device
-    from .verifier import Policy, Verifier
+    from tokens.aws import AwsSession
+    from tokens.awsserver import AwsServer
+    from tokens.clock import DriftModel, ManualClock, TemperatureProfile
+    from tokens.fido2 import SoftCtapDevice
+    from tokens.fido2.device import Fido2Device
+    from tokens.otp import Algorithm
+    from tokens.verifier import Policy, Verifier
+    from tokens.virtual import VirtualHOTP, VirtualTOTP
 
 DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 SERIAL_PIN = "123456"  # PIN of the simulated serial tokens made here
+_HERE = Path(__file__).resolve().parent  # tokensim's packages are this module's siblings
+
+
+def shadowing(package: str) -> str | None:
+    """Where the module that ``import <package>`` would load lives, when it is not tokensim's.
+
+    tokensim installs ``tokens``, ``hw`` and ``firmware_sim`` next to this module (site-packages or
+    the source checkout of an editable install); any other location means a module of the project
+    under test — say its own ``tokens.py`` — comes first on ``sys.path``.  Decided without running
+    the other module's code when it is not imported yet.  None when the package is tokensim's (or
+    not found at all: the import itself then reports what is missing).
+    """
+    mod = sys.modules.get(package)
+    if mod is not None:
+        origin = getattr(mod, "__file__", None)
+    else:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        origin = spec.origin if spec.has_location else None
+    if origin is not None and Path(origin).resolve() == _HERE / package / "__init__.py":
+        return None
+    return str(origin or f"a namespace package '{package}'")
+
+
+def _require(*packages: str) -> None:
+    """Fail the test with one clear line if a project module shadows one of tokensim's packages."""
+    for package in packages:
+        where = shadowing(package)
+        if where is not None:
+            pytest.fail(f"tokensim: this project's own module '{package}' ({where}) shadows tokensim's "
+                        f"'{package}' package, so tokensim's fixtures cannot run here; rename that module "
+                        "or run pytest with -p no:tokensim", pytrace=False)
 
 
 @pytest.fixture
 def mfa_clock() -> ManualClock:
     """A manual reference clock starting at 2026-01-01T00:00:00Z; move it with ``advance``."""
+    _require("tokens")
+    from tokens.clock import ManualClock
+
     return ManualClock(DEFAULT_START)
 
 
@@ -68,12 +113,15 @@ def totp_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualTOTP]]
     now on (+20 ppm ≈ 52 s a month fast).  Pass a whole :class:`~tokens.clock.DriftModel` as
     ``drift`` for full control.  A random secret is used when ``secret`` is None.
     """
+    from tokens.clock import DriftModel
+    from tokens.virtual import VirtualTOTP
+
     made: list[VirtualTOTP] = []
 
     def make(secret: bytes | None = None, *, drift_ppm: float = 0.0, offset: float = 0.0,
              aging_ppm_per_year: float = 0.0, temperature: TemperatureProfile | None = None,
              jitter: float = 0.0, seed: int = 0, drift: DriftModel | None = None, period: int = 30,
-             digits: int = 6, algorithm: Algorithm | str = Algorithm.SHA1, **kw: Any) -> VirtualTOTP:
+             digits: int = 6, algorithm: Algorithm | str = "SHA1", **kw: Any) -> VirtualTOTP:
         if drift is None:
             drift = DriftModel(ppm=drift_ppm, offset=offset, epoch=mfa_clock.now(),
                                aging_ppm_per_year=aging_ppm_per_year, temperature=temperature,
@@ -94,6 +142,9 @@ def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
 
     Each ``code()`` is a button press (the counter moves on); ``peek()`` looks without pressing.
     """
+    _require("tokens")
+    from tokens.virtual import VirtualHOTP
+
     made: list[VirtualHOTP] = []
 
     def make(secret: bytes | None = None, **kw: Any) -> VirtualHOTP:
@@ -112,7 +163,8 @@ def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
 @pytest.fixture
 def mfa_verifier_policy() -> Policy:
     """The verifier policy of ``mfa_verifier``; override this fixture in a conftest to change it."""
-    from .verifier import DEFAULT_POLICY
+    _require("tokens")
+    from tokens.verifier import DEFAULT_POLICY
 
     return DEFAULT_POLICY
 
@@ -120,7 +172,7 @@ def mfa_verifier_policy() -> Policy:
 @pytest.fixture
 def mfa_verifier(tmp_path: Path, mfa_clock: ManualClock, mfa_verifier_policy: Policy) -> Iterator[Verifier]:
     """A :class:`~tokens.verifier.Verifier` on a fresh SQLite file in ``tmp_path``, reading mfa_clock."""
-    from .verifier import SQLiteStore, Verifier
+    from tokens.verifier import SQLiteStore, Verifier
 
     store = SQLiteStore(tmp_path / "tokensim-verifier.sqlite3")
     try:
@@ -142,7 +194,7 @@ def fido2_authenticator_factory(mfa_clock: ManualClock) -> Callable[..., SoftCta
     """
 
     def make(presence: Any = None, biometric: Any = None, **state: Any) -> SoftCtapDevice:
-        from .fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
+        from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
 
         auth = Authenticator(AuthenticatorState.new(**state), presence=presence, biometric=biometric,
                              clock=mfa_clock)
@@ -160,7 +212,7 @@ def fido2_authenticator(fido2_authenticator_factory: Callable[..., SoftCtapDevic
 @pytest.fixture
 def fido2_device(fido2_authenticator: SoftCtapDevice) -> Iterator[Fido2Device]:
     """``fido2_authenticator`` as a :class:`tokens.device.Device` (enroll = makeCredential ...)."""
-    from .fido2.device import Fido2Device
+    from tokens.fido2.device import Fido2Device
 
     dev = Fido2Device(fido2_authenticator, model="tokensim software authenticator")
     yield dev
@@ -192,6 +244,7 @@ def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., Simul
     ``mfa_clock``), serves it on a new pseudo-terminal and opens ``hw.token.SerialToken`` on it.
     Everything is closed and stopped at teardown.
     """
+    _require("tokens", "hw", "firmware_sim")
     made: list[SimulatedSerialToken] = []
 
     def make(*, pin: str = SERIAL_PIN, timeout: float = 2.0, **firmware: Any) -> SimulatedSerialToken:
@@ -236,7 +289,7 @@ def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
     codes with tokensim's verifier on ``mfa_clock`` (and refuse a code used twice), and the QR code
     of CreateVirtualMFADevice is a real one.  Needs the ``aws`` and ``service`` extras.
     """
-    from .awsserver import AwsServer
+    from tokens.awsserver import AwsServer
 
     with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=mfa_clock) as server:
         yield server
@@ -245,7 +298,7 @@ def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
 @pytest.fixture
 def mfa_aws(aws_serve: AwsServer) -> AwsSession:
     """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, signed with root keys."""
-    from .aws import AwsOptions, AwsSession
+    from tokens.aws import AwsOptions, AwsSession
 
     return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
                                  access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))

@@ -28,7 +28,7 @@ def doc_snippet(starting_with: str) -> str:
 
 def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert found.get("tokensim") == "tokens.pytest_plugin"
+    assert found.get("tokensim") == "pytest_tokensim"
 
 
 def test_worked_example_passes(pytester: pytest.Pytester) -> None:
