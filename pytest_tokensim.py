@@ -21,9 +21,10 @@ Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — test
 This module is loaded by every pytest run on a machine where tokensim is installed, so it is a
 uniquely named top-level module and imports nothing but pytest and the standard library when it
 loads; each fixture imports the parts of tokensim it needs when a test uses it.  A project whose
-own top-level ``tokens``, ``hw`` or ``firmware_sim`` module shadows tokensim's package of that
-name still loads the plugin; only a test that uses one of these fixtures fails, with one line
-saying which module shadows which (the choice documented in docs/pytest.md).
+own top-level ``tokens`` module shadows tokensim's package still loads the plugin; only a test
+that uses one of these fixtures fails, with one line saying which module shadows which (the
+choice documented in docs/pytest.md).  ``hw`` and ``firmware_sim`` are loaded from tokensim's
+install even where a same-named folder comes first on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -55,45 +56,50 @@ SERIAL_PIN = "123456"  # PIN of the simulated serial tokens made here
 _HERE = Path(__file__).resolve().parent  # tokensim's packages are this module's siblings
 
 
-def shadowing(package: str) -> str | None:
-    """Where the module that ``import <package>`` would load lives, when it is not tokensim's.
+def _tokens_shadowed_by() -> str | None:
+    """Where ``import tokens`` loads from when that is not tokensim's package (say, a project's own
+    ``tokens.py`` that comes first on ``sys.path``); None when it is tokensim's or not found.
 
-    tokensim installs ``tokens``, ``hw`` and ``firmware_sim`` next to this module (site-packages or
-    the source checkout of an editable install); any other location means a module of the project
-    under test — say its own ``tokens.py`` — comes first on ``sys.path``.  Decided without running
-    the other module's code when it is not imported yet.  None when the package is tokensim's (or
-    not found at all: the import itself then reports what is missing).
+    tokensim installs ``tokens`` next to this module (site-packages, or the source checkout of an
+    editable install).  Decided without running the other module's code when it is not imported.
     """
-    mod = sys.modules.get(package)
+    mod = sys.modules.get("tokens")
     if mod is not None:
         origin = getattr(mod, "__file__", None)
     else:
         try:
-            spec = importlib.util.find_spec(package)
+            spec = importlib.util.find_spec("tokens")
         except (ImportError, ValueError):
             return None
         if spec is None:
             return None
         origin = spec.origin if spec.has_location else None
-    if origin is not None and Path(origin).resolve() == _HERE / package / "__init__.py":
+    if origin is not None and Path(origin).resolve() == _HERE / "tokens" / "__init__.py":
         return None
-    return str(origin or f"a namespace package '{package}'")
+    return str(origin or "a namespace package 'tokens'")
 
 
-def _require(*packages: str) -> None:
-    """Fail the test with one clear line if a project module shadows one of tokensim's packages."""
-    for package in packages:
-        where = shadowing(package)
-        if where is not None:
-            pytest.fail(f"tokensim: this project's own module '{package}' ({where}) shadows tokensim's "
-                        f"'{package}' package, so tokensim's fixtures cannot run here; rename that module "
-                        "or run pytest with -p no:tokensim", pytrace=False)
+def _require(*siblings: str) -> None:
+    """Fail the test with one line when tokensim's ``tokens`` package is shadowed; load tokensim's
+    own ``hw``/``firmware_sim`` even where a same-named folder comes first on ``sys.path``."""
+    where = _tokens_shadowed_by()
+    if where is not None:
+        pytest.fail(f"tokensim: this project's own module 'tokens' ({where}) shadows tokensim's 'tokens' "
+                    "package, so tokensim's fixtures cannot run here; rename that module or run pytest "
+                    "with -p no:tokensim", pytrace=False)
+    if siblings:
+        from tokens._imports import ShadowedModuleError, prefer_own
+
+        try:
+            prefer_own(*siblings)
+        except ShadowedModuleError as e:
+            pytest.fail(f"tokensim: {e}", pytrace=False)
 
 
 @pytest.fixture
 def mfa_clock() -> ManualClock:
     """A manual reference clock starting at 2026-01-01T00:00:00Z; move it with ``advance``."""
-    _require("tokens")
+    _require()
     from tokens.clock import ManualClock
 
     return ManualClock(DEFAULT_START)
@@ -142,7 +148,7 @@ def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
 
     Each ``code()`` is a button press (the counter moves on); ``peek()`` looks without pressing.
     """
-    _require("tokens")
+    _require()
     from tokens.virtual import VirtualHOTP
 
     made: list[VirtualHOTP] = []
@@ -163,7 +169,7 @@ def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
 @pytest.fixture
 def mfa_verifier_policy() -> Policy:
     """The verifier policy of ``mfa_verifier``; override this fixture in a conftest to change it."""
-    _require("tokens")
+    _require()
     from tokens.verifier import DEFAULT_POLICY
 
     return DEFAULT_POLICY
@@ -244,7 +250,7 @@ def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., Simul
     ``mfa_clock``), serves it on a new pseudo-terminal and opens ``hw.token.SerialToken`` on it.
     Everything is closed and stopped at teardown.
     """
-    _require("tokens", "hw", "firmware_sim")
+    _require("hw", "firmware_sim")
     made: list[SimulatedSerialToken] = []
 
     def make(*, pin: str = SERIAL_PIN, timeout: float = 2.0, **firmware: Any) -> SimulatedSerialToken:
