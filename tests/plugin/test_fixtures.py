@@ -202,3 +202,43 @@ def test_plugin_loads_without_importing_tokensim() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "totp_factory" in out.stdout and "serial_token_factory" in out.stdout
+
+
+# ---------------------------------------------------------------- registration (was test_docs_example.py)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "pytest.md"
+
+
+def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert found.get("tokensim") == "pytest_tokensim"
+
+
+def test_policy_override_from_the_docs(pytester: pytest.Pytester) -> None:
+    """docs/pytest.md's conftest snippet really changes the policy mfa_verifier uses."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    [snippet] = [b for b in blocks if b.startswith("import pytest\nfrom tokens.verifier import Policy")]
+    pytester.makeconftest(snippet)
+    pytester.makepyfile(test_policy="""
+        from tokens.verifier import Status
+
+        def test_override(mfa_verifier, totp_factory, mfa_clock):
+            assert mfa_verifier.policy.look_ahead == 0 and mfa_verifier.policy.throttle_after == 5
+            token = totp_factory(offset=30)              # one step fast: outside a zero window
+            mfa_verifier.register("bob", token.secret, status=Status.ACTIVE)
+            assert mfa_verifier.verify("bob", token.code()).reason.value == "invalid"
+            mfa_clock.advance(30)
+            assert mfa_verifier.verify("bob", token.consecutive(1, at=mfa_clock.now() - 30)[0]).ok
+    """)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q").assert_outcomes(passed=1)
+
+
+def test_plugin_can_be_switched_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x(mfa_clock):\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:tokensim", "-q")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'mfa_clock' not found*"])
