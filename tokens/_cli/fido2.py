@@ -146,25 +146,44 @@ def _ceremony(args: argparse.Namespace, create: bool) -> int:
     options = platform.parse_options(text)
     if bool(args.name) == bool(args.device):
         raise InputError("give an authenticator NAME or --device URL")
+    _check_origin(options, args.origin, create)
+    from ..open.interaction import CliInteraction
+
+    ui = CliInteraction(args.pin)  # the PIN chain: --pin, $TOKENSIM_PIN, the terminal, else an error
     if args.device:  # any FIDO2 key by URL (docs/device-urls.md), e.g. a USB key: fido2-hid:
         from ._device_probe import open_fido2
 
         key = open_fido2(args.device)
         with key:
             output.print_json((platform.create if create else platform.get)(
-                key.ctap_device, options, args.origin, args.pin))
+                key.ctap_device, options, args.origin, interaction=ui))
         return 0
     with store.InUse(args.name):
         st = store.load(args.name)
         auth = Authenticator(st)
         run = platform.create if create else platform.get
         try:
-            response = run(SoftCtapDevice(auth), options, args.origin, args.pin)
+            response = run(SoftCtapDevice(auth), options, args.origin, interaction=ui)
         finally:
             if auth.dirty:
                 store.save(st)
     output.print_json(response)
     return 0
+
+
+def _check_origin(options: Any, origin: str | None, create: bool) -> None:
+    """A browser refuses an RP id that is neither the origin's host nor a parent domain of it; say
+    so in those words (python-fido2 reports only BAD_REQUEST)."""
+    from fido2.rpid import verify_rp_id
+
+    rp = options.get("rp") if create else None
+    rp_id = rp.get("id") if isinstance(rp, dict) else (None if create else options.get("rpId"))
+    if not origin or not isinstance(rp_id, str) or not rp_id:
+        return
+    if origin.startswith(("https://", "http://localhost")) and not verify_rp_id(rp_id, origin):
+        raise InputError(f"origin {origin} may not use the RP id {rp_id!r} of these options: the RP "
+                         f"id must be the origin's host or a parent domain of it (e.g. --origin "
+                         f"https://{rp_id}); a browser refuses this too")
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -270,7 +289,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         w.add_argument("--options", required=True, metavar="FILE",
                        help="the RP's PublicKeyCredential*Options JSON ('-' for stdin)")
         w.add_argument("--origin", help="client origin (default https://RP_ID)")
-        w.add_argument("--pin", help="PIN to use when the authenticator has one")
+        w.add_argument("--pin", help="PIN to use when the authenticator has one (else $TOKENSIM_PIN, else "
+                                     "asked on the terminal; without a terminal: an error)")
         _json(w)
         w.set_defaults(func=fn)
 

@@ -48,10 +48,16 @@ def parse_options(text: str) -> Mapping[str, Any]:
     return doc
 
 
-def _client(device: CtapDevice, origin: str, pin: str | None) -> Fido2Client:
+def _client(device: CtapDevice, origin: str, pin: str | None, interaction: Any = None) -> Fido2Client:
     if not origin.startswith(("https://", "http://localhost")):
         raise InputError(f"origin must be https:// (or http://localhost), not {origin!r}")
-    return Fido2Client(device, DefaultClientDataCollector(origin), user_interaction=_FixedPin(pin))
+    if interaction is not None:  # asked only when the authenticator wants a PIN (the CLI's chain)
+        from ..open.interaction import as_fido2
+
+        ui = as_fido2(interaction)
+    else:
+        ui = _FixedPin(pin)
+    return Fido2Client(device, DefaultClientDataCollector(origin), user_interaction=ui)
 
 
 def _fail(what: str, e: ClientError) -> Fido2Error:
@@ -60,12 +66,12 @@ def _fail(what: str, e: ClientError) -> Fido2Error:
 
 
 def create(device: CtapDevice, options: Mapping[str, Any], origin: str | None = None,
-           pin: str | None = None) -> dict[str, Any]:
+           pin: str | None = None, *, interaction: Any = None) -> dict[str, Any]:
     try:
         opts = PublicKeyCredentialCreationOptions.from_dict(options)
     except (TypeError, ValueError, KeyError) as e:
         raise InputError(f"not PublicKeyCredentialCreationOptions: {e}") from None
-    client = _client(device, origin or f"https://{opts.rp.id}", pin)
+    client = _client(device, origin or f"https://{opts.rp.id}", pin, interaction)
     try:
         return dict(client.make_credential(opts))
     except ClientError as e:
@@ -73,14 +79,14 @@ def create(device: CtapDevice, options: Mapping[str, Any], origin: str | None = 
 
 
 def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = None,
-        pin: str | None = None) -> dict[str, Any]:
+        pin: str | None = None, *, interaction: Any = None) -> dict[str, Any]:
     try:
         opts = PublicKeyCredentialRequestOptions.from_dict(options)
     except (TypeError, ValueError, KeyError) as e:
         raise InputError(f"not PublicKeyCredentialRequestOptions: {e}") from None
     if not opts.rp_id and not origin:
         raise InputError("options carry no rpId: pass the origin")
-    client = _client(device, origin or f"https://{opts.rp_id}", pin)
+    client = _client(device, origin or f"https://{opts.rp_id}", pin, interaction)
     try:
         return dict(client.get_assertion(opts).get_response(0))
     except ClientError as e:
