@@ -48,6 +48,13 @@ def run_bench(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError("--plot needs matplotlib: pip install 'tokensim[plot]'") from None
     sizes = (runner.QUICK if args.quick else runner.FULL).scaled(args.scale)
+    if args.suite:
+        known = sorted(p.stem.removesuffix("_bench") for p in runner.discover_suites())
+        unknown = [name for name in args.suite if name not in known]
+        if unknown:
+            raise InputError(f"no bench suite named {', '.join(map(repr, unknown))} (suites: "
+                             + (", ".join(known) or "none: contributed suites run from a source checkout")
+                             + ")")
     if args.service:
         args.suite = [*(args.suite or []), "service"]
         if args.no_suites:

@@ -226,22 +226,32 @@ def _serve(args: argparse.Namespace, st: Any) -> None:
             store.save(st)
 
     stop = threading.Event()
+    got: list[int] = []
+
+    def on_term(signum: int, _frame: Any) -> None:
+        got.append(signum)
+        stop.set()
+
     server = UdpCtapHidServer(SoftCtapDevice(auth), host=args.host, port=args.port,
                               reply_port=args.reply_port or None, after_command=save)
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGTERM, on_term)
+    started = False
     try:
         server.start()
-        output.print_json({"name": args.name, "aaguid": st.aaguid.hex(), "host": server.host,
-                           "port": server.port, "reply_port": args.reply_port or None, "ready": True})
+        started = True
+        output.server_ready({"host": server.host, "port": server.port, "reply_port": args.reply_port or None,
+                             "name": args.name, "aaguid": st.aaguid.hex()})
         try:
             while not stop.wait(0.2):
                 pass
         except KeyboardInterrupt:
-            pass
+            got.append(signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.stop()
         save()
+    if started:
+        output.server_stopped(got[0] if got else None, name=args.name)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -294,7 +304,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         _json(w)
         w.set_defaults(func=fn)
 
-    sv = s.add_parser("serve", help="serve over CTAPHID/UDP until interrupted")
+    sv = s.add_parser("serve", help="serve over CTAPHID/UDP until interrupted",
+                      description="Serve the authenticator over CTAPHID/UDP until Ctrl-C or SIGTERM. Prints "
+                                  'one JSON line {"event": "ready", "host", "port", ...} when it listens and '
+                                  '{"event": "stopped", ...} when it ends (output is always JSON lines).')
     sv.add_argument("name")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=port_number, default=8111, help="UDP port to listen on (0: any free port)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -52,3 +54,30 @@ def error(message: str) -> None:
     line = " ".join(str(message).split())
     sys.stderr.write(f"error: {line}\n")
     sys.stderr.flush()
+
+
+# -- the one shape of every server's announcements (fido2/sim/aws/verifier serve ...) -----------------
+# A line on stdout when the server accepts requests, and one when it has stopped:
+#   {"event": "ready", <where: "url" and/or "host"/"port">, <server's own fields>, "pid": N}
+#   {"event": "stopped", "signal": "SIGTERM" | "SIGINT" | null, <fields>, "pid": N}
+# Scripts wait for the first line (`until [ -s server.jsonl ]`) and read "url" or "port" from it.
+
+
+def server_ready(fields: Mapping[str, Any]) -> None:
+    """Announce that a server accepts requests; ``fields`` say where (url/host/port) and what."""
+    print_json({"event": "ready", **{k: v for k, v in fields.items() if k not in ("event", "pid")},
+                "pid": os.getpid()})
+
+
+def signal_name(signum: int | None) -> str | None:
+    if signum is None:
+        return None
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
+def server_stopped(signum: int | None = None, **fields: Any) -> None:
+    """Announce that a server has stopped (``signum``: the signal that stopped it, if any)."""
+    print_json({"event": "stopped", "signal": signal_name(signum), **fields, "pid": os.getpid()})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
@@ -26,12 +27,20 @@ if TYPE_CHECKING:
     from ..virtual import VirtualHOTP, VirtualTOTP
 
 
-def _verifier(args: argparse.Namespace) -> Verifier:
+def _verifier(args: argparse.Namespace, *, create: bool = False) -> Verifier:
+    """The verifier on ``--db`` (a path, sqlite:///PATH or postgresql://...).  Only commands that add
+    credentials (``create``) may create a SQLite database; the others never create files or folders."""
     from ..paths import verifier_db
     from ..verifier import Verifier
-    from ..verifier.stores import open_store
+    from ..verifier.stores import _sqlite_path, is_postgres_url, open_store
 
-    return Verifier(open_store(args.db or verifier_db()))  # a path, sqlite:///PATH or postgresql://...
+    url = str(args.db or verifier_db())
+    if not create and not is_postgres_url(url) and url.lower() not in ("memory:", "memory://"):
+        path = Path(_sqlite_path(url))
+        if not path.is_file():
+            raise InputError(f"no verifier database at {path} (nothing enrolled there yet: "
+                             "'tokensim verifier enroll' or 'import-pskc' creates it)")
+    return Verifier(open_store(url))
 
 
 def _at(args: argparse.Namespace) -> float:
@@ -83,7 +92,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                                                              issuer="tokensim")
         args.uri, args.device, args.auto = enr.otpauth_uri, None, False
     dev = _device(args)
-    v = _verifier(args)
+    v = _verifier(args, create=True)
     try:
         if args.auto:
             if isinstance(dev, VirtualHOTP) and args.device:
@@ -217,7 +226,10 @@ def cmd_import_pskc(args: argparse.Namespace) -> int:
             key = bytes.fromhex(args.key)
         except ValueError:
             raise InputError("--key must be hexadecimal") from None
-    v = _verifier(args)
+    if not Path(args.file).is_file():
+        raise InputError(f"{args.file}: no such file" if not Path(args.file).exists()
+                         else f"{args.file}: not a file")
+    v = _verifier(args, create=True)
     try:
         results = import_pskc(v, args.file, key=key, passphrase=args.passphrase,
                               status=Status.ACTIVE if args.active else Status.PENDING)
