@@ -59,12 +59,23 @@ def _serve(args: argparse.Namespace) -> int:
     db = args.serve_db or getattr(args, "db", None) or f"sqlite://{verifier_db()}"
     if args.api_key_env and not _ENV_NAME.fullmatch(args.api_key_env):
         raise InputError(f"--api-key-env wants an environment variable name, got {args.api_key_env!r}")
+    import signal
+
     from . import output
 
-    rc = serve(ServeOptions(
-        db=str(db), host=args.host, port=args.port, workers=args.workers, api_key_env=args.api_key_env,
-        trust_client_time=args.trust_client_time, max_body=args.max_body, max_batch=args.max_batch,
-        pool_size=args.pool_size, log_level=args.log_level), announce=output.server_ready)
+    # uvicorn re-raises the signal that stopped it once it has shut down: note it here instead of
+    # dying of it, so the "stopped" line is printed and the exit status is 0
+    got: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: got.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        rc = serve(ServeOptions(
+            db=str(db), host=args.host, port=args.port, workers=args.workers, api_key_env=args.api_key_env,
+            trust_client_time=args.trust_client_time, max_body=args.max_body, max_batch=args.max_batch,
+            pool_size=args.pool_size, log_level=args.log_level), announce=output.server_ready)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if rc == 0:
-        output.server_stopped()
+        output.server_stopped(got[0] if got else None)
     return rc

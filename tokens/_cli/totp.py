@@ -82,7 +82,7 @@ def _device_for_code(args: argparse.Namespace, at: float) -> tuple[VirtualTOTP |
     if args.uri:
         return device_from_uri(args.uri, reference=ref), None
     if args.secret and args.hotp:
-        return VirtualHOTP(_secret(args), counter=args.counter, algorithm=args.algorithm or "SHA1",
+        return VirtualHOTP(_secret(args), counter=args.counter or 0, algorithm=args.algorithm or "SHA1",
                            digits=6 if args.digits is None else args.digits), None
     if args.secret:
         return VirtualTOTP(_secret(args), algorithm=args.algorithm or "SHA1",
