@@ -68,12 +68,21 @@ def test_demo_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None:
     ["sim", "serve", "--tcp", "99999"],
     ["verifier", "serve", "--port", "70000"],
     ["fido2", "serve", "k", "--port", "65536"],
-    ["totp", "code", "--secret", RFC_KEY_B32, "--period", "0"],
-    ["totp", "new", "x", "--period", "0"],
 ])
 def test_bad_numbers_are_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     rc, out, err = run(capsys, *argv)
     assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: argument --")
+
+
+@pytest.mark.parametrize("argv", [
+    ["totp", "code", "--secret", RFC_KEY_B32, "--period", "0"],  # was silently 30
+    ["totp", "check", "123456", "--secret", RFC_KEY_B32, "--period", "0"],
+    ["totp", "new", "x", "--period", "0"],
+])
+def test_period_zero_is_an_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    rc, out, err = run(capsys, *argv)
+    assert rc == 1 and out == "" and err.count("\n") == 1
+    assert "period must be a whole number of seconds" in err
 
 
 def test_unknown_demo_section_and_bench_suite_list_the_valid_names(capsys: pytest.CaptureFixture[str],

@@ -8,10 +8,10 @@ from typing import Any
 
 from ..clock import DriftModel, ManualClock
 from ..errors import InputError
-from ..otp import Algorithm, codes_equal, decode_secret, hotp, random_secret, totp
+from ..otp import Algorithm, check_digits, check_period, codes_equal, decode_secret, hotp, random_secret, totp
 from ..virtual import VirtualHOTP, VirtualTOTP, device_from_uri
 from . import output
-from .common import add_drift_args, add_json, drift_from_args, parse_time, positive_int, whole_number
+from .common import add_drift_args, add_json, drift_from_args, parse_time, whole_number
 
 ALGS = [a.value for a in Algorithm]
 
@@ -169,7 +169,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         key, alg = _secret(args), Algorithm.parse(args.algorithm or "SHA1")
         digits = len(code) if args.digits is None else args.digits
         hotp_mode, counter, t0 = args.hotp, args.counter or 0, 0.0
-        period = 30 if args.period is None else args.period
+        period = check_period(30 if args.period is None else args.period)
+        check_digits(digits)
     result: dict[str, Any] = {"ok": False, "window": args.window}
     if hotp_mode:  # oathtool --hotp -w N: the counter and the N after it
         result["kind"] = "hotp"
@@ -265,7 +266,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     n.add_argument("--account", help="account in the label (default: NAME)")
     n.add_argument("--algorithm", type=str.upper, choices=ALGS, default="SHA1")
     n.add_argument("--digits", type=_digits, default=6)
-    n.add_argument("--period", type=positive_int, default=30, help="TOTP step in seconds (default 30)")
+    n.add_argument("--period", type=whole_number, default=30, help="TOTP step in seconds (default 30)")
     n.add_argument("--hotp", action="store_true", help="counter-based (HOTP) instead of TOTP")
     n.add_argument("--counter", type=int, default=0, help="initial HOTP counter")
     n.add_argument("--secret", help="base32 secret (default: 160 random bits)")
@@ -287,7 +288,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     c.add_argument("--counter", type=whole_number, metavar="N", help="with --hotp: the counter (default 0)")
     c.add_argument("--algorithm", type=str.upper, choices=ALGS)
     c.add_argument("--digits", type=_digits)
-    c.add_argument("--period", type=positive_int, help="with --secret: TOTP step in seconds (default 30)")
+    c.add_argument("--period", type=whole_number, help="with --secret: TOTP step in seconds (default 30)")
     c.add_argument("--at", type=parse_time, metavar="UNIX_TIME", help="reference time (default: now)")
     c.add_argument("--count", type=int, default=1, metavar="N", help="N consecutive codes")
     add_json(c)
@@ -311,7 +312,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="with --hotp: the first counter (default 0)")
     k.add_argument("--algorithm", type=str.upper, choices=ALGS)
     k.add_argument("--digits", type=_digits, help="default: the length of CODE")
-    k.add_argument("--period", type=positive_int, help="TOTP step in seconds (default 30)")
+    k.add_argument("--period", type=whole_number, help="TOTP step in seconds (default 30)")
     k.add_argument("--at", type=parse_time, metavar="UNIX_TIME", help="reference time (default: now)")
     add_json(k)
     k.set_defaults(func=cmd_check)
