@@ -378,9 +378,13 @@ class Evaluator:
         boundary_ok = self.permissions_boundary is None or bool(pb_allow)
         session_ok = not self.session_policies or bool(se_allow)
         via_role = [m for m in rs_allow if m.via == "role"]
-        if via_role and boundary_ok and session_ok:
+        if via_role:
+            if not boundary_ok:
+                return result(Decision.IMPLICIT_DENY, PolicyKind.BOUNDARY)
+            if not session_ok:
+                return result(Decision.IMPLICIT_DENY, PolicyKind.SESSION)
             return result(Decision.ALLOW, PolicyKind.RESOURCE, via_role)
-        if self.trust_policy is not None and not via_role and not rs_allow:
+        if self.trust_policy is not None and not rs_allow:
             return result(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
         is_root = ctx.principal is not None and ctx.principal.kind is PrincipalKind.ROOT
         if not id_allow and not is_root:
