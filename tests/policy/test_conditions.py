@@ -18,6 +18,10 @@ from tokens.policy import OPERATORS, MalformedPolicyError, RequestContext, evalu
 T0 = datetime(2026, 1, 1, tzinfo=UTC)  # 1767225600
 TAGS = "aws:TagKeys"
 B64 = "QmluYXJ5VmFsdWVJbkJhc2U2NA=="
+ENV = ["environment", "cost-center"]
+SRC = "aws:SourceArn"
+IP = "aws:SourceIp"
+NETS = ["203.0.113.0/24", "2001:DB8::/32"]
 
 # (operator, key, policy values, context keys, expected)
 CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
@@ -47,10 +51,10 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("StringNotEqualsIfExists", "ec2:InstanceType", "t3.micro", {}, True),
     ("StringNotLikeIfExists", "ec2:InstanceType", "t3.*", {"ec2:InstanceType": "t3.nano"}, False),
     # --- policy variables in values (2012-10-17): literal substitution, defaults, ${*} ${?} ${$}
-    ("StringEquals", "s3:prefix", "home/${aws:username}/", {"s3:prefix": "home/alice/", "aws:username": "alice"},
-     True),
-    ("StringLike", "s3:prefix", "home/${aws:username}/*", {"s3:prefix": "home/bob/x", "aws:username": "alice"},
-     False),
+    ("StringEquals", "s3:prefix", "home/${aws:username}/",
+     {"s3:prefix": "home/alice/", "aws:username": "alice"}, True),
+    ("StringLike", "s3:prefix", "home/${aws:username}/*",
+     {"s3:prefix": "home/bob/x", "aws:username": "alice"}, False),
     ("StringLike", "s3:prefix", "${aws:username}", {"s3:prefix": "a*", "aws:username": "a*"}, True),
     ("StringLike", "s3:prefix", "${aws:username}", {"s3:prefix": "ab", "aws:username": "a*"}, False),
     ("StringLike", "s3:prefix", "a${*}", {"s3:prefix": "a*"}, True),
@@ -112,26 +116,26 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64", {"aws:SourceIp": "2001:db8:1234:5678::1"}, True),
     ("IpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64", {"aws:SourceIp": "203.0.113.9"}, False),
     ("IpAddress", "aws:SourceIp", "203.0.113.0/24", {"aws:SourceIp": "not-an-ip"}, False),
-    ("NotIpAddress", "aws:SourceIp", ["203.0.113.0/24", "2001:DB8::/32"], {"aws:SourceIp": "192.0.2.1"}, True),
-    ("NotIpAddress", "aws:SourceIp", ["203.0.113.0/24", "2001:DB8::/32"], {"aws:SourceIp": "2001:db8::5"}, False),
+    ("NotIpAddress", IP, NETS, {IP: "192.0.2.1"}, True),
+    ("NotIpAddress", IP, NETS, {IP: "2001:db8::5"}, False),
     ("NotIpAddress", "aws:SourceIp", "203.0.113.0/24", {}, True),
     ("IpAddressIfExists", "aws:SourceIp", "203.0.113.0/24", {}, True),
     # --- ARNs: wildcards per segment, case-sensitive; ArnEquals and ArnLike behave the same
-    ("ArnLike", "aws:SourceArn", "arn:aws:s3:::bucket-*", {"aws:SourceArn": "arn:aws:s3:::bucket-1"}, True),
+    ("ArnLike", SRC, "arn:aws:s3:::bucket-*", {SRC: "arn:aws:s3:::bucket-1"}, True),
     ("ArnEquals", "aws:PrincipalArn", "arn:aws:iam::123456789012:role/*",
      {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/Admin"}, True),
     ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/admin",
      {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/Admin"}, False),
-    ("ArnLike", "aws:SourceArn", "arn:aws:sns:us-east-1:*:*",
-     {"aws:SourceArn": "arn:aws:sns:us-west-2:123456789012:topic"}, False),
-    ("ArnLike", "aws:SourceArn", "arn:aws:s3:::*", {"aws:SourceArn": "arn:aws:iam::123456789012:user/x"}, False),
-    ("ArnLike", "aws:SourceArn", "arn:aws:iam::*:user/a",  # a wildcard does not span a segment's colon
-     {"aws:SourceArn": "arn:aws:iam::1:2:user/a"}, False),
-    ("ArnLike", "aws:SourceArn", "arn:aws:iam::1*:role/x", {"aws:SourceArn": "arn:aws:iam::123:role/x"}, True),
-    ("ArnNotLike", "aws:SourceArn", "arn:aws:s3:::bucket-*", {"aws:SourceArn": "arn:aws:s3:::bucket-1"}, False),
-    ("ArnNotEquals", "aws:SourceArn", "arn:aws:s3:::bucket-1", {"aws:SourceArn": "arn:aws:s3:::bucket-2"}, True),
-    ("ArnNotLike", "aws:SourceArn", "arn:aws:s3:::bucket-*", {}, True),
-    ("ArnLikeIfExists", "aws:SourceArn", "arn:aws:s3:::bucket-*", {}, True),
+    ("ArnLike", SRC, "arn:aws:sns:us-east-1:*:*",
+     {SRC: "arn:aws:sns:us-west-2:123456789012:topic"}, False),
+    ("ArnLike", SRC, "arn:aws:s3:::*", {SRC: "arn:aws:iam::1:user/x"}, False),
+    ("ArnLike", SRC, "arn:aws:iam::*:user/a",  # a wildcard does not span a segment's colon
+     {SRC: "arn:aws:iam::1:2:user/a"}, False),
+    ("ArnLike", SRC, "arn:aws:iam::1*:role/x", {SRC: "arn:aws:iam::123:role/x"}, True),
+    ("ArnNotLike", SRC, "arn:aws:s3:::bucket-*", {SRC: "arn:aws:s3:::bucket-1"}, False),
+    ("ArnNotEquals", SRC, "arn:aws:s3:::bucket-1", {SRC: "arn:aws:s3:::bucket-2"}, True),
+    ("ArnNotLike", SRC, "arn:aws:s3:::bucket-*", {}, True),
+    ("ArnLikeIfExists", SRC, "arn:aws:s3:::bucket-*", {}, True),
     # --- Null: "true" = the key is absent
     ("Null", "aws:TokenIssueTime", "true", {}, True),
     ("Null", "aws:TokenIssueTime", "true", {"aws:TokenIssueTime": T0}, False),
@@ -139,16 +143,16 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("Null", "aws:TokenIssueTime", False, {}, False),
     ("Null", TAGS, "true", {TAGS: []}, True),  # an empty multivalued key counts as absent
     # --- set qualifiers on a multivalued key
-    ("ForAllValues:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: ["environment"]}, True),
-    ("ForAllValues:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: ["environment", "cost-center"]},
+    ("ForAllValues:StringEquals", TAGS, ENV, {TAGS: ["environment"]}, True),
+    ("ForAllValues:StringEquals", TAGS, ENV, {TAGS: ["environment", "cost-center"]},
      True),
-    ("ForAllValues:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: ["environment", "other"]}, False),
-    ("ForAllValues:StringEquals", TAGS, ["environment", "cost-center"], {}, True),  # absent: true
-    ("ForAllValues:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: []}, True),  # empty: true
-    ("ForAnyValue:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: ["environment", "other"]}, True),
-    ("ForAnyValue:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: ["other"]}, False),
-    ("ForAnyValue:StringEquals", TAGS, ["environment", "cost-center"], {}, False),  # absent: false
-    ("ForAnyValue:StringEquals", TAGS, ["environment", "cost-center"], {TAGS: []}, False),
+    ("ForAllValues:StringEquals", TAGS, ENV, {TAGS: ["environment", "other"]}, False),
+    ("ForAllValues:StringEquals", TAGS, ENV, {}, True),  # absent: true
+    ("ForAllValues:StringEquals", TAGS, ENV, {TAGS: []}, True),  # empty: true
+    ("ForAnyValue:StringEquals", TAGS, ENV, {TAGS: ["environment", "other"]}, True),
+    ("ForAnyValue:StringEquals", TAGS, ENV, {TAGS: ["other"]}, False),
+    ("ForAnyValue:StringEquals", TAGS, ENV, {}, False),  # absent: false
+    ("ForAnyValue:StringEquals", TAGS, ENV, {TAGS: []}, False),
     ("ForAnyValue:StringEqualsIfExists", TAGS, ["environment"], {}, True),
     ("ForAllValues:StringNotEquals", TAGS, ["a", "b"], {TAGS: ["c", "d"]}, True),
     ("ForAllValues:StringNotEquals", TAGS, ["a", "b"], {TAGS: ["a", "c"]}, False),
@@ -158,7 +162,8 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("ForAnyValue:StringNotEquals", TAGS, ["a", "b"], {}, False),
     ("ForAllValues:StringLike", TAGS, "env*", {TAGS: ["env1", "env2"]}, True),
     ("ForAllValues:StringLike", TAGS, "env*", {TAGS: ["env1", "x"]}, False),
-    ("ForAnyValue:StringLike", "aws:CalledVia", "athena.*", {"aws:CalledVia": ["athena.amazonaws.com"]}, True),
+    ("ForAnyValue:StringLike", "aws:CalledVia", "athena.*", {"aws:CalledVia": ["athena.amazonaws.com"]},
+     True),
     ("ForAnyValue:StringEquals", "aws:username", "alice", {"aws:username": "alice"}, True),  # single value
     ("StringEquals", TAGS, "a", {TAGS: ["a", "b"]}, True),  # no qualifier on a list: any value matches
     ("StringNotEquals", TAGS, "a", {TAGS: ["a", "b"]}, False),  # ... negated: none may match
@@ -174,14 +179,16 @@ def _allowed(op: str, key: str, values: Any, keys: dict[str, Any], version: str 
 
 @pytest.mark.parametrize(("op", "key", "values", "keys", "expected"), CASES,
                          ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
-def test_documented_condition_cases(op: str, key: str, values: Any, keys: dict[str, Any], expected: bool) -> None:
+def test_documented_condition_cases(op: str, key: str, values: Any, keys: dict[str, Any],
+                                    expected: bool) -> None:
     assert _allowed(op, key, values, keys) is expected
 
 
 def test_every_operator_and_its_ifexists_variant_is_in_the_table() -> None:
     bases = {c[0].split(":")[-1].removesuffix("IfExists") for c in CASES}
     assert bases == set(OPERATORS)
-    with_if_exists = {c[0].split(":")[-1].removesuffix("IfExists") for c in CASES if c[0].endswith("IfExists")}
+    with_if_exists = {c[0].split(":")[-1].removesuffix("IfExists")
+                      for c in CASES if c[0].endswith("IfExists")}
     families = {OPERATORS[b].family for b in with_if_exists}
     assert families == {OPERATORS[b].family for b in OPERATORS} - {OPERATORS["Null"].family}
 
@@ -202,7 +209,8 @@ def test_multiple_keys_and_operators_are_anded() -> None:
 
     def ok(**keys: Any) -> bool:
         names = {"user": "aws:username", "region": "aws:RequestedRegion", "tls": "aws:SecureTransport"}
-        return evaluate(policy, RequestContext("s3:X", "*", None, {names[k]: v for k, v in keys.items()})).allowed
+        ctx = RequestContext("s3:X", "*", None, {names[k]: v for k, v in keys.items()})
+        return evaluate(policy, ctx).allowed
 
     assert ok(user="alice", region="eu-central-1", tls=True)
     assert not ok(user="alice", region="us-east-1", tls=True)
@@ -242,11 +250,12 @@ def test_unknown_key_is_absent_with_a_warning_never_an_error() -> None:
     # absent: StringNotEquals holds (the deny fires); StringEquals does not
     assert r.decision.value == "ExplicitDeny"
     assert r.missing_context_keys == ("ec2:Tenancy", "aws:madeUpKey")
-    assert [str(w) for w in r.warnings][0] == (
+    assert str(r.warnings[0]) == (
         "p:Deny: condition key ec2:Tenancy is not in the request context (treated as absent)")
     # a key the context models (MFA for long-term keys) is simply absent: no warning
-    mfa = parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
-                        "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}}]})
+    mfa = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*",
+         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}}]})
     r = evaluate(mfa, RequestContext.long_term_keys("ec2:RunInstances", "*", "alice"))
     assert r.allowed and r.warnings == ()
 

@@ -12,9 +12,9 @@ from tokens.policy import (
     Decision,
     Evaluator,
     MalformedPolicyError,
-    Principal,
     PolicyKind,
     PolicyKindError,
+    Principal,
     RequestContext,
     evaluate,
     parse_policy,
@@ -65,7 +65,8 @@ def test_same_account_resource_policy(principal: Any, identity: Any, decision: D
 
 
 def test_resource_policy_deny_beats_identity_allow_and_names_its_kind() -> None:
-    deny = bucket_policy("*", effect="Deny", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})
+    no_mfa = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    deny = bucket_policy("*", effect="Deny", Condition=no_mfa)
     r = evaluate(ALLOW_S3, alice(), resource_policy=deny)
     assert r.decision is Decision.EXPLICIT_DENY and r.kind is PolicyKind.RESOURCE
     assert r.reason == "with an explicit deny in a resource-based policy"
@@ -111,7 +112,8 @@ def test_role_session_named_by_role_arn_still_needs_boundary() -> None:
 TRUST_MFA = doc({"Sid": "TrustAliceWithMFA", "Effect": "Allow", "Principal": {"AWS": ALICE},
                  "Action": "sts:AssumeRole", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}},
                 name="trust")
-TRUST_ACCOUNT = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}, name="trust")
+TRUST_ACCOUNT = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"},
+                    name="trust")
 ASSUME = doc({"Sid": "Assume", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE}, name="id")
 
 
@@ -136,7 +138,8 @@ def test_trust_policy_naming_the_account_needs_an_identity_allow() -> None:
     ctx = RequestContext.long_term_keys("sts:AssumeRole", ROLE, "alice")
     assert evaluate([], ctx, trust_policy=TRUST_ACCOUNT).decision is Decision.IMPLICIT_DENY
     r = evaluate(ASSUME, ctx, trust_policy=TRUST_ACCOUNT)
-    assert r.allowed and r.kind is PolicyKind.IDENTITY and r.statement is not None and r.statement.sid == "Assume"
+    assert r.allowed and r.kind is PolicyKind.IDENTITY
+    assert r.statement is not None and r.statement.sid == "Assume"
 
 
 def test_service_and_federated_principals() -> None:
@@ -200,7 +203,8 @@ def test_force_mfa_notaction_deny() -> None:
     are denied everything except the listed enrollment actions; an MFA session is not."""
     p = doc({"Sid": "AllowAll", "Effect": "Allow", "Action": "*", "Resource": "*"},
             {"Sid": "BlockMostAccessUnlessSignedInWithMFA", "Effect": "Deny",
-             "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:List*", "sts:GetSessionToken"],
+             "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:List*",
+                           "sts:GetSessionToken"],
              "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}})
     for ctx in (alice("ec2:RunInstances", "*"), RequestContext.session("ec2:RunInstances", "*", "alice")):
         r = evaluate(p, ctx)
@@ -250,7 +254,8 @@ def test_result_lists_deciding_and_other_statements() -> None:
     ({"Version": "2020-01-01", "Statement": []}, "Version: unknown policy Version"),
     ({"Statement": [], "Extra": 1}, "Extra: unknown top-level element"),
     ({"Statement": []}, "no statements"),
-    ({"Statement": [{"Sid": "X", "Effect": "Maybe", "Action": "*", "Resource": "*"}]}, "statement 'X': Effect"),
+    ({"Statement": [{"Sid": "X", "Effect": "Maybe", "Action": "*", "Resource": "*"}]},
+     "statement 'X': Effect"),
     ({"Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "*", "Resource": "*"}]},
      r"Statement\[0\]: Action: needs exactly one"),
     ({"Statement": [{"Effect": "Allow", "Action": "*"}]}, "Resource: needs exactly one"),
@@ -264,7 +269,8 @@ def test_result_lists_deciding_and_other_statements() -> None:
     ({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:user/*"}, "Action": "*"}]},
      "wildcards are not allowed"),
     ({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "alice"}, "Action": "*"}]}, "invalid principal"),
-    ({"Statement": [{"Effect": "Allow", "Principal": {"Robot": "x"}, "Action": "*"}]}, "unknown principal type"),
+    ({"Statement": [{"Effect": "Allow", "Principal": {"Robot": "x"}, "Action": "*"}]},
+     "unknown principal type"),
     ({"Statement": [{"Effect": "Allow", "Principal": "*", "NotPrincipal": "*", "Action": "*"}]}, "not both"),
 ])
 def test_malformed_documents_name_element_and_statement(raw: object, msg: str) -> None:
@@ -274,7 +280,8 @@ def test_malformed_documents_name_element_and_statement(raw: object, msg: str) -
 
 def test_policy_kinds_are_checked_when_used() -> None:
     trust = doc({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}, name="trust")
-    with pytest.raises(PolicyKindError, match="trust: statement 'Statement.0.': Principal: a identity"):
+    msg = r"trust: statement 'Statement\[0\]': Principal: an identity-based policy cannot"
+    with pytest.raises(PolicyKindError, match=msg):
         Evaluator([trust])
     with pytest.raises(PolicyKindError, match="names a Principal"):
         Evaluator([], resource_policy=ALLOW_S3)

@@ -303,11 +303,11 @@ def _identity_kind(docs: Iterable[PolicyDocument], what: str) -> tuple[PolicyDoc
     out = tuple(docs)
     for d in out:
         if not isinstance(d, PolicyDocument):
-            raise TypeError(f"{what}: expected PolicyDocument, got {type(d).__name__}")
+            raise TypeError(f"{what.split(' ', 1)[1]}: expected PolicyDocument, got {type(d).__name__}")
         st = next((s for s in d.statements if s.principal is not None), None)
         if st is not None:
             el = "NotPrincipal" if st.not_principal else "Principal"
-            raise PolicyKindError(f"{el}: a {what} cannot name a principal (only resource-based and trust "
+            raise PolicyKindError(f"{el}: {what} cannot name a principal (only resource-based and trust "
                                   "policies do)", policy=d.name, statement=f"statement {st.label!r}",
                                   element=el)
     return out
@@ -338,10 +338,11 @@ class Evaluator:
     session_policies: Sequence[PolicyDocument] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "identity", _identity_kind(self.identity, "identity-based policy"))
-        object.__setattr__(self, "session_policies", _identity_kind(self.session_policies, "session policy"))
+        object.__setattr__(self, "identity", _identity_kind(self.identity, "an identity-based policy"))
+        sessions = _identity_kind(self.session_policies, "a session policy")
+        object.__setattr__(self, "session_policies", sessions)
         if self.permissions_boundary is not None:
-            _identity_kind([self.permissions_boundary], "permissions boundary")
+            _identity_kind([self.permissions_boundary], "a permissions boundary")
         if self.resource_policy is not None and self.trust_policy is not None:
             raise PolicyKindError("give a resource-based policy or a trust policy, not both")
         _resource_kind(self.resource_policy, "resource-based policy")
