@@ -17,16 +17,18 @@ from tokens.policy import Decision, PolicyError, RequestContext, evaluate, parse
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (st.lists(children, max_size=4)
+                      | st.dictionaries(st.text(max_size=10), children, max_size=4)),
     max_leaves=20)
 
-ELEMENT_NAMES = ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal",
-                 "Condition"]
+ELEMENT_NAMES = ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal",
+                 "NotPrincipal", "Condition"]
 OPERATOR_NAMES = ["StringEquals", "StringLike", "NumericLessThan", "DateGreaterThan", "Bool", "BinaryEquals",
                   "IpAddress", "NotIpAddress", "ArnLike", "Null", "BoolIfExists", "ForAllValues:StringEquals",
                   "ForAnyValue:StringNotLike", "NullIfExists", "Bogus"]
-pieces = st.sampled_from(["*", "?", "${aws:username}", "${*}", "${", "}", ":", "/", "arn:aws:s3:::", "a", "Z",
-                          "${aws:x, 'd'}", "${aws:TagKeys}", "10.0.0.0/8", "::1", "2026-01-01", "true", "123"])
+pieces = st.sampled_from(["*", "?", "${aws:username}", "${*}", "${", "}", ":", "/", "arn:aws:s3:::", "a",
+                          "Z", "${aws:x, 'd'}", "${aws:TagKeys}", "10.0.0.0/8", "::1", "2026-01-01", "true",
+                          "123"])
 texty = st.lists(pieces, max_size=6).map("".join)
 leaf = texty | st.integers(-5, 5) | st.booleans() | st.floats(allow_nan=False, allow_infinity=True)
 conditions = st.dictionaries(st.sampled_from(OPERATOR_NAMES) | st.text(max_size=8),
