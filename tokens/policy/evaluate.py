@@ -171,8 +171,9 @@ class Result:
         lines.append(f"  reason:    {self.reason}")
         if self.deciding:
             lines.append("  deciding statements:")
-            lines += [f"    {m.statement.effect.value:<5} {m.label}  ({m.kind.noun}"
-                      f"{', principal named via ' + m.via if m.via else ''})" for m in self.deciding]
+            via = {"role": ", which names the caller's role", "account": ", which names the caller's account"}
+            lines += [f"    {m.statement.effect.value:<5} {m.label}  ({m.kind.noun}{via.get(m.via or '', '')})"
+                      for m in self.deciding]
         others = [m for m in self.matched if m not in self.deciding]
         if others:
             lines.append("  other matching statements:")
