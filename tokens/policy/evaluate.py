@@ -172,8 +172,8 @@ class Result:
         if self.deciding:
             lines.append("  deciding statements:")
             via = {"role": ", which names the caller's role", "account": ", which names the caller's account"}
-            lines += [f"    {m.statement.effect.value:<5} {m.label}  ({m.kind.noun}{via.get(m.via or '', '')})"
-                      for m in self.deciding]
+            lines += [f"    {m.statement.effect.value:<5} {m.label}  "
+                      f"({m.kind.noun}{via.get(m.via or '', '')})" for m in self.deciding]
         others = [m for m in self.matched if m not in self.deciding]
         if others:
             lines.append("  other matching statements:")
