@@ -289,3 +289,14 @@ def test_policy_kinds_are_checked_when_used() -> None:
         Evaluator([], resource_policy=trust, trust_policy=trust)
     with pytest.raises(PolicyKindError, match="permissions boundary"):
         Evaluator([], permissions_boundary=trust)
+
+
+def test_validate_helpers_for_create_policy_and_bucket_policies() -> None:
+    from tokens.policy import validate_identity_policy, validate_resource_policy
+
+    assert validate_identity_policy(ALLOW_S3) is ALLOW_S3
+    assert validate_resource_policy(TRUST_ACCOUNT) is TRUST_ACCOUNT
+    with pytest.raises(PolicyKindError, match="cannot name a principal"):
+        validate_identity_policy(TRUST_ACCOUNT)
+    with pytest.raises(PolicyKindError, match="names a Principal"):
+        validate_resource_policy(ALLOW_S3)

@@ -300,6 +300,18 @@ class _Scan:
 # --------------------------------------------------------------------------- the evaluator
 
 
+def validate_identity_policy(doc: PolicyDocument, what: str = "an identity-based policy") -> PolicyDocument:
+    """Raise :class:`PolicyKindError` when ``doc`` names a principal (CreatePolicy, PutUserPolicy ...)."""
+    _identity_kind([doc], what)
+    return doc
+
+
+def validate_resource_policy(doc: PolicyDocument, what: str = "resource-based policy") -> PolicyDocument:
+    """Raise :class:`PolicyKindError` unless every statement names a principal (bucket / trust policy)."""
+    _resource_kind(doc, what)
+    return doc
+
+
 def _identity_kind(docs: Iterable[PolicyDocument], what: str) -> tuple[PolicyDocument, ...]:
     out = tuple(docs)
     for d in out:
@@ -412,4 +424,4 @@ def evaluate(identity: PolicyDocument | Iterable[PolicyDocument], ctx: RequestCo
 
 
 __all__ = ["Decision", "EvalWarning", "Evaluator", "Match", "PolicyKind", "Result", "evaluate",
-           "not_principal_excludes", "principal_via"]
+           "not_principal_excludes", "principal_via", "validate_identity_policy", "validate_resource_policy"]
