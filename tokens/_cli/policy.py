@@ -82,7 +82,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("policy", help="check IAM policies for MFA enforcement and enrollment lock-outs")
+    p = sub.add_parser("policy", help="evaluate IAM policies: simulate a request, check enrollment lock-outs")
     psub = p.add_subparsers(dest="policy_command", metavar="SUBCOMMAND")
     c = psub.add_parser(
         "check", help="walk the MFA enrollment steps of a new user against policy files",
