@@ -300,3 +300,14 @@ def test_validate_helpers_for_create_policy_and_bucket_policies() -> None:
         validate_identity_policy(TRUST_ACCOUNT)
     with pytest.raises(PolicyKindError, match="names a Principal"):
         validate_resource_policy(ALLOW_S3)
+
+
+def test_deleted_principal_unique_id_is_kept_and_never_matches() -> None:
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": ["AROADBQP57FF2AEXAMPLE", ALICE]},
+                 "Action": "sts:AssumeRole"}, name="trust")
+    assert trust.statements[0].principal is not None
+    assert trust.statements[0].principal.aws == ("AROADBQP57FF2AEXAMPLE", ALICE)
+    bob = RequestContext.long_term_keys("sts:AssumeRole", ROLE, "bob")
+    assert not evaluate([], bob, trust_policy=trust).allowed
+    alice_ctx = RequestContext.long_term_keys("sts:AssumeRole", ROLE, "alice")
+    assert evaluate([], alice_ctx, trust_policy=trust).allowed
