@@ -266,3 +266,13 @@ def test_uncomparable_context_value_is_a_warning() -> None:
          "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}}]}),
         RequestContext("s3:ListBucket", "*", None, {"s3:max-keys": "lots"}))
     assert not r.allowed and "not a Numeric value" in str(r.warnings[0])
+
+
+def test_keys_aws_always_sets_warn_when_the_caller_left_them_out() -> None:
+    p = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*",
+         "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}}]})
+    no_time = evaluate(p, RequestContext.long_term_keys("s3:GetObject", "*", "alice"))
+    assert not no_time.allowed and no_time.missing_context_keys == ("aws:CurrentTime",)
+    timed = evaluate(p, RequestContext.long_term_keys("s3:GetObject", "*", "alice", at=T0))
+    assert timed.allowed and timed.warnings == ()
