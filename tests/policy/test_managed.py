@@ -14,6 +14,7 @@ from tokens.policy import (
     Decision,
     ManagedPolicyDataError,
     ManagedPolicyError,
+    PolicyError,
     RequestContext,
     evaluate,
     load_policy,
@@ -76,7 +77,7 @@ def test_resolve_policy_prefers_files(tmp_path: Path) -> None:
     assert resolve_policy(str(DATA / "require-recent-mfa.json")).name == "require-recent-mfa.json"
     assert resolve_policy("AmazonS3ReadOnlyAccess").name == "AmazonS3ReadOnlyAccess"
     assert resolve_policy("service-role/AWSLambdaRole").name == "AWSLambdaRole"
-    with pytest.raises(Exception, match="cannot read"):
+    with pytest.raises(PolicyError, match="cannot read"):
         resolve_policy(str(tmp_path / "missing.json"))
 
 
