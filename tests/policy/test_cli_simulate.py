@@ -109,3 +109,19 @@ def test_check_takes_managed_policies_and_the_via_aws_service_policy(
     rc, out, _ = run(capsys, "check", TUTORIAL, "arn:aws:iam::aws:policy/AmazonEC2FullAccess", "--json")
     doc = json.loads(out)
     assert rc == 3 and "console:iam:ChangePassword" in doc["blocked"]
+
+
+def test_simulate_any_caller_by_arn(capsys: pytest.CaptureFixture[str]) -> None:
+    policy = str(DATA / "require-recent-mfa.json")
+    bob = "arn:aws:sts::123456789012:assumed-role/Admin/bob"
+    rc, out, err = run(capsys, "simulate", "s3:GetObject", "arn:aws:s3:::b/k", "--caller", bob, "none",
+                       "--resource-policy", policy)
+    assert rc == 1 and err.count("\n") == 1  # an identity policy is no resource policy: one line
+    assert "names a Principal" in err
+    rc, out, _ = run(capsys, "simulate", "s3:GetObject", "arn:aws:s3:::b/k", "--caller", bob,
+                     "--mfa-age", "5", "--json", policy)
+    doc = json.loads(out)
+    assert rc == 0 and doc["context"]["keys"]["aws:PrincipalArn"] == "arn:aws:iam::123456789012:role/Admin"
+    assert doc["context"]["keys"]["aws:userid"].endswith(":bob")
+    rc, _, err = run(capsys, "simulate", "s3:GetObject", "*", "--caller", "arn:aws:iam::1:role/x", policy)
+    assert rc == 1 and "not a principal ARN" in err

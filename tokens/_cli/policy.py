@@ -142,7 +142,7 @@ def _when(text: str | None) -> Any:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from ..policy import Decision, Evaluator, RequestContext, load_policy, resolve_policy
+    from ..policy import Decision, Evaluator, Principal, RequestContext, load_policy, resolve_policy
 
     identity = [resolve_policy(p) for p in args.policy if p != "none"]
     ev = Evaluator(
@@ -153,7 +153,15 @@ def _simulate(args: argparse.Namespace) -> int:
         session_policies=[resolve_policy(p) for p in args.session_policy or []])
     common: dict[str, Any] = dict(account=args.account_id, at=_when(args.at), source_ip=args.source_ip,
                                   region=args.region, extra=_context_pairs(args.context or []))
-    if args.role:
+    if args.caller:
+        principal = Principal.from_arn(args.caller)
+        common.pop("account")
+        present = True if args.mfa_age is not None else False if args.no_mfa else None
+        ctx = RequestContext.for_principal(args.action, args.resource, principal, mfa_present=present,
+                                           mfa_age=args.mfa_age, **common)
+        mfa = "" if present is None else f" (MultiFactorAuthPresent={str(present).lower()})"
+        creds = f"{args.caller}{mfa}"
+    elif args.role:
         ctx = RequestContext.role_session(args.action, args.resource, role=args.role,
                                           session_name=args.session_name, mfa_age=args.mfa_age, **common)
         creds = f"role session {args.role}/{args.session_name}"
@@ -204,6 +212,8 @@ def _register_simulate(psub: argparse._SubParsersAction[Any]) -> None:
     who.add_argument("--username", default="new-user", help="IAM user name (default: new-user)")
     who.add_argument("--role", metavar="ROLE", help="the caller is a session of this role")
     who.add_argument("--root", action="store_true", help="the caller is the account's root user")
+    who.add_argument("--caller", metavar="ARN", help="the caller by ARN: user, root, assumed-role session "
+                                                      "or federated user")
     s.add_argument("--session-name", default="session", help="role session name (with --role)")
     s.add_argument("--account-id", default="123456789012", help="account id (default: 123456789012)")
     s.add_argument("--context", action="append", metavar="KEY=VALUE",

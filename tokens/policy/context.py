@@ -239,6 +239,7 @@ def _principal_keys(p: Principal, user_id: str | None, session_name: str | None)
         keys["aws:username"] = p.user_name or ""
         keys["aws:userid"] = user_id or f"AIDA{_fake_id(p.arn)}"
     elif p.kind is PrincipalKind.ASSUMED_ROLE:
+        session_name = session_name or p.arn.rsplit("/", 1)[-1]
         keys["aws:userid"] = f"{user_id or 'AROA' + _fake_id(p.role_arn or '')}:{session_name or ''}"
         keys["aws:RoleSessionName"] = session_name or ""
     elif p.kind is PrincipalKind.ROOT:
