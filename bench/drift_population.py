@@ -83,7 +83,8 @@ def schedule(token: Token, cls: str, seed: int, years: float) -> list[float]:
     end = token.model.epoch + years * YEAR
     mean, jit = CLASSES[cls], JITTER[cls]
     day0 = math.floor(token.model.epoch / DAY)
-    times, d = [], float(mean)
+    times: list[float] = []
+    d = float(mean)
     while True:
         day = day0 + round(d + rng.uniform(-jit, jit))
         t = day * DAY + rng.uniform(7 * 3600, 22 * 3600)  # some time during the user's day (UTC)

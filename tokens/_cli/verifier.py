@@ -1,6 +1,7 @@
 """``tokensim verifier``: the MFA verifier on its embedded SQLite store.
 
     tokensim verifier enroll SERIAL (--uri URI | --device NAME) (--code1 C1 --code2 C2 | --auto) [--at T]
+    tokensim verifier enable SERIAL C1 C2 [--at T]     (a pending credential, e.g. a PSKC import)
     tokensim verifier check SERIAL CODE [--at T]
     tokensim verifier resync SERIAL C1 C2 [--at T]
     tokensim verifier show SERIAL | list | disable SERIAL | unlock SERIAL
@@ -68,7 +69,9 @@ def _device(args: argparse.Namespace) -> VirtualTOTP | VirtualHOTP:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from ..verifier import Kind, Status
+    from ..otp import Algorithm
+    from ..verifier import Kind
+    from ..verifier.enroll import TokenParams, enroll
     from ..virtual import VirtualHOTP
 
     at = _at(args)
@@ -97,17 +100,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 code1, code2 = dev.last(2, at=at)
         else:
             code1, code2 = args.code1, args.code2
-        existing = v.store.get(args.serial)
-        if existing is None:
-            kind = Kind.HOTP if isinstance(dev, VirtualHOTP) else Kind.TOTP
-            v.register(args.serial, dev.secret, kind=kind, algorithm=dev.algorithm, digits=dev.digits,
-                       period=getattr(dev, "period", 30), t0=getattr(dev, "t0", 0.0),
-                       counter=getattr(dev, "counter", 0), issuer=dev.issuer, account=dev.account, at=at)
-        elif existing.status is not Status.PENDING or existing.secret != dev.secret:
-            from ..verifier import CredentialExistsError
-
-            raise CredentialExistsError(f"credential {args.serial!r} already exists")
-        res = v.enable(args.serial, code1, code2, at=at)
+        if isinstance(dev, VirtualHOTP):
+            params = TokenParams(dev.secret, Kind.HOTP, Algorithm.parse(dev.algorithm), dev.digits,
+                                 counter=dev.counter, issuer=dev.issuer, account=dev.account)
+        else:
+            params = TokenParams(dev.secret, Kind.TOTP, Algorithm.parse(dev.algorithm), dev.digits,
+                                 period=dev.period, t0=dev.t0, issuer=dev.issuer, account=dev.account)
+        res = enroll(v, args.serial, params, code1, code2, at=at)
     finally:
         v.store.close()
     human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
@@ -115,12 +114,34 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return _result(args, res.to_dict(), res.ok, human)
 
 
+def cmd_enable(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        _known(v, args.serial)
+        res = v.enable(args.serial, args.code1, args.code2, at=_at(args))
+    finally:
+        v.store.close()
+    human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
+             else f"{args.serial}: enable failed: {res.reason.value}"
+                  + (" (the credential stays pending)" if res.reason.value in ("not_found", "not_consecutive",
+                                                                                "invalid") else ""))
+    return _result(args, res.to_dict(), res.ok, human)
+
+
 # ------------------------------------------------------------------ check / resync
+
+
+def _known(v: Verifier, serial: str) -> None:
+    from ..verifier import UnknownCredentialError
+
+    if v.store.get(serial) is None:
+        raise UnknownCredentialError(f"no credential {serial}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     v = _verifier(args)
     try:
+        _known(v, args.serial)
         res = v.verify(args.serial, args.code, at=_at(args))
     finally:
         v.store.close()
@@ -136,6 +157,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_resync(args: argparse.Namespace) -> int:
     v = _verifier(args)
     try:
+        _known(v, args.serial)
         res = v.resync(args.serial, args.code1, args.code2, at=_at(args))
     finally:
         v.store.close()
@@ -260,6 +282,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     e.add_argument("--code1", metavar="C1")
     e.add_argument("--code2", metavar="C2")
     e.add_argument("--auto", action="store_true", help="take the two codes from the token itself at --at")
+
+    n = cmd("enable", "activate a pending credential (e.g. a PSKC import) with two consecutive codes",
+            cmd_enable, at=True)
+    n.add_argument("serial", metavar="SERIAL")
+    n.add_argument("code1", metavar="C1")
+    n.add_argument("code2", metavar="C2")
 
     c = cmd("check", "verify one code", cmd_check, at=True)
     c.add_argument("serial", metavar="SERIAL")

@@ -44,7 +44,7 @@ from .policy import DAY, Policy
 _PPM = 1e-6
 _WANDER_SPAN = 90 * DAY  # rate_wander_ppm is the rate's random-walk sd over this span
 _N = NormalDist()
-_OFFSET0_SD = 1.0  # steps: a credential with no observation yet (PSKC TimeDrift is in whole steps)
+_OFFSET0_SD = 0.0  # steps: an active credential with no observation yet is taken at its registered offset
 
 
 @dataclass(frozen=True)
