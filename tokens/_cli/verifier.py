@@ -241,16 +241,21 @@ def cmd_import_pskc(args: argparse.Namespace) -> int:
             raise InputError("--key must be hexadecimal") from None
     v = _verifier(args)
     try:
-        results = import_pskc(v, args.file, key=key, passphrase=args.passphrase,
+        results = import_pskc(v, args.file, key=key, passphrase=args.passphrase, atomic=args.atomic,
                               status=Status.ACTIVE if args.active else Status.PENDING)
     finally:
         v.store.close()
     if args.json:
         output.print_json([r.to_dict() for r in results])
     else:
-        output.table(["serial", "kind", "imported", "status / reason"],
-                     [(r.serial, r.kind, "yes" if r.imported else "no", r.status or r.reason)
-                      for r in results])
+        output.table(["serial", "kind", "outcome", "status / reason"],
+                     [(r.serial, r.kind, r.outcome.value, r.status or r.reason) for r in results])
+    errors = sum(1 for r in results if r.outcome.value == "error")
+    if errors:
+        imported = sum(1 for r in results if r.imported)
+        output.error(f"{errors} key(s) of {args.file} could not be imported ({imported} imported"
+                     + (", none written: --atomic)" if args.atomic else ")"))
+        return 1
     return 0
 
 
@@ -310,7 +315,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc = i.add_mutually_exclusive_group()
     enc.add_argument("--key", metavar="HEX", help="pre-shared decryption key (hex)")
     enc.add_argument("--passphrase", metavar="P", help="passphrase (PBKDF2-encrypted files)")
-    i.add_argument("--active", action="store_true", help="import as active instead of pending")
+    i.add_argument("--active", action="store_true",
+                   help="import as active instead of pending (pending keys: 'verifier enable SERIAL C1 C2')")
+    i.add_argument("--atomic", action="store_true",
+                   help="all or nothing: import no key if any key of the file is broken (default: per key; "
+                        "exit 1 when a key failed)")
 
     try:  # the HTTP service adds 'verifier serve' (tokens/_cli/_verifier_serve.py)
         from ._verifier_serve import register_serve

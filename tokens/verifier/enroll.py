@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from ..errors import InputError, InvalidURIError
 from ..otp import Algorithm
 from ..uri import parse_otpauth
 from .core import Verifier
@@ -42,7 +43,12 @@ class TokenParams:
     @classmethod
     def from_uri(cls, uri: str) -> TokenParams:
         """From an ``otpauth://`` URI (InvalidURIError / InvalidSecretError when it does not parse)."""
-        u = parse_otpauth(uri)
+        try:
+            u = parse_otpauth(uri)
+        except InputError:
+            raise
+        except ValueError as e:  # urllib's own errors (e.g. a bracketed host that is no IPv6)
+            raise InvalidURIError(f"not a valid otpauth URI: {e}") from None
         return cls(secret=u.secret, kind=Kind(u.type), algorithm=Algorithm.parse(u.algorithm),
                    digits=u.digits, period=u.period, counter=u.counter, issuer=u.issuer, account=u.account)
 
