@@ -115,7 +115,7 @@ def test_cli_enable_wrong_codes_stays_pending(capsys: pytest.CaptureFixture[str]
     db = str(tmp_path / "v.sqlite3")
     with SQLiteStore(db) as s:
         Verifier(s).register("P1", SECRET, at=START)
-    rc, out, err = run(capsys, "verifier", "enable", "P1", "000000", "111111", "--at", str(START), "--db", db)
+    rc, _, err = run(capsys, "verifier", "enable", "P1", "000000", "111111", "--at", str(START), "--db", db)
     assert rc == 1 and "stays pending" in err
     with SQLiteStore(db) as s:
         assert Verifier(s).get("P1").status is Status.PENDING

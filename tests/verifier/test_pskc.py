@@ -143,7 +143,8 @@ def _container(*packages: str) -> str:
 GOOD = base64.b64encode(SECRET).decode()
 
 
-def test_finding6_non_base64_secret_is_a_per_key_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_finding6_non_base64_secret_is_a_per_key_error(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "mixed.pskcxml"
     f.write_text(_container(_package("GOOD-1", GOOD), _package("BAD-1", "!!!notbase64***"),
                             _package("GOOD-2", GOOD)))
