@@ -188,9 +188,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for k in ("created_at", "enabled_at", "last_used_at", "last_failure_at", "updated_at", "throttle_until"):
         data[k] = _fmt_time(data[k])
     if drift:
-        data["predicted offset"] = f"{drift['offset_steps']:+.2f} steps"
-        trusted = "" if drift["rate_trusted"] else " (not yet trusted)"
-        data["drift rate"] = f"{drift['rate_ppm']:+.1f} ppm{trusted}"
+        data["predicted offset"] = f"{drift['offset_steps']:+.2f} ± {drift['offset_sd_steps']:.2f} steps"
+        trusted = "" if drift["rate_trusted"] else " (not yet known well)"
+        data["drift rate"] = f"{drift['rate_ppm']:+.1f} ± {drift['rate_sd_ppm']:.1f} ppm{trusted}"
         data["successes tracked"] = f"{drift['points']} over {drift['span_days']} days"
     output.kv(data, title=f"credential {args.serial}")
     return 0
