@@ -141,12 +141,37 @@ def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Po
 
 def run(history: Sequence[Observation], *, period: int, t0: float, policy: Policy,
         fallback_offset: int = 0, prior_ppm: float = 0.0, created_at: float = 0.0) -> FilterState:
-    """The filter over ``history`` (successes, any order) from the prior."""
-    obs = sorted(history, key=lambda o: o.at)
+    """The filter over ``history`` (successes, any order) from the prior.
+
+    The same arithmetic as folding :func:`update` over the observations, in local floats (this
+    runs on every verify after a success: 64 observations cost ~0.1 ms instead of ~0.5 ms)."""
+    obs = sorted(history, key=lambda o: o.at) if history else []
     st = prior(obs[0].at if obs else created_at, policy, offset=float(fallback_offset), rate_hint=prior_ppm)
-    for o in obs:
-        st = update(st, o, period, t0, policy)
-    return st
+    if not obs:
+        return st
+    mean, var = _obs_noise(period, policy)
+    c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
+    first = obs[0]
+    t, x, r = first.at, first.step - (first.at - t0) / period + mean, st.rate
+    pxx, pxr, prr = var, 0.0, st.prr
+    for o in obs[1:]:
+        dt = o.at - t
+        if dt > 0.0:
+            a = c * dt
+            qa = q * dt
+            pxx += 2 * a * pxr + a * a * prr + qa * a * a / 3
+            pxr += a * prr + qa * a / 2
+            prr += qa
+            x += a * r
+            t = o.at
+        innov = pxx + var
+        kx, kr = pxx / innov, pxr / innov
+        y = o.step - (o.at - t0) / period + mean - x
+        x += kx * y
+        r = max(-cap, min(cap, r + kr * y))
+        prr = max(prr - kr * pxr, 1e-12)
+        pxx, pxr = (1 - kx) * pxx, (1 - kx) * pxr
+    return FilterState(t, x, r, pxx, pxr, prr, len(obs), first.at)
 
 
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
@@ -195,30 +220,45 @@ def rate_after_jump(st: FilterState, obs: Observation, *, period: int, t0: float
 def code_cdf(y: float, mean: float, sd: float, delay: float) -> float:
     """P(offset - typing delay < y) for offset ~ N(mean, sd²) and delay ~ U(0, ``delay``) (steps).
 
-    The convolution in closed form: ∫Φ(z)dz = zΦ(z) + φ(z)."""
-    if sd <= 0:
-        if delay <= 0:
+    The convolution in closed form: the integral of Phi is z*Phi(z) + phi(z)."""
+    if sd <= 1e-12:
+        if delay <= 1e-12:
             return 1.0 if y > mean else 0.0
         return min(1.0, max(0.0, (y - mean + delay) / delay))
     if delay <= 1e-9:
-        return _N.cdf((y - mean) / sd)
+        return _cdf((y - mean) / sd)
+    return sd / delay * (_g((y + delay - mean) / sd) - _g((y - mean) / sd))
 
-    def g(z: float) -> float:
-        return z * _N.cdf(z) + _N.pdf(z)
 
-    return sd / delay * (g((y + delay - mean) / sd) - g((y - mean) / sd))
+def _cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def _g(z: float) -> float:
+    return z * _cdf(z) + math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
 
 def code_quantile(q: float, mean: float, sd: float, delay: float) -> float:
     """The ``q`` quantile of where the submitted code's step lies (continuous, steps)."""
     lo, hi = mean - delay - 10 * sd - 1e-6, mean + 10 * sd + 1e-6
-    for _ in range(40):
+    for _ in range(48):
         mid = (lo + hi) / 2
         if code_cdf(mid, mean, sd, delay) < q:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def _floor_quantile(q: float, mean: float, sd: float, delay: float, guess: float) -> int:
+    """floor(code_quantile(q, ...)) — the largest whole k with P(y < k) <= q — found by stepping
+    from a guess (two or three CDF evaluations instead of a bisection)."""
+    k = math.floor(guess)
+    while code_cdf(k, mean, sd, delay) > q:
+        k -= 1
+    while code_cdf(k + 1, mean, sd, delay) <= q:
+        k += 1
+    return k
 
 
 def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tuple[int, int]:
@@ -236,8 +276,9 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         return max(0, lo_min), max(0, hi_min)
     delay = policy.typing_delay / period
     tail = (1 - policy.coverage) / 2
-    lo = min(lo_min, math.floor(code_quantile(tail, mid, est.offset_sd, delay)))
-    hi = max(hi_min, math.floor(code_quantile(1 - tail, mid, est.offset_sd, delay)))
+    sd, z = est.offset_sd, _N.inv_cdf(1 - tail)
+    lo = min(lo_min, _floor_quantile(tail, mid, sd, delay, mid - delay - z * sd))
+    hi = max(hi_min, _floor_quantile(1 - tail, mid, sd, delay, mid + z * sd))
     target = mid - delay / 2  # the middle of where the code can be
     while hi - lo + 1 > policy.max_window:
         if (hi + 0.5 - target >= target - (lo + 0.5) and hi > hi_min) or lo >= lo_min:
