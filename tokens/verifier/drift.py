@@ -177,8 +177,11 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
     s = predict(st, at, period, policy)
     rate_sd = math.sqrt(s.prr)
-    return DriftEstimate(at, s.offset, math.sqrt(s.pxx), s.rate, rate_sd, st.points, st.at - st.first_at,
-                         st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm)
+    # the model's own error (a rate that bends between observations) in quadrature, once there is
+    # something to predict from
+    floor = policy.offset_model_sd if st.points else 0.0
+    return DriftEstimate(at, s.offset, math.sqrt(s.pxx + floor * floor), s.rate, rate_sd, st.points,
+                         st.at - st.first_at, st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm)
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,

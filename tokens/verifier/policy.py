@@ -43,6 +43,7 @@ class Policy:
     rate_prior_ppm: float = 20.0  # sd of a crystal's rate before any observation
     rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
     rate_wander_ppm: float = 3.0  # sd of the rate's change over 90 days (aging, seasonal temperature)
+    offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
     resync_gate_sigma: float = 6.0  # a resync jump beyond this many sd is a clock set, not drift
     history_size: int = 64  # successes kept per credential
     resync_keeps_rate: bool = True  # a resync restarts the history but starts from the learnt rate
@@ -61,6 +62,7 @@ class Policy:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
         for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
                      "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
+                     "offset_model_sd",
                      "backoff_base", "backoff_max"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
