@@ -292,7 +292,7 @@ def plot_token(path: str, seed: int = 1, index: int = 0, years: float = 3.0) -> 
     simulate_token(token, "quarterly", seed, years, Policy(), tallies, trace=trace)
     trace.sort(key=lambda r: r["t"])
     days = [(r["t"] - token.model.epoch) / DAY for r in trace]
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, height_ratios=[2, 1])
     ax.fill_between(days, [r["lo"] for r in trace], [r["hi"] for r in trace], step="post", alpha=0.25,
                     label="accepted window (steps)")
     ax.plot(days, [r["offset"] for r in trace], lw=1, label="predicted offset")
@@ -305,11 +305,17 @@ def plot_token(path: str, seed: int = 1, index: int = 0, years: float = 3.0) -> 
             label="login accepted")
     ax.plot([d for d, r in logins if not r["ok"]], [r["true"] for d, r in logins if not r["ok"]], "rx", ms=7,
             label="first-try reject")
-    ax.set_xlabel("days since enrollment")
     ax.set_ylabel("steps (device - verifier)")
+    ax.legend(fontsize=8, loc="best")
+    ax2.step(days, [round(r["hi"] - r["lo"]) for r in trace], where="post", lw=1, label="window (steps)")
+    ax2.plot(days, [r["sd"] for r in trace], lw=1, label="standard error of the offset (steps)")
+    ax2.plot(days, [abs(r["offset"] - r["true"]) for r in trace], lw=0.8, alpha=0.7,
+             label="|predicted - true| (steps)")
+    ax2.set_ylim(0, 13)
+    ax2.legend(fontsize=8, loc="upper right")
+    ax2.set_xlabel("days since enrollment")
     ax.set_title(f"quarterly token {token.serial} (seed {seed}): {token.model.ppm:+.1f} ppm, "
                  f"aging {token.model.aging_ppm_per_year:+.1f} ppm/yr, seasonal temperature")
-    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -7,7 +7,7 @@ State, at reference time ``t``::
 
 Prior (documented in docs/verifier.md, from the crystal facts of 32.768 kHz tuning forks)::
 
-    r ~ N(rate_hint, rate_prior_ppm²)   rate_prior_ppm = 20: a ±20 ppm sd population of crystals
+    r ~ N(rate_hint, rate_prior_ppm²)   rate_prior_ppm = 25: crystals of ±20 ppm tolerance (some ±50)
                                          (rate_hint_sd_ppm around a rate carried over a resync)
 
 Process noise: the rate wanders (aging ±3-5 ppm/year, the -0.034 ppm/°C² temperature parabola

@@ -40,7 +40,7 @@ class Policy:
     # drift tracking (a Kalman filter over offset and rate; False = offset-only, fixed window)
     rate_estimation: bool = True
     max_rate_ppm: float = 200.0  # cap on the estimated rate
-    rate_prior_ppm: float = 20.0  # sd of a crystal's rate before any observation
+    rate_prior_ppm: float = 25.0  # sd of a crystal's rate before any observation (+-20 ppm parts and worse)
     rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
     rate_wander_ppm: float = 3.0  # sd of the rate's change over 90 days (aging, seasonal temperature)
     offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
