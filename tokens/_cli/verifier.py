@@ -356,7 +356,8 @@ def _demo(ctx: Any) -> None:
         ctx.say("token CAROL runs [bold]+40 ppm[/] fast (~3.5 steps a month); enrolled with two consecutive "
                 "codes; the window covers 99.5 % of where the prediction says the code is (2 to 12 steps)")
         ctx.say("checked weekly for two months, then monthly; 'naive' is offset-only tracking "
-                "(privacyIDEA's timeShift) with a fixed ±1 window on the same codes; window and prediction in steps")
+                "(privacyIDEA's timeShift) with a fixed ±1 window on the same codes; window and prediction "
+                "in steps")
         times = [t0 + 7 * _DAY * k for k in range(1, 10)]
         times += [times[-1] + 30 * _DAY * m for m in range(1, 24)]
         rows, naive_resyncs, misses = [], 0, 0
