@@ -226,3 +226,42 @@ def _continue(v: Verifier, dev: VirtualTOTP, times: list[float]) -> tuple[list[b
             c1, c2 = dev.consecutive(2, at=clock.now() - 30)
             assert v.resync("D1", c1, c2).ok
     return outcomes, v, dev
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_resync_after_long_idle_teaches_the_rate(auto: bool) -> None:
+    """Enrolled, then 200 days in a drawer at -30 ppm (-17 steps): the resync (or the auto-resync
+    pair) is the most informative observation there is — jump ÷ idle time is the rate — and the
+    windows after it are narrow again, not back at the crystal prior."""
+    clock = ManualClock(ENROLL)
+    dev = VirtualTOTP(reference=clock, drift=DriftModel(ppm=-30.0, epoch=ENROLL))
+    v = Verifier(MemoryStore(), Policy(auto_resync=auto), clock=clock)
+    v.register_uri("D1", dev.uri())
+    assert v.enable("D1", *dev.last(2)).ok
+    clock.advance(200 * DAY)
+    first = v.verify("D1", dev.code())
+    assert not first.ok  # 17 steps behind: outside even the widest window
+    clock.advance(30)
+    if auto:
+        assert v.verify("D1", dev.code()).ok  # the consecutive code completes the auto-resync pair
+    else:
+        assert v.resync("D1", *dev.last(2)).ok
+    hint = v.get("D1").rate_hint_ppm
+    assert abs(hint + 30.0) < 3.0, hint
+    lo, hi = v.window("D1", at=clock.now() + 30 * DAY)
+    assert hi - lo + 1 <= 6  # a month later: the learnt rate, not the 25 ppm prior (12 steps)
+    clock.advance(30 * DAY)
+    assert v.verify("D1", dev.code()).ok
+
+
+def test_a_clock_that_was_set_keeps_its_rate() -> None:
+    """A jump far beyond what the rate allows is a clock *set*, not drift: the rate is kept."""
+    times = _schedule()[:12]
+    _, v, dev = _run(MemoryStore(), Policy(), offset=0.0, times=times)
+    rate = v.drift("D1").rate_ppm
+    clock = dev.clock.reference
+    assert isinstance(clock, ManualClock)
+    clock.advance(DAY)
+    dev.clock.set_time(clock.now() - 3600)  # somebody set it an hour back
+    assert v.resync("D1", *dev.last(2)).ok
+    assert v.get("D1").rate_hint_ppm == pytest.approx(rate, abs=0.5)
