@@ -32,7 +32,7 @@ RUNS = {"python", "sh"}
 DEFINES_TESTS = re.compile(r"^(?:async )?def test_", re.M)
 
 # worked examples that fail today for a reason tracked elsewhere (drop the entry once fixed)
-KNOWN_FAILURES = {("README.md", "test_login.py"): "issue 15"}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
