@@ -125,7 +125,9 @@ def test_cli_enable_wrong_codes_stays_pending(capsys: pytest.CaptureFixture[str]
                                      ["resync", "NOPE", "123456", "654321"]])
 def test_cli_unknown_serial_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                         command: list[str]) -> None:
-    rc, out, err = run(capsys, "verifier", *command, "--db", str(tmp_path / "v.sqlite3"))
+    db = tmp_path / "v.sqlite3"
+    SQLiteStore(db).close()  # an existing database (a missing one is its own error: read-only commands)
+    rc, out, err = run(capsys, "verifier", *command, "--db", str(db))
     assert rc == 1 and out == ""
     assert err == "error: no credential NOPE\n"
 
