@@ -13,7 +13,7 @@ from fido2.hid import CTAPHID
 
 from tokens.clock import ManualClock
 from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice, WaitThenTimeout
-from tokens.fido2.ctaphid import BROADCAST, MAX_MESSAGE, CtapHidServer, HidError, fragment
+from tokens.fido2.transport.ctaphid import BROADCAST, MAX_MESSAGE, CtapHidServer, HidError, fragment
 
 
 class Wire:

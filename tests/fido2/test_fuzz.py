@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokens.fido2 import Authenticator, AuthenticatorState
-from tokens.fido2.ctaphid import CtapHidServer
+from tokens.fido2.transport.ctaphid import CtapHidServer
 
 AUTH = Authenticator(AuthenticatorState.new(attestation="none", capacity=5), reset_window=None)
 KNOWN_STATUSES = {0x00, 0x01, 0x02, 0x03, 0x04, 0x11, 0x12, 0x14, 0x18, 0x19, 0x26, 0x27, 0x28, 0x2B, 0x2C,
@@ -101,7 +101,7 @@ def test_u2f_apdus_always_end_in_a_status_word(apdu: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(values)
 def test_fast_encoder_matches_python_fido2(value: Any) -> None:
-    from tokens.fido2 import _cbor
+    from tokens.fido2.authenticator import cbor as _cbor
 
     assert _cbor.encode(value) == cbor.encode(value)
 
@@ -123,7 +123,7 @@ def _mutations(data: bytes) -> st.SearchStrategy[bytes]:
 @given(st.one_of(st.binary(max_size=40), values.map(cbor.encode),
                  values.map(cbor.encode).flatmap(_mutations)))
 def test_canonical_decoder_matches_python_fido2(data: bytes) -> None:
-    from tokens.fido2 import _cbor
+    from tokens.fido2.authenticator import cbor as _cbor
 
     ok, expected = _reference_canonical(data)
     try:

@@ -95,7 +95,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_credentials(args: argparse.Namespace) -> int:
     from ..fido2 import state as store
-    from ..fido2.credentials import counter_key
+    from ..fido2.authenticator.credentials import counter_key
 
     st = store.load(args.name)
     rows = [{"rp_id": c.rp_id, "user_name": c.user.get("name", ""),
@@ -136,8 +136,9 @@ def _ceremony(args: argparse.Namespace, create: bool) -> int:
     import sys
     from pathlib import Path
 
-    from ..fido2 import Authenticator, SoftCtapDevice, platform
+    from ..fido2 import Authenticator, SoftCtapDevice
     from ..fido2 import state as store
+    from ..fido2.adapters import platform
 
     try:
         text = sys.stdin.read() if args.options == "-" else Path(args.options).read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from fido2.cose import ES256, RS256, CoseKey, EdDSA
 
-from .errors import ERR, CtapStatus
+from ..errors import ERR, CtapStatus
 
 
 @unique
@@ -35,6 +35,11 @@ class Alg(IntEnum):
             if alg.label.upper() == key:
                 return alg
         raise ValueError(f"unsupported algorithm {name!r} (expected ES256, EdDSA or RS256)")
+
+    @property
+    def kept_in_state(self) -> bool:
+        """RSA keys are too big for a credential ID: the state keeps them and the ID wraps a handle."""
+        return self is Alg.RS256
 
     @property
     def label(self) -> str:

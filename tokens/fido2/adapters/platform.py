@@ -21,8 +21,8 @@ from fido2.client import ClientError, DefaultClientDataCollector, Fido2Client, U
 from fido2.ctap import CtapDevice
 from fido2.webauthn import PublicKeyCredentialCreationOptions, PublicKeyCredentialRequestOptions
 
-from ..errors import InputError
-from .errors import Fido2Error
+from ...errors import InputError
+from ..errors import Fido2Error
 
 
 class _FixedPin(UserInteraction):

@@ -27,7 +27,7 @@ from enum import IntEnum, unique
 from fido2.ctap import STATUS, CtapDevice, CtapError
 from fido2.hid import CAPABILITY, CTAPHID
 
-from ..clock import Clock, SystemClock
+from ...clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

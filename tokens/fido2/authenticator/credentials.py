@@ -33,7 +33,7 @@ def rp_hash(rp_id: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class Credential:
+class CredentialRecord:
     credential_id: bytes
     rp_id_hash: bytes
     alg: Alg
@@ -66,7 +66,7 @@ class Credential:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Credential:
+    def from_dict(cls, d: dict[str, Any]) -> CredentialRecord:
         user = dict(d.get("user") or {})
         if "id" in user:
             user["id"] = bytes.fromhex(user["id"])
@@ -85,7 +85,7 @@ def counter_key(credential_id: bytes) -> str:
     return hashlib.sha256(credential_id).hexdigest()[:32]
 
 
-def wrap(master_key: bytes, cred: Credential) -> Credential:
+def wrap(master_key: bytes, cred: CredentialRecord) -> CredentialRecord:
     """Return ``cred`` with its wrapped credential ID filled in."""
     payload = cbor.encode({1: int(cred.alg), 2: cred.private, 3: cred.cred_protect, 4: cred.cred_blob,
                            5: cred.hmac_secret, 6: cred.resident})
@@ -94,7 +94,7 @@ def wrap(master_key: bytes, cred: Credential) -> Credential:
     return replace(cred, credential_id=blob)
 
 
-def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> Credential | None:
+def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> CredentialRecord | None:
     """The credential behind ``credential_id`` if this master key made it for this rpIdHash."""
     if len(credential_id) < 1 + 12 + 16 or credential_id[0] != WRAP_VERSION:
         return None
@@ -105,5 +105,5 @@ def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> Creden
         return None
     if not isinstance(m, dict):
         return None
-    return Credential(credential_id=credential_id, rp_id_hash=rp_id_hash, alg=Alg(m[1]), private=m[2],
+    return CredentialRecord(credential_id=credential_id, rp_id_hash=rp_id_hash, alg=Alg(m[1]), private=m[2],
                       cred_protect=m[3], cred_blob=m[4], hmac_secret=bool(m[5]), resident=bool(m[6]))

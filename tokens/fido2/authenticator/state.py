@@ -1,0 +1,117 @@
+"""Persistent authenticator state (keys, credentials, PIN state, counters) as one record.
+
+Everything that survives a power cycle lives in :class:`AuthenticatorState`; everything that does not
+(PIN/UV auth token, key-agreement key, consecutive wrong PINs, pending getNextAssertion) lives in the
+services and commands.  The JSON file store is :mod:`tokens.fido2.adapters.store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..errors import StateFileError
+from .attestation import AttestationMode, BatchAttestation
+from .credentials import CredentialRecord
+from .keys import Alg
+from .limits import CAPACITY, MIN_PIN_LENGTH, PIN_RETRIES, UV_RETRIES
+
+EMPTY_LARGE_BLOB = b"\x80" + hashlib.sha256(b"\x80").digest()[:16]
+
+
+class CounterMode(str, Enum):
+    PER_CREDENTIAL = "per-credential"
+    GLOBAL = "global"
+    ZERO = "zero"
+
+
+class UvMode(str, Enum):
+    NONE = "none"  # no built-in user verification
+    AUTO = "auto"  # built-in UV (simulated biometric) that matches
+    DENY = "deny"  # built-in UV that never matches
+
+
+@dataclass
+class AuthenticatorState:
+    aaguid: bytes
+    master_key: bytes = field(repr=False)
+    algorithms: list[Alg] = field(default_factory=lambda: [Alg.ES256, Alg.EDDSA])
+    attestation: AttestationMode = AttestationMode.SELF
+    batch: BatchAttestation | None = None
+    uv: UvMode = UvMode.NONE
+    pin_hash: bytes | None = field(default=None, repr=False)
+    pin_length: int = 0
+    pin_retries: int = PIN_RETRIES
+    uv_retries: int = UV_RETRIES
+    min_pin_length: int = MIN_PIN_LENGTH
+    min_pin_rp_ids: list[str] = field(default_factory=list)
+    force_pin_change: bool = False
+    capacity: int = CAPACITY
+    resident: list[CredentialRecord] = field(default_factory=list)
+    counter_mode: CounterMode = CounterMode.PER_CREDENTIAL
+    counters: dict[str, int] = field(default_factory=dict)
+    global_counter: int = 0
+    large_blob: bytes = EMPTY_LARGE_BLOB
+    rsa_keys: dict[str, str] = field(default_factory=dict, repr=False)  # handle hex -> PKCS#8 DER hex
+    name: str = ""
+
+    @classmethod
+    def new(cls, *, algorithms: list[Alg] | None = None,
+            attestation: AttestationMode | str = AttestationMode.SELF,
+            uv: UvMode | str = UvMode.NONE, capacity: int = CAPACITY,
+            counter_mode: CounterMode | str = CounterMode.PER_CREDENTIAL, name: str = "",
+            aaguid: bytes | None = None) -> AuthenticatorState:
+        aaguid = aaguid or uuid.uuid4().bytes
+        mode = AttestationMode(attestation)
+        batch = BatchAttestation.generate(aaguid) if mode is AttestationMode.BATCH else None
+        return cls(aaguid=aaguid, master_key=os.urandom(32),
+                   algorithms=list(algorithms or [Alg.ES256, Alg.EDDSA]), attestation=mode, batch=batch,
+                   uv=UvMode(uv), capacity=capacity, counter_mode=CounterMode(counter_mode), name=name)
+
+    def wipe(self) -> None:
+        """authenticatorReset: new master key (every credential ID dies), no PIN, no blobs."""
+        self.master_key = os.urandom(32)
+        self.pin_hash, self.pin_length, self.pin_retries = None, 0, PIN_RETRIES
+        self.uv_retries, self.min_pin_length, self.min_pin_rp_ids = UV_RETRIES, MIN_PIN_LENGTH, []
+        self.force_pin_change = False
+        self.resident, self.counters, self.global_counter = [], {}, 0
+        self.large_blob = EMPTY_LARGE_BLOB
+        self.rsa_keys = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "tokensim-fido2/1", "name": self.name, "aaguid": self.aaguid.hex(),
+            "master_key": self.master_key.hex(), "algorithms": [int(a) for a in self.algorithms],
+            "attestation": self.attestation.value, "batch": self.batch.to_dict() if self.batch else None,
+            "uv": self.uv.value, "pin_hash": self.pin_hash.hex() if self.pin_hash else None,
+            "pin_length": self.pin_length, "pin_retries": self.pin_retries, "uv_retries": self.uv_retries,
+            "min_pin_length": self.min_pin_length, "min_pin_rp_ids": self.min_pin_rp_ids,
+            "force_pin_change": self.force_pin_change, "capacity": self.capacity,
+            "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
+            "counters": self.counters, "global_counter": self.global_counter,
+            "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuthenticatorState:
+        try:
+            return cls(
+                aaguid=bytes.fromhex(d["aaguid"]), master_key=bytes.fromhex(d["master_key"]),
+                algorithms=[Alg(a) for a in d["algorithms"]], attestation=AttestationMode(d["attestation"]),
+                batch=BatchAttestation.from_dict(d["batch"]) if d.get("batch") else None, uv=UvMode(d["uv"]),
+                pin_hash=bytes.fromhex(d["pin_hash"]) if d.get("pin_hash") else None,
+                pin_length=int(d.get("pin_length", 0)), pin_retries=int(d["pin_retries"]),
+                uv_retries=int(d.get("uv_retries", UV_RETRIES)), min_pin_length=int(d["min_pin_length"]),
+                min_pin_rp_ids=list(d.get("min_pin_rp_ids", [])),
+                force_pin_change=bool(d.get("force_pin_change")), capacity=int(d["capacity"]),
+                resident=[CredentialRecord.from_dict(c) for c in d["resident"]],
+                counter_mode=CounterMode(d["counter_mode"]), counters=dict(d["counters"]),
+                global_counter=int(d["global_counter"]), large_blob=bytes.fromhex(d["large_blob"]),
+                rsa_keys=dict(d.get("rsa_keys") or {}), name=d.get("name", ""),
+            )
+        except (KeyError, ValueError, TypeError) as e:
+            raise StateFileError(f"authenticator state is not valid: {e}") from None
