@@ -102,6 +102,7 @@ class Authenticator:
             CMD.RESET: self._reset,
             CMD.SELECTION: self._selection,
             CMD.CREDENTIAL_MGMT: self.credential_management,
+            CMD.CREDENTIAL_MGMT_PRE: self.credential_management,  # CTAP 2.1-preview; libfido2 < 1.15
             CMD.LARGE_BLOBS: self.large_blobs,
         }
         self.power_cycle()
