@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from . import output
-from .common import port_number
+from .common import port_number, positive_int
+
+FAULT_NAMES = ("clone, counter-regression, zero-counter, bad-signature, wrong-rpid, clear-up, clear-uv, "
+               "set-uv (docs/fido2.md)")
 
 if TYPE_CHECKING:
     from .demo import DemoContext
@@ -136,17 +139,35 @@ def _ceremony(args: argparse.Namespace, create: bool) -> int:
     import sys
     from pathlib import Path
 
-    from ..fido2 import Authenticator, SoftCtapDevice
+    from ..fido2 import Authenticator, SoftCtapDevice, inject
     from ..fido2 import state as store
     from ..fido2.adapters import platform
+    from ..fido2.authenticator.faults import named
 
     try:
-        text = sys.stdin.read() if args.options == "-" else Path(args.options).read_text(encoding="utf-8")
+        if args.options == "-":
+            stdin = getattr(sys.stdin, "buffer", None)  # bytes, so a non-UTF-8 pipe is one clean error
+            raw = stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        else:
+            raw = Path(args.options).read_bytes()
     except OSError as e:
         raise InputError(f"cannot read {args.options}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{args.options} is not UTF-8 (byte {e.start}): expected the RP's options JSON") \
+            from None
     options = platform.parse_options(text)
     if bool(args.name) == bool(args.device):
         raise InputError("give an authenticator NAME or --device URL")
+    fault = None
+    if args.fault:
+        try:
+            fault = named(args.fault)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if args.device:
+            raise InputError("--fault needs a tokensim authenticator NAME, not --device")
     if args.device:  # any FIDO2 key by URL (docs/device-urls.md), e.g. a USB key: fido2-hid:
         from ._device_probe import open_fido2
 
@@ -158,6 +179,8 @@ def _ceremony(args: argparse.Namespace, create: bool) -> int:
     with store.InUse(args.name):
         st = store.load(args.name)
         auth = Authenticator(st)
+        if fault is not None:
+            inject(auth, fault)
         run = platform.create if create else platform.get
         try:
             response = run(SoftCtapDevice(auth), options, args.origin, args.pin)
@@ -191,8 +214,10 @@ def _serve(args: argparse.Namespace, st: Any) -> None:
     import signal
     import threading
 
-    from ..fido2 import Authenticator, SoftCtapDevice
+    from ..fido2 import Authenticator, SoftCtapDevice, clear, inject
     from ..fido2 import state as store
+    from ..fido2.authenticator.faults import ForNext, named
+    from ..fido2.transport.control import ControlServer
     from ..fido2.udp import UdpCtapHidServer
     from ..fido2.user import presence_for
 
@@ -207,14 +232,39 @@ def _serve(args: argparse.Namespace, st: Any) -> None:
             auth.dirty = False
             store.save(st)
 
+    def power_on() -> None:
+        with auth._lock:
+            auth.power_cycle()
+
+    def arm(name: str, count: int) -> None:
+        with auth._lock:
+            clear(auth)
+            if name != "none":
+                inject(auth, ForNext(named(name), count))
+
+    def status() -> dict[str, Any]:
+        return {"name": args.name, "powered": server.powered, "signer": repr(auth.signer)}
+
+    if args.fault:
+        try:
+            arm(args.fault, args.fault_count)
+        except ValueError as e:
+            raise InputError(str(e)) from None
     stop = threading.Event()
-    server = UdpCtapHidServer(SoftCtapDevice(auth), host=args.host, port=args.port,
-                              reply_port=args.reply_port or None, after_command=save)
+    server = UdpCtapHidServer(SoftCtapDevice(auth, allow_power_cycle=args.allow_power_cycle), host=args.host,
+                              port=args.port, reply_port=args.reply_port or None, after_command=save,
+                              on_power_on=power_on)
+    control = None
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         server.start()
-        output.print_json({"name": args.name, "aaguid": st.aaguid.hex(), "host": server.host,
-                           "port": server.port, "reply_port": args.reply_port or None, "ready": True})
+        ready: dict[str, Any] = {"name": args.name, "aaguid": st.aaguid.hex(), "host": server.host,
+                                 "port": server.port, "reply_port": args.reply_port or None}
+        if args.control_port is not None:
+            control = ControlServer(port=args.control_port, fault=arm, status=status,
+                                    power=lambda on: server.power_on() if on else server.power_off()).start()
+            ready["control_url"] = f"http://{control.host}:{control.port}"
+        output.print_json({**ready, "ready": True})
         try:
             while not stop.wait(0.2):
                 pass
@@ -222,6 +272,8 @@ def _serve(args: argparse.Namespace, st: Any) -> None:
             pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if control is not None:
+            control.stop()
         server.stop()
         save()
 
@@ -272,6 +324,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        help="the RP's PublicKeyCredential*Options JSON ('-' for stdin)")
         w.add_argument("--origin", help="client origin (default https://RP_ID)")
         w.add_argument("--pin", help="PIN to use when the authenticator has one")
+        w.add_argument("--fault", metavar="NAME", help="answer with a relying-party fault: " + FAULT_NAMES)
         _json(w)
         w.set_defaults(func=fn)
 
@@ -282,6 +335,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     sv.add_argument("--reply-port", type=port_number, default=7112,
                     help="UDP port replies go to (0: reply to the sender's address)")
     sv.add_argument("--presence", default="approve", help="user presence: approve | deny | timeout")
+    sv.add_argument("--control-port", type=port_number, metavar="PORT",
+                    help="serve the local HTTP control channel (unplug/replug, faults) on this port (0: any)")
+    sv.add_argument("--allow-power-cycle", action="store_true",
+                    help="honour the CTAPHID vendor power-cycle command (it reopens the reset window)")
+    sv.add_argument("--fault", metavar="NAME", help="arm a relying-party fault: " + FAULT_NAMES)
+    sv.add_argument("--fault-count", type=positive_int, default=1, metavar="N",
+                    help="... for the next N assertions (default 1)")
     _json(sv)
     sv.set_defaults(func=cmd_serve)
 

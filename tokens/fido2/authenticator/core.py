@@ -34,7 +34,7 @@ from .commands.makecred import MakeCredential
 from .commands.u2f import U2F
 from .faults import KeySigner, Signer
 from .keys import KeyPair
-from .limits import MAX_MSG_SIZE, RESET_WINDOW
+from .limits import RESET_WINDOW
 from .pinauth import PinUvAuth
 from .state import AuthenticatorState, UvMode
 from .store import CredentialStore
@@ -84,14 +84,17 @@ class Authenticator:
         self.store = CredentialStore(st)
         self.pin = PinUvAuth(st, self.biometric, self.store.mark_dirty, now)
         self.checks = UserChecks(st, self.pin, presence or AutoApprove())
-        extensions = Extensions(st, self.pin)
+        model = st.spec
+        extensions = Extensions(st, self.pin, model.max_cred_blob)
         # commands, each with only its collaborators
         self.client_pin = ClientPinCommand(st, self.pin, self.store.mark_dirty)
-        self.make_credential = MakeCredential(st, self.store, self.checks, extensions, now)
+        self.make_credential = MakeCredential(st, self.store, self.checks, extensions, now,
+                                              lambda auth_data: self.signer.tamper(auth_data))
         self.get_assertion = GetAssertion(self.store, self.checks, extensions, self._sign, now)
         self.credential_management = CredentialManagement(self.store, self.pin)
-        self.large_blobs = LargeBlobs(st, self.store, self.checks, self.pin)
-        self.get_info = GetInfo(st, self.store, self.checks)
+        self.large_blobs = LargeBlobs(st, self.store, self.checks, self.pin, model.max_msg_size,
+                                      model.max_large_blob)
+        self.get_info = GetInfo(st, self.store)
         self.u2f = U2F(st, self.store, self.checks)
         self.commands: dict[int, Handler] = {
             CMD.MAKE_CREDENTIAL: self.make_credential,
@@ -100,11 +103,17 @@ class Authenticator:
             CMD.GET_INFO: self.get_info,
             CMD.CLIENT_PIN: lambda r, e, k: self.client_pin(r),
             CMD.RESET: self._reset,
-            CMD.SELECTION: self._selection,
-            CMD.CREDENTIAL_MGMT: self.credential_management,
-            CMD.CREDENTIAL_MGMT_PRE: self.credential_management,  # CTAP 2.1-preview; libfido2 < 1.15
-            CMD.LARGE_BLOBS: self.large_blobs,
         }
+        ctap21, preview = "FIDO_2_1" in model.versions, "FIDO_2_1_PRE" in model.versions
+        if ctap21 or preview:
+            self.commands[CMD.SELECTION] = self._selection
+        if ctap21:
+            self.commands[CMD.CREDENTIAL_MGMT] = self.credential_management
+        if model.credential_mgmt_preview and (ctap21 or preview):  # libfido2 < 1.15 sends only 0x41
+            self.commands[CMD.CREDENTIAL_MGMT_PRE] = self.credential_management
+        if model.max_large_blob and (ctap21 or preview):
+            self.commands[CMD.LARGE_BLOBS] = self.large_blobs
+        self.max_msg_size = model.max_msg_size
         self.power_cycle()
 
     # -- state shared with the callers ----------------------------------------------------------------
@@ -153,7 +162,7 @@ class Authenticator:
             try:
                 if not request:
                     raise CtapStatus(ERR.INVALID_LENGTH, "empty request")
-                if len(request) > MAX_MSG_SIZE:
+                if len(request) > self.max_msg_size:
                     raise CtapStatus(ERR.REQUEST_TOO_LARGE)
                 handler = self.commands.get(request[0])
                 if handler is None:

@@ -15,7 +15,8 @@ from enum import Enum
 from typing import Any
 
 from ..errors import StateFileError
-from .attestation import AttestationMode, BatchAttestation
+from . import models
+from .attestation import AttestationCA, AttestationMode, BatchAttestation
 from .credentials import CredentialRecord
 from .keys import Alg
 from .limits import CAPACITY, MIN_PIN_LENGTH, PIN_RETRIES, UV_RETRIES
@@ -58,19 +59,33 @@ class AuthenticatorState:
     large_blob: bytes = EMPTY_LARGE_BLOB
     rsa_keys: dict[str, str] = field(default_factory=dict, repr=False)  # handle hex -> PKCS#8 DER hex
     name: str = ""
+    model: str = models.DEFAULT.name
+
+    @property
+    def spec(self) -> models.Model:
+        """The key model this authenticator simulates."""
+        return models.get(self.model)
 
     @classmethod
     def new(cls, *, algorithms: list[Alg] | None = None,
             attestation: AttestationMode | str = AttestationMode.SELF,
-            uv: UvMode | str = UvMode.NONE, capacity: int = CAPACITY,
+            uv: UvMode | str | None = None, capacity: int | None = None,
             counter_mode: CounterMode | str = CounterMode.PER_CREDENTIAL, name: str = "",
-            aaguid: bytes | None = None) -> AuthenticatorState:
-        aaguid = aaguid or uuid.uuid4().bytes
+            aaguid: bytes | None = None, model: str | models.Model = models.DEFAULT,
+            ca: AttestationCA | None = None) -> AuthenticatorState:
+        """A fresh authenticator of ``model`` (its AAGUID, algorithms, capacity, built-in UV unless given).
+        ``ca`` issues the batch certificate (default: a new CA of the model's subject shape)."""
+        spec = models.get(model) if isinstance(model, str) else model
+        aaguid = aaguid or (spec.aaguid.bytes if spec.aaguid else uuid.uuid4().bytes)
         mode = AttestationMode(attestation)
-        batch = BatchAttestation.generate(aaguid) if mode is AttestationMode.BATCH else None
+        batch = None
+        if mode is AttestationMode.BATCH:
+            batch = (ca or AttestationCA.generate(spec.subject)).issue(aaguid, spec.subject)
+        uv_mode = UvMode(uv) if uv is not None else (UvMode.AUTO if spec.built_in_uv else UvMode.NONE)
         return cls(aaguid=aaguid, master_key=os.urandom(32),
-                   algorithms=list(algorithms or [Alg.ES256, Alg.EDDSA]), attestation=mode, batch=batch,
-                   uv=UvMode(uv), capacity=capacity, counter_mode=CounterMode(counter_mode), name=name)
+                   algorithms=list(algorithms or spec.algorithms), attestation=mode, batch=batch,
+                   uv=uv_mode, capacity=spec.capacity if capacity is None else capacity,
+                   counter_mode=CounterMode(counter_mode), name=name, model=spec.name)
 
     def wipe(self) -> None:
         """authenticatorReset: new master key (every credential ID dies), no PIN, no blobs."""
@@ -93,7 +108,7 @@ class AuthenticatorState:
             "force_pin_change": self.force_pin_change, "capacity": self.capacity,
             "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
             "counters": self.counters, "global_counter": self.global_counter,
-            "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys,
+            "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys, "model": self.model,
         }
 
     @classmethod
@@ -112,6 +127,7 @@ class AuthenticatorState:
                 counter_mode=CounterMode(d["counter_mode"]), counters=dict(d["counters"]),
                 global_counter=int(d["global_counter"]), large_blob=bytes.fromhex(d["large_blob"]),
                 rsa_keys=dict(d.get("rsa_keys") or {}), name=d.get("name", ""),
+                model=models.get(d.get("model", models.DEFAULT.name)).name,
             )
         except (KeyError, ValueError, TypeError) as e:
             raise StateFileError(f"authenticator state is not valid: {e}") from None

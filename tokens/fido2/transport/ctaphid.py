@@ -20,6 +20,7 @@ import os
 import queue
 import struct
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum, unique
@@ -39,6 +40,7 @@ BROADCAST = 0xFFFFFFFF
 TYPE_INIT = 0x80
 PROTOCOL_VERSION = 2
 DEVICE_VERSION = (1, 0, 0)
+MAX_CHANNELS = 1024  # allocated channels kept; the least recently used one is dropped beyond that
 
 
 @unique
@@ -88,7 +90,7 @@ class CtapHidServer:
                  msg_timeout: float = 0.5, after_command: Callable[[], None] | None = None) -> None:
         self.device, self._send, self.clock = device, send, clock or SystemClock()
         self.msg_timeout, self.after_command = msg_timeout, after_command
-        self.channels: set[int] = set()
+        self.channels: OrderedDict[int, None] = OrderedDict()  # LRU, at most MAX_CHANNELS
         self._assembly: _Assembly | None = None
         self._busy: int | None = None
         self._cancel = threading.Event()
@@ -134,6 +136,7 @@ class CtapHidServer:
         if cid == 0 or cid == BROADCAST or cid not in self.channels:
             self.error(cid, HidError.INVALID_CHANNEL)
             return
+        self.channels.move_to_end(cid)
         if cmd == CTAPHID.CANCEL:
             if self._busy == cid:
                 self._cancel.set()
@@ -181,7 +184,9 @@ class CtapHidServer:
             new = struct.unpack(">I", os.urandom(4))[0]
             while new in (0, BROADCAST) or new in self.channels:
                 new = struct.unpack(">I", os.urandom(4))[0]
-            self.channels.add(new)
+            self.channels[new] = None
+            if len(self.channels) > MAX_CHANNELS:  # 100k INITs must not make 100k channels
+                self.channels.popitem(last=False)  # (a running command still gets its reply)
         elif cid in self.channels:  # resynchronise: abandon whatever this channel was doing
             new = cid
             if self._assembly is not None and self._assembly.cid == cid:
@@ -237,6 +242,14 @@ class CtapHidServer:
                 except Exception:
                     log.exception("after_command hook failed")
             self.send(cid, cmd, reply)
+
+    def unplug(self) -> None:
+        """The key was pulled: every channel and half-received message is gone, a running command is
+        cancelled."""
+        self.channels.clear()
+        self._assembly = None
+        if self._busy is not None:
+            self._cancel.set()
 
     def close(self) -> None:
         self._jobs.put(None)

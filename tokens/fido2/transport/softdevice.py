@@ -4,8 +4,9 @@
 software authenticator directly, without any HID framing: CBOR requests go to
 ``Authenticator.process``, MSG (U2F APDUs) to the U2F handler, PING echoes and WINK is a no-op.
 
-One vendor command, ``VENDOR_POWER_CYCLE`` (0x41), simulates unplugging the key — the only way to
-clear PIN_AUTH_BLOCKED from another process talking CTAPHID/UDP.
+One vendor command, ``VENDOR_POWER_CYCLE`` (0x41), simulates unplugging the key — a way to clear
+PIN_AUTH_BLOCKED from another process talking CTAPHID/UDP.  It also reopens the 10 s reset window, so
+``allow_power_cycle=False`` refuses it (``fido2 serve`` does unless given ``--allow-power-cycle``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ VENDOR_POWER_CYCLE = 0x41
 
 
 class SoftCtapDevice(CtapDevice):
-    def __init__(self, authenticator: Authenticator | None = None) -> None:
+    def __init__(self, authenticator: Authenticator | None = None, *, allow_power_cycle: bool = True) -> None:
         self.authenticator = authenticator or Authenticator()
+        self.allow_power_cycle = allow_power_cycle
         self.winks = 0
 
     @property
@@ -41,7 +43,7 @@ class SoftCtapDevice(CtapDevice):
         if cmd == CTAPHID.WINK:
             self.winks += 1
             return b""
-        if cmd == VENDOR_POWER_CYCLE:
+        if cmd == VENDOR_POWER_CYCLE and self.allow_power_cycle:
             with self.authenticator._lock:
                 self.authenticator.power_cycle()
             return b""

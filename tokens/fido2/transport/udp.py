@@ -33,7 +33,10 @@ class UdpCtapHidServer:
     def __init__(self, device: CtapDevice, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  reply_host: str | None = None, reply_port: int | None = DEFAULT_REPLY_PORT,
                  clock: Clock | None = None, msg_timeout: float = 0.5,
-                 after_command: Callable[[], None] | None = None) -> None:
+                 after_command: Callable[[], None] | None = None,
+                 on_power_on: Callable[[], None] | None = None) -> None:
+        self.powered = True
+        self.on_power_on = on_power_on
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self.sock.bind((host, port))
@@ -67,9 +70,23 @@ class UdpCtapHidServer:
                 if self._stop.is_set():
                     return
                 continue
+            if not self.powered:
+                continue  # unplugged: reports go nowhere
             if self.reply_port is None:
                 self._peer = addr
             self.hid.feed(packet)
+
+    def power_off(self) -> None:
+        """Unplug the simulated key: it stops answering and forgets its channels."""
+        self.powered = False
+        self.hid.unplug()
+
+    def power_on(self) -> None:
+        """Plug it back in: volatile authenticator state starts afresh (``on_power_on``)."""
+        if not self.powered:
+            if self.on_power_on is not None:
+                self.on_power_on()
+            self.powered = True
 
     def start(self) -> UdpCtapHidServer:
         self._thread = threading.Thread(target=self.serve_forever, name="ctaphid-udp", daemon=True)

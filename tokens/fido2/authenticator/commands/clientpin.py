@@ -49,6 +49,8 @@ class ClientPinCommand:
         if not isinstance(sub, int):
             raise CtapStatus(ERR.CBOR_UNEXPECTED_TYPE, "subCommand")
         if sub == CMD.GET_PIN_RETRIES:
+            if self.state.pin_hash is None and self.state.spec.pin_not_set_on_get_retries:
+                raise CtapStatus(ERR.PIN_NOT_SET)  # what YubiKey 5 keys answer
             return {RESULT.PIN_RETRIES: self.state.pin_retries,
                     RESULT.POWER_CYCLE_STATE: self.pin.consecutive_fails >= MAX_CONSECUTIVE_PIN_FAILS}
         if sub == CMD.GET_UV_RETRIES:

@@ -1,4 +1,5 @@
-"""authenticatorGetInfo (CTAP 2.1 §6.4): what this authenticator supports, as python-fido2's ``Info``."""
+"""authenticatorGetInfo (CTAP 2.1 §6.4): what this authenticator supports, as python-fido2's ``Info``,
+shaped by its key model (:mod:`..models`)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,52 @@ from typing import Any
 
 from fido2.ctap2.base import Info
 
-from ..checks import UserChecks
-from ..limits import MAX_CRED_BLOB, MAX_CRED_ID_LENGTH, MAX_CREDS_IN_LIST, MAX_LARGE_BLOB, MAX_MSG_SIZE
+from ..models import UV_FINGERPRINT, Model
 from ..state import AuthenticatorState, UvMode
 from ..store import CredentialStore
 from ..user import KeepAlive
 from ..wire import response
 
-VERSIONS = ["U2F_V2", "FIDO_2_0", "FIDO_2_1"]
-EXTENSIONS = ["credBlob", "credProtect", "hmac-secret", "hmac-secret-mc", "largeBlobKey", "minPinLength"]
+CTAP21 = "FIDO_2_1"
+CTAP21_PRE = "FIDO_2_1_PRE"
+
+
+def options(model: Model, state: AuthenticatorState) -> dict[str, bool]:
+    """getInfo options: the model's features, with the live state (PIN set, UV enrolled)."""
+    ctap21 = CTAP21 in model.versions
+    opts: dict[str, bool] = {"rk": True, "up": True, "plat": False, "clientPin": state.pin_hash is not None}
+    if state.uv is not UvMode.NONE:
+        opts["uv"] = True
+    if ctap21:
+        opts["pinUvAuthToken"] = True
+        opts["credMgmt"] = True
+        opts["makeCredUvNotRqd"] = model.make_cred_uv_not_required
+    if model.credential_mgmt_preview and (ctap21 or CTAP21_PRE in model.versions):
+        opts["credentialMgmtPreview"] = True
+    if model.max_large_blob and (ctap21 or CTAP21_PRE in model.versions):
+        opts["largeBlobs"] = True
+    return opts
 
 
 class GetInfo:
-    def __init__(self, state: AuthenticatorState, store: CredentialStore, checks: UserChecks) -> None:
-        self.state, self.store, self.checks = state, store, checks
+    def __init__(self, state: AuthenticatorState, store: CredentialStore) -> None:
+        self.state, self.store = state, store
 
     def __call__(self, req: Mapping[int, Any], event: threading.Event | None = None,
                  keepalive: KeepAlive | None = None) -> dict[int, Any]:
-        st = self.state
-        options: dict[str, bool] = {
-            "rk": True, "up": True, "plat": False, "clientPin": st.pin_hash is not None,
-            "pinUvAuthToken": True, "credMgmt": True, "largeBlobs": True, "makeCredUvNotRqd": True,
-        }
-        if st.uv is not UvMode.NONE:
-            options["uv"] = True
+        st, m = self.state, self.state.spec
+        ctap21 = CTAP21 in m.versions or CTAP21_PRE in m.versions
         return response(
-            Info, versions=VERSIONS, extensions=EXTENSIONS, aaguid=st.aaguid, options=options,
-            max_msg_size=MAX_MSG_SIZE, pin_uv_protocols=[2, 1], max_creds_in_list=MAX_CREDS_IN_LIST,
-            max_cred_id_length=MAX_CRED_ID_LENGTH, transports=["usb"],
+            Info, versions=list(m.versions), extensions=list(m.extensions), aaguid=st.aaguid,
+            options=options(m, st), max_msg_size=m.max_msg_size, pin_uv_protocols=list(m.pin_uv_protocols),
+            max_creds_in_list=m.max_creds_in_list, max_cred_id_length=m.max_cred_id_length,
+            transports=list(m.transports),
             algorithms=[{"alg": int(a), "type": "public-key"} for a in st.algorithms],
-            max_large_blob=MAX_LARGE_BLOB, force_pin_change=st.force_pin_change,
-            min_pin_length=st.min_pin_length, firmware_version=1, max_cred_blob_length=MAX_CRED_BLOB,
-            remaining_disc_creds=self.store.remaining)
+            max_large_blob=m.max_large_blob or None,
+            force_pin_change=st.force_pin_change if ctap21 else None,
+            min_pin_length=st.min_pin_length if ctap21 else None, firmware_version=m.firmware_version,
+            max_cred_blob_length=m.max_cred_blob if "credBlob" in m.extensions else None,
+            max_rpids_for_min_pin=m.max_rpids_for_min_pin if "minPinLength" in m.extensions else None,
+            preferred_platform_uv_attempts=m.preferred_platform_uv_attempts or None,
+            uv_modality=UV_FINGERPRINT if m.built_in_uv else None,
+            remaining_disc_creds=self.store.remaining if ctap21 else None)

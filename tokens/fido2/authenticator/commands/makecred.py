@@ -13,6 +13,7 @@ from ...errors import ERR, CtapStatus
 from .. import attestation, keys
 from ..checks import UserChecks
 from ..credentials import CredentialRecord, rp_hash, wrap
+from ..faults import KeySigner
 from ..limits import MAX_USER_ID
 from ..params import descriptors, optional, options, required
 from ..pinauth import Permission
@@ -24,13 +25,16 @@ from ..wire import response
 from .extensions import Extensions
 
 FLAG = AuthenticatorData.FLAG
+_HONEST = KeySigner()
+Tamper = Callable[[bytes], tuple[bytes, Callable[[bytes], bytes]]]
 USER_FIELDS = ("id", "name", "displayName")
 
 
 class MakeCredential:
     def __init__(self, state: AuthenticatorState, store: CredentialStore, checks: UserChecks,
-                 extensions: Extensions, now: Callable[[], float]) -> None:
+                 extensions: Extensions, now: Callable[[], float], tamper: Tamper = _HONEST.tamper) -> None:
         self.state, self.store, self.checks, self.extensions, self.now = state, store, checks, extensions, now
+        self.tamper = tamper
 
     def __call__(self, req: Mapping[int, Any], event: threading.Event | None,
                  keepalive: KeepAlive | None) -> dict[int, Any]:
@@ -90,6 +94,9 @@ class MakeCredential:
         acd = AttestedCredentialData.create(self.state.aaguid, cred.credential_id, key.cose)  # type: ignore[arg-type]
         counter = self.store.counter(cred.credential_id, False)
         auth_data = bytes(AuthenticatorData.create(rph, FLAG(flags), counter, acd, mc_ext.outputs or None))
+        auth_data, bend = self.tamper(auth_data)  # relying-party faults, if any are injected
         fmt, stmt = attestation.statement(self.state.attestation, auth_data, cdh, key, self.state.batch)
+        if "sig" in stmt:
+            stmt["sig"] = bend(stmt["sig"])
         return response(AttestationResponse, fmt=fmt, auth_data=auth_data, att_stmt=stmt,
                         large_blob_key=mc_ext.large_blob_key)
