@@ -32,7 +32,7 @@ def _present() -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.3)
         s.connect((HOST, int(PORT)))
-        s.send(struct.pack(">IBH", 0xFFFFFFFF, 0x80 | CTAPHID.INIT, 8).ljust(7, b"\0") + nonce.ljust(57, b"\0"))
+        s.send(struct.pack(">IBH", 0xFFFFFFFF, 0x80 | CTAPHID.INIT, 8) + nonce.ljust(57, b"\0"))
         try:
             while True:
                 reply = s.recv(64)
