@@ -27,7 +27,8 @@ def _summary(name: str) -> dict[str, Any]:
 
     st = store.load(name)
     return {
-        "name": name, "aaguid": st.aaguid.hex(), "algorithms": [a.label for a in st.algorithms],
+        "name": name, "model": st.model, "aaguid": st.aaguid.hex(),
+        "algorithms": [a.label for a in st.algorithms],
         "attestation": st.attestation.value, "uv": st.uv.value, "pin_set": st.pin_hash is not None,
         "pin_retries": st.pin_retries, "resident_credentials": len(st.resident), "capacity": st.capacity,
         "counter_mode": st.counter_mode.value, "path": str(store.state_path(name)),
@@ -39,16 +40,23 @@ def cmd_new(args: argparse.Namespace) -> int:
     from fido2.ctap2.pin import ClientPin
 
     from ..fido2 import Alg, Authenticator, AuthenticatorState, SoftCtapDevice
-    from ..fido2 import state as store
+    from ..fido2.adapters import store
+    from ..fido2.authenticator import models
 
     store.state_path(args.name)  # validates the name
     if args.pin is not None and not 4 <= len(args.pin) <= 63:
         raise InputError("PIN must be 4 to 63 characters")
-    if args.capacity < 0:
+    if args.capacity is not None and args.capacity < 0:
         raise InputError("--capacity must not be negative")
+    try:
+        model = models.get(args.model)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    attestation = args.attestation or ("batch" if model.aaguid else "self")
     st = AuthenticatorState.new(algorithms=[Alg.parse(args.alg)] if args.alg else None,
-                                attestation=args.attestation, uv=args.uv, capacity=args.capacity,
-                                counter_mode=args.counter, name=args.name)
+                                attestation=attestation, uv=args.uv, capacity=args.capacity,
+                                counter_mode=args.counter, name=args.name, model=model,
+                                ca=store.model_ca(model) if attestation == "batch" else None)
     if args.pin is not None:  # set it the way a platform would: ClientPIN setPIN
         ClientPin(Ctap2(SoftCtapDevice(Authenticator(st)))).set_pin(args.pin)
     path = store.create(st)
@@ -57,6 +65,30 @@ def cmd_new(args: argparse.Namespace) -> int:
         output.print_json(info)
     else:
         print(f"created FIDO2 authenticator {args.name} (AAGUID {info['aaguid']}) in {path}")
+    return 0
+
+
+def cmd_metadata(args: argparse.Namespace) -> int:
+    from ..fido2.adapters import metadata, store
+    from ..fido2.authenticator import models
+
+    if bool(args.name) == bool(args.model):
+        raise InputError("give an authenticator NAME or --model MODEL")
+    if args.name:
+        st = store.load(args.name)
+        if st.batch is None:
+            raise InputError(f"{args.name} has no batch attestation (created with --attestation "
+                             f"{st.attestation.value}): nothing for an MDS statement to trust")
+        output.print_json(metadata.statement(st.spec, st.batch.ca_der, st))
+        return 0
+    try:
+        model = models.get(args.model)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if model.aaguid is None:
+        raise InputError(f"model {model.name} gives each authenticator its own AAGUID: use "
+                         "'tokensim fido2 metadata NAME'")
+    output.print_json(metadata.statement(model, store.model_ca(model).cert_der))
     return 0
 
 
@@ -286,14 +318,24 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     n.add_argument("name")
     n.add_argument("--alg", choices=["ES256", "EdDSA", "RS256"],
                    help="only this algorithm (default: ES256 and EdDSA)")
-    n.add_argument("--attestation", choices=["none", "self", "batch"], default="self")
+    n.add_argument("--model", default="generic", metavar="MODEL",
+                   help="key model: generic, yubikey5, yubikey5-fw54, yubikey-bio, solo, feitian "
+                   "(docs/fido2.md)")
+    n.add_argument("--attestation", choices=["none", "self", "batch"],
+                   help="default: batch for a vendor model (chained to this home's model CA), else self")
     n.add_argument("--pin", help="set this PIN (4-63 characters)")
-    n.add_argument("--uv", choices=["auto", "deny", "none"], default="none",
-                   help="built-in UV: auto = matches, deny = never matches, none = no sensor")
-    n.add_argument("--capacity", type=int, default=25, help="discoverable credential slots")
+    n.add_argument("--uv", choices=["auto", "deny", "none"],
+                   help="built-in UV: auto = matches, deny = never matches, none = no sensor "
+                   "(default: the model's)")
+    n.add_argument("--capacity", type=int, help="discoverable credential slots (default: the model's)")
     n.add_argument("--counter", choices=["per-credential", "global", "zero"], default="per-credential")
     _json(n)
     n.set_defaults(func=cmd_new)
+
+    md = s.add_parser("metadata", help="a FIDO MDS3 metadata statement (JSON) trusting tokensim's batch CA")
+    md.add_argument("name", nargs="?", help="an authenticator (its model, AAGUID and CA)")
+    md.add_argument("--model", metavar="MODEL", help="a key model (its AAGUID and this home's model CA)")
+    md.set_defaults(func=cmd_metadata)
 
     ls = s.add_parser("list", help="list authenticators")
     _json(ls)

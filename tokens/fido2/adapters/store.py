@@ -12,6 +12,8 @@ from filelock import FileLock, Timeout
 from ..._fileutil import atomic_write
 from ...errors import DeviceExistsError, DeviceNotFoundError, InputError
 from ...paths import home
+from ..authenticator.attestation import AttestationCA
+from ..authenticator.models import Model
 from ..authenticator.state import AuthenticatorState
 from ..errors import StateFileError
 
@@ -57,6 +59,22 @@ def load(name: str, base: Path | None = None) -> AuthenticatorState:
     if not isinstance(data, dict):
         raise StateFileError(f"{path} is not an authenticator state")
     return AuthenticatorState.from_dict(data)
+
+
+def model_ca(model: Model, base: Path | None = None) -> AttestationCA:
+    """tokensim's attestation CA for ``model`` in this home (``fido2/ca/MODEL.json``), made on first use:
+    every batch authenticator of the model created here chains to it, and its metadata statement
+    (``tokensim fido2 metadata --model``) lists it."""
+    path = store_dir(base) / "ca" / f"{model.name}.json"
+    try:
+        return AttestationCA.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        ca = AttestationCA.generate(model.subject)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, json.dumps(ca.to_dict(), indent=1))
+        return ca
+    except (OSError, ValueError, KeyError) as e:
+        raise StateFileError(f"attestation CA {path} is not usable: {e}") from None
 
 
 class InUse:

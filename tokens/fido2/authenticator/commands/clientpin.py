@@ -150,7 +150,10 @@ class ClientPinCommand:
         if legacy:
             if P.PERMISSIONS in req or P.RP_ID in req:
                 raise CtapStatus(ERR.INVALID_PARAMETER, "getPinToken takes no permissions")
-            perms, rp_id = Permission.MAKE_CREDENTIAL | Permission.GET_ASSERTION, None
+            # CTAP 2.1 limits the legacy token to mc/ga; before 2.1 a pinToken could do anything
+            perms = (Permission.MAKE_CREDENTIAL | Permission.GET_ASSERTION
+                     if "FIDO_2_1" in self.state.spec.versions else SUPPORTED_PERMISSIONS)
+            rp_id = None
         else:
             perms, rp_id = self._permissions(req)
         shared = self.pin.shared_secret(protocol, req.get(P.KEY_AGREEMENT))
