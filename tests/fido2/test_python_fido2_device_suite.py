@@ -23,6 +23,7 @@ import pytest
 
 SHIM_DIR = Path(__file__).parent / "device_suite"
 ROOT = Path(__file__).resolve().parents[2]
+EP_RP_ID = "enterprise.example"  # vendor-facilitated enterprise attestation (the suite's --ep-rp-id)
 
 
 def _sdist(cache: Path) -> Path:
@@ -47,7 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "TOKENSIM_HOME": str(home)}
     cli = [sys.executable, "-m", "tokens._cli.main", "fido2"]
-    subprocess.run([*cli, "new", "dev"], check=True, env=env, capture_output=True, timeout=60)
+    subprocess.run([*cli, "new", "dev", "--attestation", "batch", "--ep-rp-id", EP_RP_ID], check=True, env=env,
+                   capture_output=True, timeout=60)
     proc = subprocess.Popen([*cli, "serve", "dev", "--port", "0", "--reply-port", "0",
                              "--control-port", "0"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
@@ -67,10 +69,10 @@ def test_python_fido2_device_suite_passes_against_serve(served: dict[str, Any],
            "PYTHONPATH": os.pathsep.join([str(SHIM_DIR), str(ROOT)])}
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "tokensim_fido2_shim", "-p",
                         "no:cacheprovider", "--controller", served["control_url"], "--pico-port", "1",
-                        "tests/device", "-q", "-rfE"], cwd=tree, env=env, capture_output=True, text=True,
-                       timeout=1200)
+                        "--ep-rp-id", EP_RP_ID, "tests/device", "-q", "-rfE"], cwd=tree, env=env,
+                       capture_output=True, text=True, timeout=1200)
     summary = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr
     print(f"python-fido2 {dist_version('fido2')} device tests: {summary}")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", summary).group(1))  # type: ignore[union-attr]
-    assert passed >= 46 and "failed" not in summary and "error" not in summary
+    assert passed >= 54 and "failed" not in summary and "error" not in summary

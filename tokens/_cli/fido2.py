@@ -56,7 +56,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     st = AuthenticatorState.new(algorithms=[Alg.parse(args.alg)] if args.alg else None,
                                 attestation=attestation, uv=args.uv, capacity=args.capacity,
                                 counter_mode=args.counter, name=args.name, model=model,
-                                ca=store.model_ca(model) if attestation == "batch" else None)
+                                ca=store.model_ca(model) if attestation == "batch" else None,
+                                ep_rp_ids=args.ep_rp_id or ())
     if args.pin is not None:  # set it the way a platform would: ClientPIN setPIN
         ClientPin(Ctap2(SoftCtapDevice(Authenticator(st)))).set_pin(args.pin)
     path = store.create(st)
@@ -329,6 +330,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    "(default: the model's)")
     n.add_argument("--capacity", type=int, help="discoverable credential slots (default: the model's)")
     n.add_argument("--counter", choices=["per-credential", "global", "zero"], default="per-credential")
+    n.add_argument("--ep-rp-id", action="append", metavar="RP_ID",
+                   help="an RP ID that gets vendor-facilitated enterprise attestation (repeatable)")
     _json(n)
     n.set_defaults(func=cmd_new)
 

@@ -24,6 +24,17 @@ class UserChecks:
     def user_presence(self, event: threading.Event | None, keepalive: KeepAlive | None) -> None:
         self.presence.request(event, keepalive).check()
 
+    def enforce_always_uv(self, uv: bool, event: threading.Event | None, keepalive: KeepAlive | None) -> bool:
+        """alwaysUv (authenticatorConfig): an operation without UV gets built-in UV or is refused."""
+        if uv or not self.state.always_uv:
+            return uv
+        if self.state.uv is not UvMode.NONE:
+            self.pin.built_in_uv()
+            return True
+        if self.state.pin_hash is not None:
+            raise CtapStatus(ERR.PUAT_REQUIRED, "alwaysUv: user verification required")
+        raise CtapStatus(ERR.PIN_NOT_SET, "alwaysUv: set a PIN first")
+
     def authorize(self, param: Any, protocol: Any, rp_id: str, client_data_hash: bytes,
                   permission: Permission, uv_option: bool, event: threading.Event | None,
                   keepalive: KeepAlive | None) -> bool:

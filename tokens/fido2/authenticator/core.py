@@ -25,6 +25,7 @@ from ..errors import ERR, CtapStatus
 from . import cbor
 from .checks import UserChecks
 from .commands.clientpin import ClientPinCommand
+from .commands.config import AuthenticatorConfig
 from .commands.credmgmt import CredentialManagement
 from .commands.extensions import Extensions
 from .commands.getassert import GetAssertion
@@ -95,6 +96,7 @@ class Authenticator:
         self.large_blobs = LargeBlobs(st, self.store, self.checks, self.pin, model.max_msg_size,
                                       model.max_large_blob)
         self.get_info = GetInfo(st, self.store)
+        self.config = AuthenticatorConfig(st, self.checks, self.pin, self.store.mark_dirty)
         self.u2f = U2F(st, self.store, self.checks)
         self.commands: dict[int, Handler] = {
             CMD.MAKE_CREDENTIAL: self.make_credential,
@@ -113,6 +115,8 @@ class Authenticator:
             self.commands[CMD.CREDENTIAL_MGMT_PRE] = self.credential_management
         if model.max_large_blob and (ctap21 or preview):
             self.commands[CMD.LARGE_BLOBS] = self.large_blobs
+        if model.config and ctap21:
+            self.commands[CMD.CONFIG] = self.config
         self.max_msg_size = model.max_msg_size
         self.power_cycle()
 

@@ -63,13 +63,26 @@ class Model:
     make_cred_uv_not_required: bool = True
     built_in_uv: bool = False  # a fingerprint sensor (uvModality fingerprint)
     preferred_platform_uv_attempts: int = 0
+    config: bool = True  # authenticatorConfig (authnrCfg, alwaysUv, setMinPINLength); CTAP 2.1 models
+    enterprise_attestation: bool = True  # "ep" (needs batch attestation: the enterprise cert is issued then)
     # quirks
     pin_not_set_on_get_retries: bool = True  # getPINRetries without a PIN -> PIN_NOT_SET (YubiKey 5)
+    force_change_pin_invalid: bool = True  # a token refused while forcePINChange is set -> PIN_INVALID
     notes: tuple[str, ...] = field(default=())
 
     @property
     def u2f(self) -> bool:
         return "U2F_V2" in self.versions
+
+    @property
+    def ctap21(self) -> bool:
+        return "FIDO_2_1" in self.versions
+
+    @property
+    def enterprise_subject(self) -> Subject:
+        """Enterprise attestation certificates identify the one device (CN carries a unique serial)."""
+        return Subject(self.subject.country, self.subject.organization,
+                       self.subject.common_name.replace("{serial}", "Enterprise {serial}"), self.subject.unit)
 
 
 UV_FINGERPRINT = 0x02  # FIDO Registry USER_VERIFY_FINGERPRINT_INTERNAL
@@ -102,7 +115,8 @@ YUBIKEY5_FW54 = Model(
     versions=("U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE"),
     extensions=("credProtect", "hmac-secret", "largeBlobKey", "credBlob", "minPinLength"),
     transports=("nfc", "usb"), max_msg_size=1200, max_large_blob=1024, capacity=25,
-    max_rpids_for_min_pin=1, pin_uv_protocols=(1,), make_cred_uv_not_required=False,
+    max_rpids_for_min_pin=1, pin_uv_protocols=(1,), make_cred_uv_not_required=False, config=False,
+    enterprise_attestation=False,
     notes=("CTAP 2.1-preview: credential management as credentialMgmtPreview (command 0x41)",
            "getPINRetries answers PIN_NOT_SET while no PIN is set"),
 )
@@ -126,7 +140,7 @@ SOLO = Model(
     subject=Subject("US", "SoloKeys", "Solo {serial}"), firmware_version=0x040001, authenticator_version=2,
     versions=("U2F_V2", "FIDO_2_0"), extensions=("credProtect", "hmac-secret"), algorithms=(Alg.ES256,),
     max_msg_size=1200, max_large_blob=0, capacity=50, pin_uv_protocols=(1,), credential_mgmt_preview=False,
-    pin_not_set_on_get_retries=False,
+    pin_not_set_on_get_retries=False, config=False, enterprise_attestation=False,
     notes=("CTAP 2.0 key: no credential management, large blobs, credBlob or minPinLength",
            "getPINRetries answers the retry count even without a PIN"),
 )
@@ -137,7 +151,8 @@ FEITIAN = Model(
     subject=Subject("CN", "Feitian Technologies", "FT FIDO {serial}"), firmware_version=0x0100,
     authenticator_version=1, versions=("U2F_V2", "FIDO_2_0"), extensions=("credProtect", "hmac-secret"),
     algorithms=(Alg.ES256,), max_msg_size=1200, max_large_blob=0, capacity=50, pin_uv_protocols=(1,),
-    credential_mgmt_preview=False, pin_not_set_on_get_retries=False,
+    credential_mgmt_preview=False, pin_not_set_on_get_retries=False, config=False,
+    enterprise_attestation=False,
     notes=("CTAP 2.0 key: no credential management, large blobs, credBlob or minPinLength",),
 )
 

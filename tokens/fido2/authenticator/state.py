@@ -51,6 +51,10 @@ class AuthenticatorState:
     min_pin_length: int = MIN_PIN_LENGTH
     min_pin_rp_ids: list[str] = field(default_factory=list)
     force_pin_change: bool = False
+    always_uv: bool = False  # authenticatorConfig toggleAlwaysUv
+    ep: bool = False  # enterprise attestation enabled (authenticatorConfig enableEnterpriseAttestation)
+    enterprise: BatchAttestation | None = None  # the uniquely identifying enterprise certificate
+    ep_rp_ids: list[str] = field(default_factory=list)  # vendor-facilitated enterprise attestation RPs
     capacity: int = CAPACITY
     resident: list[CredentialRecord] = field(default_factory=list)
     counter_mode: CounterMode = CounterMode.PER_CREDENTIAL
@@ -72,20 +76,25 @@ class AuthenticatorState:
             uv: UvMode | str | None = None, capacity: int | None = None,
             counter_mode: CounterMode | str = CounterMode.PER_CREDENTIAL, name: str = "",
             aaguid: bytes | None = None, model: str | models.Model = models.DEFAULT,
-            ca: AttestationCA | None = None) -> AuthenticatorState:
+            ca: AttestationCA | None = None,
+            ep_rp_ids: tuple[str, ...] | list[str] = ()) -> AuthenticatorState:
         """A fresh authenticator of ``model`` (its AAGUID, algorithms, capacity, built-in UV unless given).
         ``ca`` issues the batch certificate (default: a new CA of the model's subject shape)."""
         spec = models.get(model) if isinstance(model, str) else model
         aaguid = aaguid or (spec.aaguid.bytes if spec.aaguid else uuid.uuid4().bytes)
         mode = AttestationMode(attestation)
-        batch = None
+        batch = enterprise = None
         if mode is AttestationMode.BATCH:
-            batch = (ca or AttestationCA.generate(spec.subject)).issue(aaguid, spec.subject)
+            issuer = ca or AttestationCA.generate(spec.subject)
+            batch = issuer.issue(aaguid, spec.subject)
+            if spec.enterprise_attestation:
+                enterprise = issuer.issue(aaguid, spec.enterprise_subject)
         uv_mode = UvMode(uv) if uv is not None else (UvMode.AUTO if spec.built_in_uv else UvMode.NONE)
         return cls(aaguid=aaguid, master_key=os.urandom(32),
                    algorithms=list(algorithms or spec.algorithms), attestation=mode, batch=batch,
                    uv=uv_mode, capacity=spec.capacity if capacity is None else capacity,
-                   counter_mode=CounterMode(counter_mode), name=name, model=spec.name)
+                   counter_mode=CounterMode(counter_mode), name=name, model=spec.name, enterprise=enterprise,
+                   ep_rp_ids=list(ep_rp_ids))
 
     def wipe(self) -> None:
         """authenticatorReset: new master key (every credential ID dies), no PIN, no blobs."""
@@ -93,6 +102,7 @@ class AuthenticatorState:
         self.pin_hash, self.pin_length, self.pin_retries = None, 0, PIN_RETRIES
         self.uv_retries, self.min_pin_length, self.min_pin_rp_ids = UV_RETRIES, MIN_PIN_LENGTH, []
         self.force_pin_change = False
+        self.always_uv = self.ep = False
         self.resident, self.counters, self.global_counter = [], {}, 0
         self.large_blob = EMPTY_LARGE_BLOB
         self.rsa_keys = {}
@@ -106,6 +116,8 @@ class AuthenticatorState:
             "pin_length": self.pin_length, "pin_retries": self.pin_retries, "uv_retries": self.uv_retries,
             "min_pin_length": self.min_pin_length, "min_pin_rp_ids": self.min_pin_rp_ids,
             "force_pin_change": self.force_pin_change, "capacity": self.capacity,
+            "always_uv": self.always_uv, "ep": self.ep, "ep_rp_ids": self.ep_rp_ids,
+            "enterprise": self.enterprise.to_dict() if self.enterprise else None,
             "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
             "counters": self.counters, "global_counter": self.global_counter,
             "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys, "model": self.model,
@@ -123,6 +135,9 @@ class AuthenticatorState:
                 uv_retries=int(d.get("uv_retries", UV_RETRIES)), min_pin_length=int(d["min_pin_length"]),
                 min_pin_rp_ids=list(d.get("min_pin_rp_ids", [])),
                 force_pin_change=bool(d.get("force_pin_change")), capacity=int(d["capacity"]),
+                always_uv=bool(d.get("always_uv")), ep=bool(d.get("ep")),
+                ep_rp_ids=list(d.get("ep_rp_ids") or []),
+                enterprise=BatchAttestation.from_dict(d["enterprise"]) if d.get("enterprise") else None,
                 resident=[CredentialRecord.from_dict(c) for c in d["resident"]],
                 counter_mode=CounterMode(d["counter_mode"]), counters=dict(d["counters"]),
                 global_counter=int(d["global_counter"]), large_blob=bytes.fromhex(d["large_blob"]),

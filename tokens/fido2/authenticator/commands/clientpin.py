@@ -22,7 +22,7 @@ from ..wire import ClientPinParam as P
 
 CMD, RESULT = ClientPin.CMD, ClientPin.RESULT
 SUPPORTED_PERMISSIONS = (Permission.MAKE_CREDENTIAL | Permission.GET_ASSERTION | Permission.CREDENTIAL_MGMT
-                         | Permission.LARGE_BLOB_WRITE)
+                         | Permission.LARGE_BLOB_WRITE | Permission.AUTHENTICATOR_CFG)
 
 
 def _bytes(req: Mapping[int, Any], key: P) -> bytes:
@@ -141,7 +141,9 @@ class ClientPinCommand:
             raise CtapStatus(ERR.CBOR_UNEXPECTED_TYPE, "permissions / rpId")
         if perms == 0:
             raise CtapStatus(ERR.INVALID_PARAMETER, "permissions must not be 0")
-        if perms & ~int(SUPPORTED_PERMISSIONS):
+        supported = SUPPORTED_PERMISSIONS if self.state.spec.config else \
+            SUPPORTED_PERMISSIONS & ~Permission.AUTHENTICATOR_CFG
+        if perms & ~int(supported):
             raise CtapStatus(ERR.UNAUTHORIZED_PERMISSION)
         return Permission(perms), rp_id
 
@@ -158,8 +160,9 @@ class ClientPinCommand:
             perms, rp_id = self._permissions(req)
         shared = self.pin.shared_secret(protocol, req.get(P.KEY_AGREEMENT))
         self._check_pin(protocol, shared, pin_hash_enc)
-        if self.state.force_pin_change:
-            raise CtapStatus(ERR.PIN_POLICY_VIOLATION, "PIN change required")
+        if self.state.force_pin_change:  # YubiKey 5 answers PIN_INVALID, the spec PIN_POLICY_VIOLATION
+            raise CtapStatus(ERR.PIN_INVALID if self.state.spec.force_change_pin_invalid
+                             else ERR.PIN_POLICY_VIOLATION, "PIN change required")
         return {RESULT.PIN_UV_TOKEN: self.pin.issue(protocol, shared, perms, rp_id)}
 
     def _uv_token(self, protocol: PinProtocol, req: Mapping[int, Any]) -> dict[int, Any]:

@@ -63,6 +63,8 @@ class GetAssertion:
         uv = self.checks.authorize(req.get(P.PIN_UV_AUTH_PARAM), req.get(P.PIN_UV_AUTH_PROTOCOL), rp_id, cdh,
                                    Permission.GET_ASSERTION, opts.get("uv", False), event, keepalive)
 
+        if up:
+            uv = self.checks.enforce_always_uv(uv, event, keepalive)
         rph = rp_hash(rp_id)
         if has_allow:
             creds = [c for c in (self.store.find(cid, rph) for cid in allow) if c is not None]

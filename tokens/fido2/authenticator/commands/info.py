@@ -33,6 +33,14 @@ def options(model: Model, state: AuthenticatorState) -> dict[str, bool]:
         opts["credentialMgmtPreview"] = True
     if model.max_large_blob and (ctap21 or CTAP21_PRE in model.versions):
         opts["largeBlobs"] = True
+    if model.config and ctap21:
+        opts["authnrCfg"] = True
+        opts["alwaysUv"] = state.always_uv
+        opts["setMinPINLength"] = True
+        if state.always_uv:
+            opts["makeCredUvNotRqd"] = False
+        if model.enterprise_attestation and state.enterprise is not None:
+            opts["ep"] = state.ep
     return opts
 
 

@@ -11,6 +11,7 @@ from fido2.webauthn import AttestedCredentialData, AuthenticatorData
 
 from ...errors import ERR, CtapStatus
 from .. import attestation, keys
+from ..attestation import AttestationMode
 from ..checks import UserChecks
 from ..credentials import CredentialRecord, rp_hash, wrap
 from ..faults import KeySigner
@@ -54,8 +55,7 @@ class MakeCredential:
         exclude = descriptors(req, P.EXCLUDE_LIST, "excludeList")
         ext = optional(req, P.EXTENSIONS, dict, "extensions")
         opts = options(req, P.OPTIONS)
-        if req.get(P.ENTERPRISE_ATTESTATION) is not None:
-            raise CtapStatus(ERR.INVALID_PARAMETER, "enterprise attestation is not supported")
+        enterprise = self._enterprise(req.get(P.ENTERPRISE_ATTESTATION), rp_id)
         if opts.get("up") is False:
             raise CtapStatus(ERR.INVALID_OPTION, "makeCredential always needs user presence")
         rk = opts.get("rk", False)
@@ -65,6 +65,7 @@ class MakeCredential:
 
         uv = self.checks.authorize(req.get(P.PIN_UV_AUTH_PARAM), req.get(P.PIN_UV_AUTH_PROTOCOL), rp_id, cdh,
                                    Permission.MAKE_CREDENTIAL, opts.get("uv", False), event, keepalive)
+        uv = self.checks.enforce_always_uv(uv, event, keepalive)
         if self.checks.protected and not uv and rk:
             raise CtapStatus(ERR.PUAT_REQUIRED, "a discoverable credential needs user verification")
 
@@ -95,8 +96,22 @@ class MakeCredential:
         counter = self.store.counter(cred.credential_id, False)
         auth_data = bytes(AuthenticatorData.create(rph, FLAG(flags), counter, acd, mc_ext.outputs or None))
         auth_data, bend = self.tamper(auth_data)  # relying-party faults, if any are injected
-        fmt, stmt = attestation.statement(self.state.attestation, auth_data, cdh, key, self.state.batch)
+        mode, cert = ((AttestationMode.BATCH, self.state.enterprise) if enterprise
+                      else (self.state.attestation, self.state.batch))
+        fmt, stmt = attestation.statement(mode, auth_data, cdh, key, cert)
         if "sig" in stmt:
             stmt["sig"] = bend(stmt["sig"])
         return response(AttestationResponse, fmt=fmt, auth_data=auth_data, att_stmt=stmt,
-                        large_blob_key=mc_ext.large_blob_key)
+                        ep_att=True if enterprise else None, large_blob_key=mc_ext.large_blob_key)
+
+    def _enterprise(self, value: object, rp_id: str) -> bool:
+        """Does this request get enterprise attestation (CTAP 2.1 §6.1.2 step 3, §7.1)?"""
+        if value is None:
+            return False
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CtapStatus(ERR.CBOR_UNEXPECTED_TYPE, "enterpriseAttestation")
+        if self.state.enterprise is None or not self.state.ep:
+            raise CtapStatus(ERR.INVALID_PARAMETER, "enterprise attestation is not enabled")
+        if value not in (1, 2):
+            raise CtapStatus(ERR.INVALID_OPTION, "enterpriseAttestation must be 1 or 2")
+        return value == 2 or rp_id in self.state.ep_rp_ids  # 1: vendor-facilitated, listed RPs only
