@@ -48,7 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     home = tmp_path_factory.mktemp("home")
     env = {**os.environ, "TOKENSIM_HOME": str(home)}
     cli = [sys.executable, "-m", "tokens._cli.main", "fido2"]
-    subprocess.run([*cli, "new", "dev", "--attestation", "batch", "--ep-rp-id", EP_RP_ID], check=True, env=env,
+    subprocess.run([*cli, "new", "dev", "--attestation", "batch", "--ep-rp-id", EP_RP_ID], check=True,
+                   env=env,
                    capture_output=True, timeout=60)
     proc = subprocess.Popen([*cli, "serve", "dev", "--port", "0", "--reply-port", "0",
                              "--control-port", "0"], env=env, stdout=subprocess.PIPE,
