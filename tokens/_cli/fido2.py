@@ -31,7 +31,8 @@ def _summary(name: str) -> dict[str, Any]:
         "algorithms": [a.label for a in st.algorithms],
         "attestation": st.attestation.value, "uv": st.uv.value, "pin_set": st.pin_hash is not None,
         "pin_retries": st.pin_retries, "resident_credentials": len(st.resident), "capacity": st.capacity,
-        "counter_mode": st.counter_mode.value, "path": str(store.state_path(name)),
+        "counter_mode": st.counter_mode.value, "backup": st.backup.value,
+        "path": str(store.state_path(name)),
     }
 
 
@@ -57,7 +58,7 @@ def cmd_new(args: argparse.Namespace) -> int:
                                 attestation=attestation, uv=args.uv, capacity=args.capacity,
                                 counter_mode=args.counter, name=args.name, model=model,
                                 ca=store.model_ca(model) if attestation == "batch" else None,
-                                ep_rp_ids=args.ep_rp_id or ())
+                                ep_rp_ids=args.ep_rp_id or (), backup=args.backup)
     if args.pin is not None:  # set it the way a platform would: ClientPIN setPIN
         ClientPin(Ctap2(SoftCtapDevice(Authenticator(st)))).set_pin(args.pin)
     path = store.create(st)
@@ -317,8 +318,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     n = s.add_parser("new", help="create a persisted software authenticator")
     n.add_argument("name")
-    n.add_argument("--alg", choices=["ES256", "EdDSA", "RS256"],
-                   help="only this algorithm (default: ES256 and EdDSA)")
+    n.add_argument("--alg", choices=["ES256", "ES384", "ES512", "EdDSA", "RS256", "PS256"],
+                   help="only this algorithm (default: the model's; generic offers all six)")
     n.add_argument("--model", default="generic", metavar="MODEL",
                    help="key model: generic, yubikey5, yubikey5-fw54, yubikey-bio, solo, feitian "
                    "(docs/fido2.md)")
@@ -330,6 +331,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    "(default: the model's)")
     n.add_argument("--capacity", type=int, help="discoverable credential slots (default: the model's)")
     n.add_argument("--counter", choices=["per-credential", "global", "zero"], default="per-credential")
+    n.add_argument("--backup", choices=["none", "eligible", "synced"], default="none",
+                   help="BE/BS flags of its credentials: eligible = BE (may sync), synced = BE+BS")
     n.add_argument("--ep-rp-id", action="append", metavar="RP_ID",
                    help="an RP ID that gets vendor-facilitated enterprise attestation (repeatable)")
     _json(n)

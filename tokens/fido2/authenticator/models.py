@@ -91,6 +91,7 @@ GENERIC = Model(
     name="generic", description="tokensim software FIDO2 authenticator", aaguid=None, vendor="tokensim",
     subject=Subject("SE", "tokensim", "tokensim Batch {serial}"), firmware_version=1, authenticator_version=1,
     extensions=("credBlob", "credProtect", "hmac-secret", "hmac-secret-mc", "largeBlobKey", "minPinLength"),
+    algorithms=(Alg.ES256, Alg.EDDSA, Alg.ES384, Alg.ES512, Alg.RS256, Alg.PS256),
     notes=("tokensim's own model; behaves as a YubiKey 5 where keys differ",),
 )
 

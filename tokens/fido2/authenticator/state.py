@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import StateFileError
 from . import models
 from .attestation import AttestationCA, AttestationMode, BatchAttestation
-from .credentials import CredentialRecord
+from .credentials import Backup, CredentialRecord
 from .keys import Alg
 from .limits import CAPACITY, MIN_PIN_LENGTH, PIN_RETRIES, UV_RETRIES
 
@@ -64,6 +64,7 @@ class AuthenticatorState:
     rsa_keys: dict[str, str] = field(default_factory=dict, repr=False)  # handle hex -> PKCS#8 DER hex
     name: str = ""
     model: str = models.DEFAULT.name
+    backup: Backup = Backup.NONE  # BE/BS of the credentials it makes
 
     @property
     def spec(self) -> models.Model:
@@ -77,7 +78,8 @@ class AuthenticatorState:
             counter_mode: CounterMode | str = CounterMode.PER_CREDENTIAL, name: str = "",
             aaguid: bytes | None = None, model: str | models.Model = models.DEFAULT,
             ca: AttestationCA | None = None,
-            ep_rp_ids: tuple[str, ...] | list[str] = ()) -> AuthenticatorState:
+            ep_rp_ids: tuple[str, ...] | list[str] = (),
+            backup: Backup | str = Backup.NONE) -> AuthenticatorState:
         """A fresh authenticator of ``model`` (its AAGUID, algorithms, capacity, built-in UV unless given).
         ``ca`` issues the batch certificate (default: a new CA of the model's subject shape)."""
         spec = models.get(model) if isinstance(model, str) else model
@@ -94,7 +96,7 @@ class AuthenticatorState:
                    algorithms=list(algorithms or spec.algorithms), attestation=mode, batch=batch,
                    uv=uv_mode, capacity=spec.capacity if capacity is None else capacity,
                    counter_mode=CounterMode(counter_mode), name=name, model=spec.name, enterprise=enterprise,
-                   ep_rp_ids=list(ep_rp_ids))
+                   ep_rp_ids=list(ep_rp_ids), backup=Backup(backup))
 
     def wipe(self) -> None:
         """authenticatorReset: new master key (every credential ID dies), no PIN, no blobs."""
@@ -121,6 +123,7 @@ class AuthenticatorState:
             "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
             "counters": self.counters, "global_counter": self.global_counter,
             "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys, "model": self.model,
+            "backup": self.backup.value,
         }
 
     @classmethod
@@ -143,6 +146,7 @@ class AuthenticatorState:
                 global_counter=int(d["global_counter"]), large_blob=bytes.fromhex(d["large_blob"]),
                 rsa_keys=dict(d.get("rsa_keys") or {}), name=d.get("name", ""),
                 model=models.get(d.get("model", models.DEFAULT.name)).name,
+                backup=Backup(d.get("backup", Backup.NONE.value)),
             )
         except (KeyError, ValueError, TypeError) as e:
             raise StateFileError(f"authenticator state is not valid: {e}") from None

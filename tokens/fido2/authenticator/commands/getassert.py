@@ -96,7 +96,8 @@ class GetAssertion:
     def assertion(self, cred: CredentialRecord, rph: bytes, cdh: bytes, up: bool, uv: bool,
                   ext: Mapping[Any, Any] | None, *, count: int | None, with_user: bool) -> dict[int, Any]:
         ext_out = self.extensions.get_assertion(cred, ext, uv)
-        flags = (FLAG.UP if up else 0) | (FLAG.UV if uv else 0) | (FLAG.ED if ext_out else 0)
+        flags = ((FLAG.UP if up else 0) | (FLAG.UV if uv else 0) | (FLAG.ED if ext_out else 0)
+                 | cred.backup.flags)
         counter = self.store.counter(cred.credential_id, bump=up)
         auth_data = rph + struct.pack(">BI", flags, counter) + (cbor.encode(ext_out) if ext_out else b"")
         auth_data, sig = self.sign(self.store.keypair(cred), auth_data, cdh)

@@ -84,14 +84,15 @@ class MakeCredential:
             credential_id=b"", rp_id_hash=rph, alg=alg, private=self.store.private_handle(key), resident=rk,
             cred_protect=mc_ext.cred_protect, cred_blob=mc_ext.cred_blob, hmac_secret=mc_ext.hmac_secret,
             rp_id=rp_id, large_blob_key=mc_ext.large_blob_key, created=created,
-            user={k: user[k] for k in USER_FIELDS if k in user} if rk else {},
+            user={k: user[k] for k in USER_FIELDS if k in user} if rk else {}, backup=self.state.backup,
         ))
         if rk:
             self.store.add_resident(cred)
         self.store.mark_dirty()
         self.extensions.hmac_secret_mc(cred, ext, uv, mc_ext.outputs)
 
-        flags = FLAG.UP | FLAG.AT | (FLAG.UV if uv else 0) | (FLAG.ED if mc_ext.outputs else 0)
+        flags = (FLAG.UP | FLAG.AT | (FLAG.UV if uv else 0) | (FLAG.ED if mc_ext.outputs else 0)
+                 | cred.backup.flags)
         acd = AttestedCredentialData.create(self.state.aaguid, cred.credential_id, key.cose)  # type: ignore[arg-type]
         counter = self.store.counter(cred.credential_id, False)
         auth_data = bytes(AuthenticatorData.create(rph, FLAG(flags), counter, acd, mc_ext.outputs or None))
