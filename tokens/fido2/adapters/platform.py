@@ -14,6 +14,7 @@ or wrapped as ``{"publicKey": {...}}`` (what ``Fido2Server.register_begin`` retu
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +55,10 @@ def _client(device: CtapDevice, origin: str, pin: str | None) -> Fido2Client:
     return Fido2Client(device, DefaultClientDataCollector(origin), user_interaction=_FixedPin(pin))
 
 
+#: what python-fido2 raises while parsing an authenticator's answer it cannot make sense of
+MALFORMED = (ValueError, KeyError, TypeError, IndexError, struct.error)
+
+
 def _fail(what: str, e: ClientError) -> Fido2Error:
     cause = f": {e.cause}" if e.cause is not None else ""
     return Fido2Error(f"{what} failed: {e.code.name}{cause}")
@@ -70,6 +75,9 @@ def create(device: CtapDevice, options: Mapping[str, Any], origin: str | None = 
         return dict(client.make_credential(opts))
     except ClientError as e:
         raise _fail("navigator.credentials.create", e) from None
+    except MALFORMED as e:  # the authenticator answered something python-fido2 cannot parse
+        raise Fido2Error(f"navigator.credentials.create failed: malformed authenticator response: {e}") \
+            from None
 
 
 def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = None,
@@ -85,3 +93,5 @@ def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = Non
         return dict(client.get_assertion(opts).get_response(0))
     except ClientError as e:
         raise _fail("navigator.credentials.get", e) from None
+    except MALFORMED as e:  # e.g. FlagOverride(set_flags=AT|ED) without the data those flags announce
+        raise Fido2Error(f"navigator.credentials.get failed: malformed authenticator response: {e}") from None

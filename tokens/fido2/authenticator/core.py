@@ -97,7 +97,7 @@ class Authenticator:
                                       model.max_large_blob)
         self.get_info = GetInfo(st, self.store)
         self.config = AuthenticatorConfig(st, self.checks, self.pin, self.store.mark_dirty)
-        self.u2f = U2F(st, self.store, self.checks)
+        self.u2f = U2F(st, self.store, self.checks, now)
         self.commands: dict[int, Handler] = {
             CMD.MAKE_CREDENTIAL: self.make_credential,
             CMD.GET_ASSERTION: self.get_assertion,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+from collections.abc import Callable
 from enum import IntEnum, unique
 
 from cryptography import x509
@@ -72,8 +73,9 @@ class Control(IntEnum):
 
 
 class U2F:
-    def __init__(self, state: AuthenticatorState, store: CredentialStore, checks: UserChecks) -> None:
-        self.state, self.store, self.checks = state, store, checks
+    def __init__(self, state: AuthenticatorState, store: CredentialStore, checks: UserChecks,
+                 now: Callable[[], float]) -> None:
+        self.state, self.store, self.checks, self.now = state, store, checks, now
         self._cert: tuple[bytes, ec.EllipticCurvePrivateKey] | None = None
 
     def _attestation(self) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
@@ -85,7 +87,7 @@ class U2F:
         if self._cert is None:
             key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tokensim U2F")])
-            now = datetime.datetime.now(datetime.UTC)
+            now = datetime.datetime.fromtimestamp(self.now(), datetime.UTC)  # the injected clock
             cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                     .public_key(key.public_key()).serial_number(x509.random_serial_number())
                     .not_valid_before(now - datetime.timedelta(days=1))
@@ -100,6 +102,8 @@ class U2F:
         cla, ins, p1, data = parsed
         if cla != 0:
             return _sw(SW.CLA_NOT_SUPPORTED)
+        if self.state.always_uv and ins in (Ins.REGISTER, Ins.AUTHENTICATE):
+            return _sw(SW.INS_NOT_SUPPORTED)  # alwaysUv: CTAP1/U2F is switched off (CTAP 2.1 §6.11.2)
         try:
             if ins == Ins.REGISTER:
                 return self._register(data)
@@ -130,7 +134,9 @@ class U2F:
             return _sw(SW.WRONG_LENGTH)
         challenge, app, kh = data[:32], data[32:64], data[65:]
         cred = self.store.find(kh, app)
-        if cred is None:
+        # U2F has no user verification: credProtect=3 (userVerificationRequired) credentials are out, and
+        # so are key handles of non-ECDSA-P256 credentials, whose signatures a U2F RP cannot check
+        if cred is None or cred.cred_protect == 3 or cred.alg is not Alg.ES256:
             return _sw(SW.WRONG_DATA)
         if p1 == Control.CHECK_ONLY:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
