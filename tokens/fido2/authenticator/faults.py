@@ -117,7 +117,8 @@ class FlagOverride(Fault):
 
 
 class ForNext(Fault):
-    """``fault`` for the next ``count`` assertions, then honest again (makeCredential is untouched)."""
+    """``fault`` for the next ``count`` user-present assertions, then honest again.  Silent ones (up=false,
+    the probe a client sends before an allow-list login) and makeCredential are left alone."""
 
     def __init__(self, fault: Fault, count: int = 1) -> None:
         self.fault, self.remaining = fault, count
@@ -128,7 +129,7 @@ class ForNext(Fault):
         return self
 
     def sign(self, key: KeyPair, auth_data: bytes, client_data_hash: bytes) -> tuple[bytes, bytes]:
-        if self.remaining > 0:
+        if self.remaining > 0 and auth_data[32] & FLAG.UP:
             self.remaining -= 1
             return self.fault.sign(key, auth_data, client_data_hash)
         return self.inner.sign(key, auth_data, client_data_hash)
