@@ -74,6 +74,8 @@ _ENCODERS: dict[type, Callable[[Any], bytes]] = {
 def encode(value: Any) -> bytes:
     enc = _ENCODERS.get(type(value))
     if enc is None:
+        if isinstance(value, int) and not isinstance(value, bool):  # IntEnum keys (python-fido2's enums)
+            return _int(int(value))
         return _reference.encode(value)
     return enc(value)
 
