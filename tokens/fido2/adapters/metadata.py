@@ -59,7 +59,10 @@ def get_info_json(state: AuthenticatorState) -> dict[str, Any]:
 def statement(model: Model, ca_der: bytes, state: AuthenticatorState | None = None) -> dict[str, Any]:
     """The MDS3 metadata statement (JSON object) for ``model``; ``state`` for a generic authenticator,
     whose AAGUID is its own."""
-    st = state or AuthenticatorState.new(model=model)
+    # getInfo as shipped: the authenticator's identity and features, none of its later state (PIN, creds)
+    st = AuthenticatorState.new(model=model) if state is None else AuthenticatorState.new(
+        model=model, aaguid=state.aaguid, algorithms=list(state.algorithms), uv=state.uv,
+        capacity=state.capacity)
     uv: list[list[dict[str, Any]]] = [
         [{"userVerificationMethod": "presence_internal"}],
         [{"userVerificationMethod": "passcode_external",
