@@ -6,7 +6,7 @@ instead of walking an isinstance chain over ABCs.  Values of other types fall ba
 
 :func:`decode_canonical` accepts exactly what ``fido2.cbor.decode`` decodes *and* re-encodes to the
 same bytes — one pass instead of decode + encode + compare — and raises ``ValueError`` otherwise.
-Both equivalences are property-tested against python-fido2 (tests/fido2/test_fuzz.py).
+Both equivalences are property-tested against python-fido2 (tests/fuzz/test_fido2.py).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from .user import Biometric
 Permission = ClientPin.PERMISSION
 COSE_ALG = 3  # the "alg" label of a COSE_Key (RFC 9052 §7.1)
 ECDH_ES_HKDF_256 = -25
-PROTOCOLS: dict[int, PinProtocol] = {1: PinProtocolV1(), 2: PinProtocolV2()}
+PROTOCOLS: dict[int, PinProtocol] = {p.VERSION: p() for p in (PinProtocolV1, PinProtocolV2)}
 
 
 def protocol_for(value: object) -> PinProtocol:
