@@ -23,7 +23,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum, unique
 
 from fido2.ctap import STATUS, CtapDevice, CtapError
 from fido2.hid import CAPABILITY, CTAPHID
@@ -43,17 +42,8 @@ DEVICE_VERSION = (1, 0, 0)
 MAX_CHANNELS = 1024  # allocated channels kept; the least recently used one is dropped beyond that
 
 
-@unique
-class HidError(IntEnum):
-    INVALID_CMD = 0x01
-    INVALID_PAR = 0x02
-    INVALID_LEN = 0x03
-    INVALID_SEQ = 0x04
-    MSG_TIMEOUT = 0x05
-    CHANNEL_BUSY = 0x06
-    LOCK_REQUIRED = 0x0A
-    INVALID_CHANNEL = 0x0B
-    OTHER = 0x7F
+#: CTAPHID_ERROR codes are python-fido2's CtapError.ERR values (INVALID_COMMAND, INVALID_LENGTH, TIMEOUT...)
+HidError = CtapError.ERR
 
 
 def fragment(cid: int, cmd: int, data: bytes, size: int = PACKET_SIZE) -> Iterator[bytes]:
@@ -127,7 +117,7 @@ class CtapHidServer:
         a = self._assembly
         if a is not None and self.clock.now() - a.last > self.msg_timeout:
             self._assembly = None
-            self.error(a.cid, HidError.MSG_TIMEOUT)
+            self.error(a.cid, HidError.TIMEOUT)
 
     def _init_packet(self, cid: int, cmd: int, length: int, data: bytes) -> None:
         if cmd == CTAPHID.INIT:
@@ -153,7 +143,7 @@ class CtapHidServer:
             self.error(cid, HidError.INVALID_SEQ)
             return
         if length > MAX_MESSAGE:
-            self.error(cid, HidError.INVALID_LEN)
+            self.error(cid, HidError.INVALID_LENGTH)
             return
         a = _Assembly(cid, cmd, length, data[:length], 0, self.clock.now())
         if a.complete:
@@ -178,7 +168,7 @@ class CtapHidServer:
 
     def _init(self, cid: int, length: int, nonce: bytes) -> None:
         if length != 8:
-            self.error(cid, HidError.INVALID_LEN)
+            self.error(cid, HidError.INVALID_LENGTH)
             return
         if cid == BROADCAST:
             new = struct.unpack(">I", os.urandom(4))[0]
@@ -211,7 +201,7 @@ class CtapHidServer:
             self._cancel.clear()
             self._jobs.put((a.cid, a.cmd, a.data))
         else:
-            self.error(a.cid, HidError.INVALID_CMD)
+            self.error(a.cid, HidError.INVALID_COMMAND)
 
     # -- worker ------------------------------------------------------------------------------------------
     def _work(self) -> None:
