@@ -24,6 +24,7 @@ from ...clock import Clock, SystemClock
 from ..errors import ERR, CtapStatus
 from . import cbor
 from .checks import UserChecks
+from .commands.bio import BioEnrollmentCommand
 from .commands.clientpin import ClientPinCommand
 from .commands.config import AuthenticatorConfig
 from .commands.credmgmt import CredentialManagement
@@ -37,7 +38,7 @@ from .faults import KeySigner, Signer
 from .keys import KeyPair
 from .limits import RESET_WINDOW
 from .pinauth import PinUvAuth
-from .state import AuthenticatorState, UvMode
+from .state import AuthenticatorState
 from .store import CredentialStore
 from .user import AutoApprove, Biometric, KeepAlive, Presence
 
@@ -74,7 +75,7 @@ class Authenticator:
                  biometric: Biometric | None = None, clock: Clock | None = None,
                  reset_window: float | None = RESET_WINDOW) -> None:
         self.state = st = state or AuthenticatorState.new()
-        self.biometric = biometric or Biometric(match=st.uv is UvMode.AUTO)
+        self.biometric = biometric or Biometric(match=None)  # matches while state.uv is AUTO
         self.clock: Clock = clock or SystemClock()
         self.reset_window = reset_window
         self.signer: Signer = KeySigner()
@@ -97,6 +98,7 @@ class Authenticator:
                                       model.max_large_blob)
         self.get_info = GetInfo(st, self.store)
         self.config = AuthenticatorConfig(st, self.checks, self.pin, self.store.mark_dirty)
+        self.bio_enrollment = BioEnrollmentCommand(st, self.checks, self.pin, self.store.mark_dirty)
         self.u2f = U2F(st, self.store, self.checks, now)
         self.commands: dict[int, Handler] = {
             CMD.MAKE_CREDENTIAL: self.make_credential,
@@ -117,6 +119,10 @@ class Authenticator:
             self.commands[CMD.LARGE_BLOBS] = self.large_blobs
         if model.config and ctap21:
             self.commands[CMD.CONFIG] = self.config
+        if model.bio_enroll and ctap21:
+            self.commands[CMD.BIO_ENROLLMENT] = self.bio_enrollment
+        if model.bio_enroll and (ctap21 or preview):  # libfido2 < 1.15 sends only 0x40
+            self.commands[CMD.BIO_ENROLLMENT_PRE] = self.bio_enrollment
         self.max_msg_size = model.max_msg_size
         self.power_cycle()
 
@@ -151,6 +157,7 @@ class Authenticator:
         self.get_assertion.pending = None
         self.powered_at = self.clock.now()
         self.credential_management.reset_enumeration()
+        self.bio_enrollment.cancel()
         self.large_blobs.abort()
 
     def clone(self) -> Authenticator:

@@ -25,6 +25,11 @@ PIN_BLOCK_SIZE = 64  # newPinEnc plaintext, zero padded
 PIN_HASH_SIZE = 16  # LEFT(SHA-256(PIN), 16)
 TOKEN_LIFETIME = 600.0  # seconds a pinUvAuthToken stays usable
 
+# -- bio enrollment (CTAP 2.1 §6.7) ----------------------------------------------------------------------
+BIO_SAMPLES = 4  # good fingerprint samples an enrollment takes
+BIO_MAX_TEMPLATES = 5
+BIO_MAX_NAME = 15  # maxTemplateFriendlyName (bytes)
+
 # -- commands ---------------------------------------------------------------------------------------------
 MAX_USER_ID = 64  # bytes of user.id
 NEXT_ASSERTION_TIMEOUT = 30.0  # seconds between getAssertion and getNextAssertion

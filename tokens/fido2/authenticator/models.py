@@ -61,7 +61,8 @@ class Model:
     pin_uv_protocols: tuple[int, ...] = (2, 1)
     credential_mgmt_preview: bool = True  # also advertise credentialMgmtPreview (0x41)
     make_cred_uv_not_required: bool = True
-    built_in_uv: bool = False  # a fingerprint sensor (uvModality fingerprint)
+    built_in_uv: bool = False  # a finger is enrolled at creation (uvModality fingerprint)
+    bio_enroll: bool = False  # a fingerprint sensor that authenticatorBioEnrollment manages
     preferred_platform_uv_attempts: int = 0
     config: bool = True  # authenticatorConfig (authnrCfg, alwaysUv, setMinPINLength); CTAP 2.1 models
     enterprise_attestation: bool = True  # "ep" (needs batch attestation: the enterprise cert is issued then)
@@ -91,7 +92,8 @@ GENERIC = Model(
     name="generic", description="tokensim software FIDO2 authenticator", aaguid=None, vendor="tokensim",
     subject=Subject("SE", "tokensim", "tokensim Batch {serial}"), firmware_version=1, authenticator_version=1,
     extensions=("credBlob", "credProtect", "hmac-secret", "hmac-secret-mc", "largeBlobKey", "minPinLength"),
-    algorithms=(Alg.ES256, Alg.EDDSA, Alg.ES384, Alg.ES512, Alg.RS256, Alg.PS256),
+    algorithms=(Alg.ES256, Alg.EDDSA, Alg.ES384, Alg.ES512, Alg.RS256, Alg.PS256), bio_enroll=True,
+    preferred_platform_uv_attempts=3,
     notes=("tokensim's own model; behaves as a YubiKey 5 where keys differ",),
 )
 
@@ -130,7 +132,7 @@ YUBIKEY_BIO = Model(
     versions=("U2F_V2", "FIDO_2_0", "FIDO_2_1_PRE", "FIDO_2_1"),
     extensions=("credProtect", "hmac-secret", "largeBlobKey", "credBlob", "minPinLength"),
     max_msg_size=1280, max_large_blob=1024, capacity=25, max_rpids_for_min_pin=1,
-    make_cred_uv_not_required=False, built_in_uv=True, preferred_platform_uv_attempts=3,
+    make_cred_uv_not_required=False, built_in_uv=True, bio_enroll=True, preferred_platform_uv_attempts=3,
     notes=("built-in fingerprint UV; the finger is enrolled when the authenticator is created "
            "(bioEnrollment is not simulated)",),
 )

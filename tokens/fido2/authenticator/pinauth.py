@@ -20,7 +20,7 @@ from fido2.ctap2.pin import ClientPin, PinProtocol, PinProtocolV1, PinProtocolV2
 
 from ..errors import ERR, CtapStatus
 from .limits import TOKEN_LIFETIME, UV_RETRIES
-from .state import AuthenticatorState
+from .state import AuthenticatorState, UvMode
 from .user import Biometric
 
 Permission = ClientPin.PERMISSION
@@ -124,7 +124,7 @@ class PinUvAuth:
         st = self.state
         if st.uv_retries <= 0:
             raise CtapStatus(ERR.UV_BLOCKED)
-        if not self.biometric.verify():
+        if not self.biometric.verify(enrolled=st.uv is UvMode.AUTO):
             st.uv_retries -= 1
             self.on_change()
             raise CtapStatus(ERR.UV_BLOCKED if st.uv_retries <= 0 else ERR.UV_INVALID)

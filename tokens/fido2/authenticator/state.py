@@ -65,6 +65,7 @@ class AuthenticatorState:
     name: str = ""
     model: str = models.DEFAULT.name
     backup: Backup = Backup.NONE  # BE/BS of the credentials it makes
+    bio_templates: dict[str, str] = field(default_factory=dict)  # enrolled fingers: template ID hex -> name
 
     @property
     def spec(self) -> models.Model:
@@ -96,7 +97,8 @@ class AuthenticatorState:
                    algorithms=list(algorithms or spec.algorithms), attestation=mode, batch=batch,
                    uv=uv_mode, capacity=spec.capacity if capacity is None else capacity,
                    counter_mode=CounterMode(counter_mode), name=name, model=spec.name, enterprise=enterprise,
-                   ep_rp_ids=list(ep_rp_ids), backup=Backup(backup))
+                   ep_rp_ids=list(ep_rp_ids), backup=Backup(backup),
+                   bio_templates={"0001": ""} if spec.bio_enroll and uv_mode is UvMode.AUTO else {})
 
     def wipe(self) -> None:
         """authenticatorReset: new master key (every credential ID dies), no PIN, no blobs."""
@@ -105,6 +107,8 @@ class AuthenticatorState:
         self.uv_retries, self.min_pin_length, self.min_pin_rp_ids = UV_RETRIES, MIN_PIN_LENGTH, []
         self.force_pin_change = False
         self.always_uv = self.ep = False
+        if self.bio_templates:  # the enrolled fingers go with the reset
+            self.bio_templates, self.uv = {}, UvMode.NONE
         self.resident, self.counters, self.global_counter = [], {}, 0
         self.large_blob = EMPTY_LARGE_BLOB
         self.rsa_keys = {}
@@ -123,7 +127,7 @@ class AuthenticatorState:
             "resident": [c.to_dict() for c in self.resident], "counter_mode": self.counter_mode.value,
             "counters": self.counters, "global_counter": self.global_counter,
             "large_blob": self.large_blob.hex(), "rsa_keys": self.rsa_keys, "model": self.model,
-            "backup": self.backup.value,
+            "backup": self.backup.value, "bio_templates": self.bio_templates,
         }
 
     @classmethod
@@ -147,6 +151,7 @@ class AuthenticatorState:
                 rsa_keys=dict(d.get("rsa_keys") or {}), name=d.get("name", ""),
                 model=models.get(d.get("model", models.DEFAULT.name)).name,
                 backup=Backup(d.get("backup", Backup.NONE.value)),
+                bio_templates={str(k): str(v) for k, v in (d.get("bio_templates") or {}).items()},
             )
         except (KeyError, ValueError, TypeError) as e:
             raise StateFileError(f"authenticator state is not valid: {e}") from None

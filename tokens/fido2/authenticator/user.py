@@ -96,12 +96,14 @@ class Scripted(Presence):
 class Biometric:
     """Built-in UV: a simulated fingerprint reader that matches (or not), optionally scripted."""
 
-    def __init__(self, match: bool = True, script: Iterable[bool] = ()) -> None:
-        self.match = match
+    def __init__(self, match: bool | None = True, script: Iterable[bool] = ()) -> None:
+        self.match = match  # None: match whenever a finger is enrolled (the authenticator decides)
         self.script: deque[bool] = deque(script)
 
-    def verify(self) -> bool:
-        return self.script.popleft() if self.script else self.match
+    def verify(self, enrolled: bool = True) -> bool:
+        if self.script:
+            return self.script.popleft()
+        return enrolled if self.match is None else self.match
 
 
 def presence_for(name: str) -> Presence:

@@ -64,6 +64,16 @@ class SubCommandParam(IntEnum):
 
 
 @unique
+class BioEnrollmentParam(IntEnum):
+    MODALITY = 0x01
+    SUB_COMMAND = 0x02
+    SUB_COMMAND_PARAMS = 0x03
+    PIN_UV_AUTH_PROTOCOL = 0x04
+    PIN_UV_AUTH_PARAM = 0x05
+    GET_MODALITY = 0x06
+
+
+@unique
 class LargeBlobsParam(IntEnum):
     GET = 0x01
     SET = 0x02

@@ -143,6 +143,8 @@ class ClientPinCommand:
             raise CtapStatus(ERR.INVALID_PARAMETER, "permissions must not be 0")
         supported = SUPPORTED_PERMISSIONS if self.state.spec.config else \
             SUPPORTED_PERMISSIONS & ~Permission.AUTHENTICATOR_CFG
+        if self.state.spec.bio_enroll:
+            supported |= Permission.BIO_ENROLL
         if perms & ~int(supported):
             raise CtapStatus(ERR.UNAUTHORIZED_PERMISSION)
         return Permission(perms), rp_id

@@ -23,8 +23,12 @@ def options(model: Model, state: AuthenticatorState) -> dict[str, bool]:
     """getInfo options: the model's features, with the live state (PIN set, UV enrolled)."""
     ctap21 = CTAP21 in model.versions
     opts: dict[str, bool] = {"rk": True, "up": True, "plat": False, "clientPin": state.pin_hash is not None}
-    if state.uv is not UvMode.NONE:
-        opts["uv"] = True
+    if state.uv is not UvMode.NONE or model.bio_enroll:
+        opts["uv"] = state.uv is not UvMode.NONE  # present (false) when a sensor waits for a finger
+    if model.bio_enroll and ctap21:
+        opts["bioEnroll"] = bool(state.bio_templates)
+    if model.bio_enroll and CTAP21_PRE in model.versions:
+        opts["userVerificationMgmtPreview"] = bool(state.bio_templates)
     if ctap21:
         opts["pinUvAuthToken"] = True
         opts["credMgmt"] = True
@@ -64,5 +68,5 @@ class GetInfo:
             max_cred_blob_length=m.max_cred_blob if "credBlob" in m.extensions else None,
             max_rpids_for_min_pin=m.max_rpids_for_min_pin if "minPinLength" in m.extensions else None,
             preferred_platform_uv_attempts=m.preferred_platform_uv_attempts or None,
-            uv_modality=UV_FINGERPRINT if m.built_in_uv else None,
+            uv_modality=UV_FINGERPRINT if m.built_in_uv or m.bio_enroll else None,
             remaining_disc_creds=self.store.remaining if ctap21 else None)
