@@ -31,6 +31,7 @@ def _sdist(cache: Path) -> Path:
     tree = cache / f"fido2-{version}"
     if (tree / "tests" / "device" / "conftest.py").exists():
         return tree
+    cache.mkdir(parents=True, exist_ok=True)
     archive = cache / f"fido2-{version}.tar.gz"
     if not archive.exists():
         r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
@@ -65,7 +66,10 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
 def test_python_fido2_device_suite_passes_against_serve(served: dict[str, Any],
                                                         request: pytest.FixtureRequest) -> None:
-    tree = _sdist(Path(request.config.cache.mkdir("python-fido2-sdist")))
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    home_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    tree = _sdist(Path(cache.mkdir("python-fido2-sdist")) if cache is not None else
+                  home_cache / "tokensim" / "python-fido2-sdist")
     env = {**os.environ, "TOKENSIM_FIDO2_UDP": f"{served['host']}:{served['port']}",
            "PYTHONPATH": os.pathsep.join([str(SHIM_DIR), str(ROOT)])}
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "tokensim_fido2_shim", "-p",
