@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,16 +50,26 @@ def test_vendor_power_cycle_is_opt_in() -> None:
     assert a.pin.consecutive_fails == 0
 
 
-def test_serve_refuses_power_cycle_unless_allowed(capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
-    from tokens._cli.fido2 import register
-
-    p = argparse.ArgumentParser()
-    sub = p.add_subparsers()
-    register(sub)
-    assert p.parse_args(["fido2", "serve", "k"]).allow_power_cycle is False
-    assert p.parse_args(["fido2", "serve", "k", "--allow-power-cycle"]).allow_power_cycle is True
+@pytest.mark.parametrize("allow", [False, True])
+def test_serve_refuses_power_cycle_unless_allowed(allow: bool, tmp_path: Path) -> None:
+    env = {**os.environ, "TOKENSIM_HOME": str(tmp_path)}
+    cli = [sys.executable, "-m", "tokens._cli.main", "fido2"]
+    subprocess.run([*cli, "new", "k"], check=True, env=env, capture_output=True, timeout=60)
+    proc = subprocess.Popen([*cli, "serve", "k", "--port", "0", "--reply-port", "0"]
+                            + (["--allow-power-cycle"] if allow else []),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        dev = open_udp_device(port=json.loads(proc.stdout.readline())["port"], reply_port=0)
+        if allow:
+            assert dev.call(VENDOR_POWER_CYCLE) == b""
+        else:
+            with pytest.raises(CtapError):
+                dev.call(VENDOR_POWER_CYCLE)
+        dev.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _ctap2_credential(a: Authenticator, alg: Alg = Alg.ES256, cred_protect: int | None = None) -> bytes:
