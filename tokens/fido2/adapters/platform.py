@@ -14,6 +14,7 @@ or wrapped as ``{"publicKey": {...}}`` (what ``Fido2Server.register_begin`` retu
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +22,8 @@ from fido2.client import ClientError, DefaultClientDataCollector, Fido2Client, U
 from fido2.ctap import CtapDevice
 from fido2.webauthn import PublicKeyCredentialCreationOptions, PublicKeyCredentialRequestOptions
 
-from ..errors import InputError
-from .errors import Fido2Error
+from ...errors import InputError
+from ..errors import Fido2Error
 
 
 class _FixedPin(UserInteraction):
@@ -52,12 +53,16 @@ def _client(device: CtapDevice, origin: str, pin: str | None, interaction: Any =
     if not origin.startswith(("https://", "http://localhost")):
         raise InputError(f"origin must be https:// (or http://localhost), not {origin!r}")
     if interaction is not None:  # asked only when the authenticator wants a PIN (the CLI's chain)
-        from ..open.interaction import as_fido2
+        from ...open.interaction import as_fido2
 
         ui = as_fido2(interaction)
     else:
         ui = _FixedPin(pin)
     return Fido2Client(device, DefaultClientDataCollector(origin), user_interaction=ui)
+
+
+#: what python-fido2 raises while parsing an authenticator's answer it cannot make sense of
+MALFORMED = (ValueError, KeyError, TypeError, IndexError, struct.error)
 
 
 def _fail(what: str, e: ClientError) -> Fido2Error:
@@ -76,6 +81,9 @@ def create(device: CtapDevice, options: Mapping[str, Any], origin: str | None = 
         return dict(client.make_credential(opts))
     except ClientError as e:
         raise _fail("navigator.credentials.create", e) from None
+    except MALFORMED as e:  # the authenticator answered something python-fido2 cannot parse
+        raise Fido2Error(f"navigator.credentials.create failed: malformed authenticator response: {e}") \
+            from None
 
 
 def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = None,
@@ -91,3 +99,5 @@ def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = Non
         return dict(client.get_assertion(opts).get_response(0))
     except ClientError as e:
         raise _fail("navigator.credentials.get", e) from None
+    except MALFORMED as e:  # e.g. FlagOverride(set_flags=AT|ED) without the data those flags announce
+        raise Fido2Error(f"navigator.credentials.get failed: malformed authenticator response: {e}") from None

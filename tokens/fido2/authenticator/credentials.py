@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
+from enum import Enum, IntEnum, unique
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fido2 import cbor
+from fido2.webauthn import AuthenticatorData
 
 from .keys import Alg, KeyPair, load
 
@@ -32,8 +34,21 @@ def rp_hash(rp_id: str) -> bytes:
     return hashlib.sha256(rp_id.encode()).digest()
 
 
+class Backup(str, Enum):
+    """A credential's backup flags (WebAuthn §6.1.3): BE = backup eligible, BS = backed up (synced)."""
+
+    NONE = "none"
+    ELIGIBLE = "eligible"  # BE, not BS: a passkey that could sync but has not
+    SYNCED = "synced"  # BE and BS: a synced passkey
+
+    @property
+    def flags(self) -> AuthenticatorData.FLAG:
+        f = AuthenticatorData.FLAG
+        return {Backup.NONE: f(0), Backup.ELIGIBLE: f.BE, Backup.SYNCED: f.BE | f.BS}[self]
+
+
 @dataclass(frozen=True)
-class Credential:
+class CredentialRecord:
     credential_id: bytes
     rp_id_hash: bytes
     alg: Alg
@@ -46,6 +61,7 @@ class Credential:
     user: dict[str, Any] = field(default_factory=dict)
     large_blob_key: bytes | None = field(default=None, repr=False)
     created: float = 0.0
+    backup: Backup = Backup.NONE
 
     def keypair(self) -> KeyPair:
         return load(self.alg, self.private)
@@ -62,11 +78,11 @@ class Credential:
             "hmac_secret": self.hmac_secret, "rp_id": self.rp_id,
             "user": {k: (v.hex() if isinstance(v, bytes) else v) for k, v in self.user.items()},
             "large_blob_key": self.large_blob_key.hex() if self.large_blob_key else None,
-            "created": self.created,
+            "created": self.created, "backup": self.backup.value,
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Credential:
+    def from_dict(cls, d: dict[str, Any]) -> CredentialRecord:
         user = dict(d.get("user") or {})
         if "id" in user:
             user["id"] = bytes.fromhex(user["id"])
@@ -77,6 +93,7 @@ class Credential:
             cred_protect=int(d["cred_protect"]), cred_blob=bytes.fromhex(d.get("cred_blob", "")),
             hmac_secret=bool(d.get("hmac_secret")), rp_id=d.get("rp_id", ""), user=user,
             large_blob_key=bytes.fromhex(lbk) if lbk else None, created=float(d.get("created", 0.0)),
+            backup=Backup(d.get("backup", Backup.NONE.value)),
         )
 
 
@@ -85,16 +102,34 @@ def counter_key(credential_id: bytes) -> str:
     return hashlib.sha256(credential_id).hexdigest()[:32]
 
 
-def wrap(master_key: bytes, cred: Credential) -> Credential:
+@unique
+class Wrapped(IntEnum):
+    """Keys of the CBOR map inside a wrapped credential ID."""
+
+    ALG = 1
+    PRIVATE = 2
+    CRED_PROTECT = 3
+    CRED_BLOB = 4
+    HMAC_SECRET = 5
+    RESIDENT = 6
+    BACKUP = 7
+
+
+def wrap(master_key: bytes, cred: CredentialRecord) -> CredentialRecord:
     """Return ``cred`` with its wrapped credential ID filled in."""
-    payload = cbor.encode({1: int(cred.alg), 2: cred.private, 3: cred.cred_protect, 4: cred.cred_blob,
-                           5: cred.hmac_secret, 6: cred.resident})
+    fields: dict[int, object] = {
+        Wrapped.ALG: int(cred.alg), Wrapped.PRIVATE: cred.private, Wrapped.CRED_PROTECT: cred.cred_protect,
+        Wrapped.CRED_BLOB: cred.cred_blob, Wrapped.HMAC_SECRET: cred.hmac_secret,
+        Wrapped.RESIDENT: cred.resident}
+    if cred.backup is not Backup.NONE:
+        fields[Wrapped.BACKUP] = cred.backup.value
+    payload = cbor.encode({int(k): v for k, v in fields.items()})
     nonce = os.urandom(12)
     blob = bytes([WRAP_VERSION]) + nonce + AESGCM(master_key).encrypt(nonce, payload, cred.rp_id_hash)
     return replace(cred, credential_id=blob)
 
 
-def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> Credential | None:
+def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> CredentialRecord | None:
     """The credential behind ``credential_id`` if this master key made it for this rpIdHash."""
     if len(credential_id) < 1 + 12 + 16 or credential_id[0] != WRAP_VERSION:
         return None
@@ -105,5 +140,9 @@ def unwrap(master_key: bytes, credential_id: bytes, rp_id_hash: bytes) -> Creden
         return None
     if not isinstance(m, dict):
         return None
-    return Credential(credential_id=credential_id, rp_id_hash=rp_id_hash, alg=Alg(m[1]), private=m[2],
-                      cred_protect=m[3], cred_blob=m[4], hmac_secret=bool(m[5]), resident=bool(m[6]))
+    return CredentialRecord(
+        credential_id=credential_id, rp_id_hash=rp_id_hash, alg=Alg(m[Wrapped.ALG]),
+        private=m[Wrapped.PRIVATE],
+        cred_protect=m[Wrapped.CRED_PROTECT], cred_blob=m[Wrapped.CRED_BLOB],
+        hmac_secret=bool(m[Wrapped.HMAC_SECRET]), resident=bool(m[Wrapped.RESIDENT]),
+        backup=Backup(m.get(Wrapped.BACKUP, Backup.NONE.value)))

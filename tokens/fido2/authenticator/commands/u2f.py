@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import datetime
 import struct
-from enum import IntEnum
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from enum import IntEnum, unique
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .credentials import Credential, wrap
-from .errors import CtapStatus
-from .keys import Alg, generate
-
-if TYPE_CHECKING:
-    from .core import Authenticator
+from ...errors import CtapStatus
+from ..checks import UserChecks
+from ..credentials import CredentialRecord, wrap
+from ..keys import Alg, generate
+from ..state import AuthenticatorState
+from ..store import CredentialStore
 
 
 class SW(IntEnum):
@@ -56,13 +56,30 @@ def _parse(apdu: bytes) -> tuple[int, int, int, bytes] | None:
     return (cla, ins, p1, data) if len(data) == lc else None
 
 
+@unique
+class Ins(IntEnum):
+    REGISTER = 0x01
+    AUTHENTICATE = 0x02
+    VERSION = 0x03
+
+
+@unique
+class Control(IntEnum):
+    """AUTHENTICATE's P1."""
+
+    CHECK_ONLY = 0x07
+    ENFORCE_PRESENCE = 0x03
+    DONT_ENFORCE_PRESENCE = 0x08
+
+
 class U2F:
-    def __init__(self, a: Authenticator) -> None:
-        self.a = a
+    def __init__(self, state: AuthenticatorState, store: CredentialStore, checks: UserChecks,
+                 now: Callable[[], float]) -> None:
+        self.state, self.store, self.checks, self.now = state, store, checks, now
         self._cert: tuple[bytes, ec.EllipticCurvePrivateKey] | None = None
 
     def _attestation(self) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
-        batch = self.a.state.batch
+        batch = self.state.batch
         if batch is not None:
             key = serialization.load_pem_private_key(batch.private_pem, password=None)
             assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -70,7 +87,7 @@ class U2F:
         if self._cert is None:
             key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tokensim U2F")])
-            now = datetime.datetime.now(datetime.UTC)
+            now = datetime.datetime.fromtimestamp(self.now(), datetime.UTC)  # the injected clock
             cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                     .public_key(key.public_key()).serial_number(x509.random_serial_number())
                     .not_valid_before(now - datetime.timedelta(days=1))
@@ -85,12 +102,14 @@ class U2F:
         cla, ins, p1, data = parsed
         if cla != 0:
             return _sw(SW.CLA_NOT_SUPPORTED)
+        if self.state.always_uv and ins in (Ins.REGISTER, Ins.AUTHENTICATE):
+            return _sw(SW.INS_NOT_SUPPORTED)  # alwaysUv: CTAP1/U2F is switched off (CTAP 2.1 §6.11.2)
         try:
-            if ins == 0x01:
+            if ins == Ins.REGISTER:
                 return self._register(data)
-            if ins == 0x02:
+            if ins == Ins.AUTHENTICATE:
                 return self._authenticate(p1, data)
-            if ins == 0x03:
+            if ins == Ins.VERSION:
                 return _sw(SW.OK, b"U2F_V2")
         except CtapStatus:  # user presence not given: the client polls again
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
@@ -100,30 +119,32 @@ class U2F:
         if len(data) != 64:
             return _sw(SW.WRONG_LENGTH)
         challenge, app = data[:32], data[32:]
-        self.a.user_presence(None, None)
+        self.checks.user_presence(None, None)
         key = generate(Alg.ES256)
-        cred = wrap(self.a.state.master_key, Credential(b"", app, Alg.ES256, key.private))
+        cred = wrap(self.state.master_key, CredentialRecord(b"", app, Alg.ES256, key.private))
         kh = cred.credential_id
         pub = b"\x04" + key.cose[-2] + key.cose[-3]
         cert, att_key = self._attestation()
         sig = att_key.sign(b"\x00" + app + challenge + kh + pub, ec.ECDSA(hashes.SHA256()))
-        self.a.dirty = True
+        self.store.mark_dirty()
         return _sw(SW.OK, b"\x05" + pub + bytes([len(kh)]) + kh + cert + sig)
 
     def _authenticate(self, p1: int, data: bytes) -> bytes:
         if len(data) < 65 or len(data) != 65 + data[64]:
             return _sw(SW.WRONG_LENGTH)
         challenge, app, kh = data[:32], data[32:64], data[65:]
-        cred = self.a.find(kh, app)
-        if cred is None:
+        cred = self.store.find(kh, app)
+        # U2F has no user verification: credProtect=3 (userVerificationRequired) credentials are out, and
+        # so are key handles of non-ECDSA-P256 credentials, whose signatures a U2F RP cannot check
+        if cred is None or cred.cred_protect == 3 or cred.alg is not Alg.ES256:
             return _sw(SW.WRONG_DATA)
-        if p1 == 0x07:  # check-only
+        if p1 == Control.CHECK_ONLY:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
-        up = p1 != 0x08
+        up = p1 != Control.DONT_ENFORCE_PRESENCE
         if up:
-            self.a.user_presence(None, None)
-        counter = self.a.counter(kh, bump=True)
+            self.checks.user_presence(None, None)
+        counter = self.store.counter(kh, bump=True)
         flags = 0x01 if up else 0x00
         body = bytes([flags]) + struct.pack(">I", counter)
-        sig = self.a.keypair(cred).sign(app + body + challenge)
+        sig = self.store.keypair(cred).sign(app + body + challenge)
         return _sw(SW.OK, body + sig)

@@ -20,14 +20,14 @@ import os
 import queue
 import struct
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum, unique
 
 from fido2.ctap import STATUS, CtapDevice, CtapError
 from fido2.hid import CAPABILITY, CTAPHID
 
-from ..clock import Clock, SystemClock
+from ...clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +39,11 @@ BROADCAST = 0xFFFFFFFF
 TYPE_INIT = 0x80
 PROTOCOL_VERSION = 2
 DEVICE_VERSION = (1, 0, 0)
+MAX_CHANNELS = 1024  # allocated channels kept; the least recently used one is dropped beyond that
 
 
-@unique
-class HidError(IntEnum):
-    INVALID_CMD = 0x01
-    INVALID_PAR = 0x02
-    INVALID_LEN = 0x03
-    INVALID_SEQ = 0x04
-    MSG_TIMEOUT = 0x05
-    CHANNEL_BUSY = 0x06
-    LOCK_REQUIRED = 0x0A
-    INVALID_CHANNEL = 0x0B
-    OTHER = 0x7F
+#: CTAPHID_ERROR codes are python-fido2's CtapError.ERR values (INVALID_COMMAND, INVALID_LENGTH, TIMEOUT...)
+HidError = CtapError.ERR
 
 
 def fragment(cid: int, cmd: int, data: bytes, size: int = PACKET_SIZE) -> Iterator[bytes]:
@@ -88,7 +80,7 @@ class CtapHidServer:
                  msg_timeout: float = 0.5, after_command: Callable[[], None] | None = None) -> None:
         self.device, self._send, self.clock = device, send, clock or SystemClock()
         self.msg_timeout, self.after_command = msg_timeout, after_command
-        self.channels: set[int] = set()
+        self.channels: OrderedDict[int, None] = OrderedDict()  # LRU, at most MAX_CHANNELS
         self._assembly: _Assembly | None = None
         self._busy: int | None = None
         self._cancel = threading.Event()
@@ -125,7 +117,7 @@ class CtapHidServer:
         a = self._assembly
         if a is not None and self.clock.now() - a.last > self.msg_timeout:
             self._assembly = None
-            self.error(a.cid, HidError.MSG_TIMEOUT)
+            self.error(a.cid, HidError.TIMEOUT)
 
     def _init_packet(self, cid: int, cmd: int, length: int, data: bytes) -> None:
         if cmd == CTAPHID.INIT:
@@ -134,6 +126,7 @@ class CtapHidServer:
         if cid == 0 or cid == BROADCAST or cid not in self.channels:
             self.error(cid, HidError.INVALID_CHANNEL)
             return
+        self.channels.move_to_end(cid)
         if cmd == CTAPHID.CANCEL:
             if self._busy == cid:
                 self._cancel.set()
@@ -150,7 +143,7 @@ class CtapHidServer:
             self.error(cid, HidError.INVALID_SEQ)
             return
         if length > MAX_MESSAGE:
-            self.error(cid, HidError.INVALID_LEN)
+            self.error(cid, HidError.INVALID_LENGTH)
             return
         a = _Assembly(cid, cmd, length, data[:length], 0, self.clock.now())
         if a.complete:
@@ -175,13 +168,15 @@ class CtapHidServer:
 
     def _init(self, cid: int, length: int, nonce: bytes) -> None:
         if length != 8:
-            self.error(cid, HidError.INVALID_LEN)
+            self.error(cid, HidError.INVALID_LENGTH)
             return
         if cid == BROADCAST:
             new = struct.unpack(">I", os.urandom(4))[0]
             while new in (0, BROADCAST) or new in self.channels:
                 new = struct.unpack(">I", os.urandom(4))[0]
-            self.channels.add(new)
+            self.channels[new] = None
+            if len(self.channels) > MAX_CHANNELS:  # 100k INITs must not make 100k channels
+                self.channels.popitem(last=False)  # (a running command still gets its reply)
         elif cid in self.channels:  # resynchronise: abandon whatever this channel was doing
             new = cid
             if self._assembly is not None and self._assembly.cid == cid:
@@ -206,7 +201,7 @@ class CtapHidServer:
             self._cancel.clear()
             self._jobs.put((a.cid, a.cmd, a.data))
         else:
-            self.error(a.cid, HidError.INVALID_CMD)
+            self.error(a.cid, HidError.INVALID_COMMAND)
 
     # -- worker ------------------------------------------------------------------------------------------
     def _work(self) -> None:
@@ -237,6 +232,14 @@ class CtapHidServer:
                 except Exception:
                     log.exception("after_command hook failed")
             self.send(cid, cmd, reply)
+
+    def unplug(self) -> None:
+        """The key was pulled: every channel and half-received message is gone, a running command is
+        cancelled."""
+        self.channels.clear()
+        self._assembly = None
+        if self._busy is not None:
+            self._cancel.set()
 
     def close(self) -> None:
         self._jobs.put(None)

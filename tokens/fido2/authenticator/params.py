@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ERR, CtapStatus
+from ..errors import ERR, CtapStatus
 
 
 def required(req: Mapping[Any, Any], key: Any, kind: type, name: str) -> Any:

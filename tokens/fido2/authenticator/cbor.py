@@ -6,7 +6,7 @@ instead of walking an isinstance chain over ABCs.  Values of other types fall ba
 
 :func:`decode_canonical` accepts exactly what ``fido2.cbor.decode`` decodes *and* re-encodes to the
 same bytes — one pass instead of decode + encode + compare — and raises ``ValueError`` otherwise.
-Both equivalences are property-tested against python-fido2 (tests/fido2/test_fuzz.py).
+Both equivalences are property-tested against python-fido2 (tests/fuzz/test_fido2.py).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ _ENCODERS: dict[type, Callable[[Any], bytes]] = {
 def encode(value: Any) -> bytes:
     enc = _ENCODERS.get(type(value))
     if enc is None:
+        if isinstance(value, int) and not isinstance(value, bool):  # IntEnum keys (python-fido2's enums)
+            return _int(int(value))
         return _reference.encode(value)
     return enc(value)
 
