@@ -249,3 +249,20 @@ def mfa_aws(aws_serve: AwsServer) -> AwsSession:
 
     return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
                                  access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))
+
+
+# --------------------------------------------------------------------------- browser (tokens.browser)
+# webauthn, webauthn_factory, totp_from_page, demo_rp(_factory): see tokens/browser/pytest_fixtures.py
+from .browser.pytest_fixtures import (  # noqa: E402,F401
+    demo_rp,
+    demo_rp_factory,
+    totp_from_page,
+    webauthn,
+    webauthn_factory,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from .browser.pytest_fixtures import register_markers
+
+    register_markers(config)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
@@ -27,7 +28,12 @@ from fido2.client import ClientError, DefaultClientDataCollector, Fido2Client, P
 from fido2.ctap import CtapDevice, CtapError
 from fido2.ctap2.base import Ctap2
 from fido2.rpid import verify_rp_id
-from fido2.webauthn import PublicKeyCredentialCreationOptions, PublicKeyCredentialRequestOptions
+from fido2.webauthn import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialCreationOptions,
+    PublicKeyCredentialRequestOptions,
+    UserVerificationRequirement,
+)
 
 from ..clock import Clock
 from ..device import Device
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
 
 AuthenticatorSource = str | Authenticator | CtapDevice | Device | None
 
+_Options = PublicKeyCredentialCreationOptions | PublicKeyCredentialRequestOptions
 _TIMEOUT_MSG = "The operation either timed out or was not allowed."
 
 
@@ -98,6 +105,9 @@ def dom_error(e: Exception) -> CeremonyError:
         return CeremonyError(DomErrorName.NOT_ALLOWED, f"{_TIMEOUT_MSG} ({e.code.name})")
     return CeremonyError(DomErrorName.UNKNOWN,
                          f"the authenticator could not be reached: {type(e).__name__}: {e}")
+
+
+_ATTACHED: weakref.WeakKeyDictionary[Any, VirtualWebAuthn] = weakref.WeakKeyDictionary()
 
 
 class _Job:
@@ -232,8 +242,12 @@ class VirtualWebAuthn:
         """Answer WebAuthn in ``target`` (a Playwright sync-API BrowserContext or Page): documents loaded
         from now on, and the frames already open."""
         script = self.script()
-        target.expose_binding(BINDING, self._on_call)
-        target.add_init_script(script=script)
+        if target in _ATTACHED:  # a second bridge for the same target takes over its binding
+            _ATTACHED[target] = self
+        else:
+            _ATTACHED[target] = self
+            target.expose_binding(BINDING, lambda source, msg: _ATTACHED[target]._on_call(source, msg))
+            target.add_init_script(script=script)
         pages = [target] if hasattr(target, "frames") else list(getattr(target, "pages", []))
         for page in pages:
             for frame in page.frames:
@@ -293,10 +307,13 @@ class VirtualWebAuthn:
         rp_id: str | None = None
         try:
             opts = _parse_options(op, public_key)
+            # no rpId in the options: the origin's effective domain, as a browser does
             if isinstance(opts, PublicKeyCredentialCreationOptions):
                 rp_id = opts.rp.id or urlsplit(origin).hostname or ""
+                opts = replace(opts, rp=replace(opts.rp, id=rp_id))
             else:
                 rp_id = opts.rp_id or urlsplit(origin).hostname or ""
+                opts = replace(opts, rp_id=rp_id)
             credential = self._ceremony(opts, origin, rp_id, job.cancel)
             self.ceremonies.append(Ceremony(op, origin, rp_id, credential_id=credential["id"]))
             job.reply = {"status": "ok", "credential": credential}
@@ -321,9 +338,9 @@ class VirtualWebAuthn:
         return Fido2Client(self.device, DefaultClientDataCollector(origin),
                            user_interaction=as_fido2(self.interaction))
 
-    def _ceremony(self, opts: PublicKeyCredentialCreationOptions | PublicKeyCredentialRequestOptions,
-                  origin: str, rp_id: str, cancel: threading.Event) -> dict[str, Any]:
+    def _ceremony(self, opts: _Options, origin: str, rp_id: str, cancel: threading.Event) -> dict[str, Any]:
         client = self._client(origin, rp_id)
+        opts = _browser_uv(opts, client.info.options)
         attachment = "platform" if self.platform else "cross-platform"
         if isinstance(opts, PublicKeyCredentialCreationOptions):
             made = client.make_credential(opts, event=cancel)
@@ -333,8 +350,24 @@ class VirtualWebAuthn:
         return assertion_json(got, attachment=attachment)
 
 
-def _parse_options(op: str, pk: dict[str, Any],
-                   ) -> PublicKeyCredentialCreationOptions | PublicKeyCredentialRequestOptions:
+def _browser_uv(opts: _Options, options: dict[str, Any]) -> _Options:
+    """userVerification "preferred" on a key with no PIN or UV set up: a browser goes on without UV
+    (python-fido2's client refuses), so ask the client for "discouraged" then."""
+    if any(options.get(k) for k in ("uv", "clientPin", "bioEnroll")) or options.get("alwaysUv"):
+        return opts
+    preferred = (UserVerificationRequirement.PREFERRED, None)
+    if isinstance(opts, PublicKeyCredentialCreationOptions):
+        sel = opts.authenticator_selection or AuthenticatorSelectionCriteria()
+        if sel.user_verification not in preferred:
+            return opts
+        sel = replace(sel, user_verification=UserVerificationRequirement.DISCOURAGED)
+        return replace(opts, authenticator_selection=sel)
+    if opts.user_verification not in preferred:
+        return opts
+    return replace(opts, user_verification=UserVerificationRequirement.DISCOURAGED)
+
+
+def _parse_options(op: str, pk: dict[str, Any]) -> _Options:
     cls = PublicKeyCredentialCreationOptions if op == "create" else PublicKeyCredentialRequestOptions
     try:
         return cls.from_dict(pk)
