@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 # where to look when no selector is given, most specific first
 QR_CANDIDATES = ("[id*=qr i]", "[class*=qr i]", "img[alt*=qr i]", "img", "canvas", "svg")
-_BASE32_RUN = re.compile(r"(?:[A-Z2-7]{4}[ -]?){4,}[A-Z2-7]*=*", re.IGNORECASE)
+_BASE32_WORD = re.compile(r"[A-Za-z2-7]+=*")
 
 
 def _decode(png: bytes) -> str | None:
@@ -84,16 +84,34 @@ def _page_of(page: Page | Frame) -> Page:
     return page.page if hasattr(page, "page") else page
 
 
+def _groups_fit(run: list[str]) -> bool:
+    """Tokens of one displayed key: same length groups (the last may be shorter), one letter case."""
+    size = len(run[0])
+    if any(len(t) != size for t in run[:-1]) or len(run[-1]) > size:
+        return False
+    cases = {("l" if t.islower() else "u") for t in run if any(c.isalpha() for c in t)}
+    return len(cases) <= 1 and all(t.isupper() or t.islower() or t.isdigit() for t in run)
+
+
 def secret_from_text(text: str) -> bytes:
-    """The base32 secret in a "can't scan? enter this key" text (spaces or dashes between groups)."""
-    for m in _BASE32_RUN.finditer(text):
-        candidate = re.sub(r"[ -]", "", m.group(0)).upper()
-        try:
-            secret = decode_secret(candidate)
-        except InputError:
-            continue
-        if len(secret) >= 10:
-            return secret
+    """The base32 secret in a "can't scan? enter this key" text: one run of groups ("ABCD EFGH ...",
+    dashes allowed) or one long word; the first and longest run that decodes to >= 80 bits wins."""
+    words = [w.strip(".,:;!?()[]{}<>\"'") for w in re.split(r"[\s-]+", text)]
+    ok = [bool(_BASE32_WORD.fullmatch(w)) for w in words]
+    for i in range(len(words)):
+        for j in range(len(words), i, -1):
+            run = words[i:j]
+            if not all(ok[i:j]) or not _groups_fit(run):
+                continue
+            joined = "".join(run).upper()
+            if len(joined) < 16:
+                break
+            try:
+                secret = decode_secret(joined)
+            except InputError:
+                continue
+            if len(secret) >= 10:
+                return secret
     raise QRCodeNotFoundError("no base32 secret (at least 16 characters) in the text")
 
 
