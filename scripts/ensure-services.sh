@@ -11,4 +11,16 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     echo "note: PostgreSQL server binaries not found and cannot install them; PostgreSQL tests will be skipped" >&2
   fi
 fi
+# Chromium for the browser tests (tests/browser, Playwright drives the distribution's package). They FAIL,
+# never skip, when it is missing: a browser suite that skips in CI tests nothing.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+    && [ -z "${TOKENSIM_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Chromium for the browser tests (Debian package 'chromium')..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the browser tests will fail" >&2
+  else
+    echo "warning: chromium not found and cannot install it; the browser tests will fail" >&2
+  fi
+fi
 exit 0

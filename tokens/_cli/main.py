@@ -21,7 +21,8 @@ from . import output
 
 _NOT_COMMANDS = {"main", "output", "common"}
 _EXTRA_FOR = {"boto3": "aws", "botocore": "aws", "moto": "dev", "starlette": "service", "uvicorn": "service",
-              "httpx": "service", "psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot"}
+              "httpx": "service", "psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot",
+              "playwright": "browser"}
 
 
 class Parser(argparse.ArgumentParser):

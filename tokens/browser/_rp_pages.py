@@ -124,7 +124,7 @@ async function ceremony(kind) {
                   authenticatorAttachment: cred.authenticatorAttachment,
                   response, clientExtensionResults: ext(cred.getClientExtensionResults())};
     const fin = await post(`/api/webauthn/${kind}/finish`, {ceremony: begin.ceremony, credential: body});
-    if (fin.error) return show(false, `rejected: ${fin.error}`);
+    if (fin.error) return show(false, fin.error);
     show(true, kind === "register" ? `registered a security key for ${fin.user} (${fin.fmt} attestation)`
                                    : `logged in as ${fin.user} (counter ${fin.counter})`);
   } catch (e) {

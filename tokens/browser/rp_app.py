@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import threading
 from collections.abc import Callable, Generator
+from types import FrameType
 from typing import Any, Self
 from urllib.parse import parse_qs
 
@@ -179,18 +181,29 @@ class _Uvicorn(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
+        """Stop on SIGINT/SIGTERM without re-raising the signal afterwards (exit 0, not 130)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        with super().capture_signals():
+
+        def handler(sig: int, frame: FrameType | None) -> None:
+            self.should_exit = True
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
             yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
 
 
 class RPServer:
     """The demo RP on ``127.0.0.1:port`` (0: a free port), reached as ``http://localhost:port``."""
 
-    def __init__(self, rp: RelyingParty | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, rp: RelyingParty | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 on_ready: Callable[[RPServer], None] | None = None) -> None:
         self.rp = rp or RelyingParty()
+        self.on_ready = on_ready
         try:
             self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
                                        socket.IPPROTO_TCP)
@@ -201,8 +214,13 @@ class RPServer:
         self.host, self.port = host, int(self._sock.getsockname()[1])
         self.ready = threading.Event()
         config = uvicorn.Config(create_app(self.rp), log_level="warning", access_log=False, lifespan="off")
-        self._server = _Uvicorn(config, self.ready.set)
+        self._server = _Uvicorn(config, self._ready)
         self._thread: threading.Thread | None = None
+
+    def _ready(self) -> None:
+        self.ready.set()
+        if self.on_ready is not None:
+            self.on_ready(self)
 
     @property
     def url(self) -> str:
