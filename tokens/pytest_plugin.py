@@ -263,6 +263,6 @@ from .browser.pytest_fixtures import (  # noqa: E402,F401
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from .browser.pytest_fixtures import register_markers
+    from .browser.pytest_fixtures import configure
 
-    register_markers(config)
+    configure(config)

@@ -22,6 +22,7 @@ tokens.browser.pytest_fixtures import browser_type_launch_args``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,25 @@ MARKERS = (
 )
 
 
-def register_markers(config: pytest.Config) -> None:
+def configure(config: pytest.Config) -> None:
+    """Called from the plugin's ``pytest_configure``: register the markers, and let a pytest run nested
+    in-process (pytester) inside a pytest-playwright session work."""
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    _park_outer_soft_scope(config)
+
+
+def _park_outer_soft_scope(config: pytest.Config) -> None:
+    """pytest-playwright opens a soft-assertion scope around every test and refuses a nested one, so a
+    pytest session run in-process inside a test (``pytester.runpytest_inprocess``) fails every test.
+    Park the outer test's scope while the inner session runs, and put it back when it ends.  Only
+    when pytest-playwright is already loaded (nothing is imported here)."""
+    assertions = sys.modules.get("playwright._impl._assertions")
+    outer = getattr(assertions, "_soft_errors", None)
+    if assertions is None or outer is None:
+        return
+    assertions._soft_errors = None  # type: ignore[attr-defined]
+    config.add_cleanup(lambda: setattr(assertions, "_soft_errors", outer))
 
 
 def _marker_arg(request: pytest.FixtureRequest, name: str) -> Any:
