@@ -274,14 +274,15 @@ class VirtualWebAuthn:
     def _on_call(self, source: dict[str, Any], msg: Any) -> dict[str, Any]:
         op = msg.get("op") if isinstance(msg, dict) else None
         if op in ("poll", "cancel"):
+            job_id = msg.get("id")
             with self._state:
-                job = self._jobs.get(int(msg.get("id", 0)))
-            if job is None:
+                job = self._jobs.get(job_id) if isinstance(job_id, int) else None
+            if job is None or not isinstance(job_id, int):
                 return {"status": "error", "name": "UnknownError", "message": "no such request"}
             if op == "cancel":
                 job.cancel.set()
                 return {"status": "cancelled"}
-            return self._reply(int(msg["id"]), job)
+            return self._reply(job_id, job)
         if op not in ("create", "get") or not isinstance(msg.get("publicKey"), dict):
             return {"status": "error", "name": "TypeError", "message": "malformed request"}
         frame = source.get("frame")
