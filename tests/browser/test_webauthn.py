@@ -271,3 +271,21 @@ def test_page_results_wait(page: Any, webauthn: VirtualWebAuthn, demo_rp: Any) -
     page.click("#login")
     ok, text = wait_result(page)
     assert not ok and "nobody has no security key" in text
+
+
+@pytest.mark.webauthn_uv("auto")
+def test_builtin_uv_marker_makes_a_passkey_without_pin(page: Any, webauthn: VirtualWebAuthn,
+                                                       demo_rp: Any) -> None:
+    ok, text = register(page, demo_rp.url, "user=alice&rk=required&uv=required")
+    assert ok, text
+    ok, text = login(page, demo_rp.url, "uv=required")
+    assert ok and "logged in as alice" in text, text
+    assert webauthn.authenticator.state.pin_hash is None  # no PIN: the built-in sensor verified
+
+
+@pytest.mark.webauthn_uv("deny")
+def test_builtin_uv_that_never_matches_is_not_allowed(page: Any, webauthn: VirtualWebAuthn,
+                                                      demo_rp: Any) -> None:
+    ok, text = register(page, demo_rp.url, "user=alice&rk=required&uv=required")
+    assert not ok and "NotAllowedError" in text, text
+    assert demo_rp.rp.credentials == []

@@ -54,6 +54,13 @@ AuthenticatorSource = str | Authenticator | CtapDevice | Device | None
 
 _Options = PublicKeyCredentialCreationOptions | PublicKeyCredentialRequestOptions
 _TIMEOUT_MSG = "The operation either timed out or was not allowed."
+_E = CtapError.ERR
+# what the user (or the absent user) did: a browser reports all of it as NotAllowedError
+_USER_REFUSED = frozenset({
+    _E.OPERATION_DENIED, _E.USER_ACTION_TIMEOUT, _E.ACTION_TIMEOUT, _E.KEEPALIVE_CANCEL, _E.NO_CREDENTIALS,
+    _E.PIN_INVALID, _E.PIN_BLOCKED, _E.PIN_AUTH_INVALID, _E.PIN_AUTH_BLOCKED, _E.PIN_NOT_SET,
+    _E.PUAT_REQUIRED, _E.UV_INVALID, _E.UV_BLOCKED, _E.NOT_ALLOWED,
+})
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ def dom_error(e: Exception) -> CeremonyError:
             return CeremonyError(DomErrorName.INVALID_STATE,
                                  "The user attempted to register an authenticator that contains one of the "
                                  "credentials already registered with the relying party.")
+        if cause in _USER_REFUSED:
+            return CeremonyError(DomErrorName.NOT_ALLOWED, _TIMEOUT_MSG + detail)
         if e.code is ClientError.ERR.CONFIGURATION_UNSUPPORTED:
             return CeremonyError(DomErrorName.NOT_SUPPORTED, f"the authenticator cannot do this{detail}")
         if e.code is ClientError.ERR.OTHER_ERROR:
