@@ -133,6 +133,10 @@ def _demo(ctx: Any) -> None:
         except BrowserUnavailableError as e:
             ctx.say(f"skipped: {e}")
             return
+        except Exception as e:  # playwright.Error: a browser that does not start here
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            ctx.say(f"skipped: Chromium did not start: {first}")
+            return
         try:
             steps = walk(browser.new_page(), server.url, ctx.clock, screenshot=shot)
         finally:
