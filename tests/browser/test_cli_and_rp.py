@@ -71,6 +71,15 @@ def test_demo_rp_bad_port_is_one_line() -> None:
     assert res.stderr.strip().startswith("error:") and len(res.stderr.strip().splitlines()) == 1
 
 
+def test_demo_rp_headed_without_a_display_is_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    res = subprocess.run([*TOKENSIM, "demo-rp", "--headed", "--port", "0"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert res.returncode == 1
+    assert res.stderr.strip() == ("error: --headed needs a display "
+                                  "(neither DISPLAY nor WAYLAND_DISPLAY is set)")
+
+
 @pytest.fixture
 def client() -> TestClient:
     return TestClient(create_app(RelyingParty()), raise_server_exceptions=False)

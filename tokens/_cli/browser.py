@@ -10,6 +10,7 @@ unless ``--headed``), prints each step as JSON and exits.  Also contributes the 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,12 +23,19 @@ from .common import port_number
 def _launch(headed: bool, slow_mo: int) -> tuple[Any, Any]:
     from playwright.sync_api import sync_playwright
 
+    from ..browser.errors import BrowserUnavailableError
     from ..browser.launch import launch_options
 
+    if headed and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise BrowserUnavailableError("--headed needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set)")
     opts = launch_options(headless=not headed, slow_mo=slow_mo)
     pw = sync_playwright().start()
     try:
         return pw, pw.chromium.launch(**opts)
+    except Exception as e:  # playwright's Error: many lines of browser log; keep the first
+        pw.stop()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BrowserUnavailableError(f"Chromium did not start: {first}") from None
     except BaseException:
         pw.stop()
         raise
@@ -132,10 +140,6 @@ def _demo(ctx: Any) -> None:
             pw, browser = _launch(False, 0)
         except BrowserUnavailableError as e:
             ctx.say(f"skipped: {e}")
-            return
-        except Exception as e:  # playwright.Error: a browser that does not start here
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            ctx.say(f"skipped: Chromium did not start: {first}")
             return
         try:
             steps = walk(browser.new_page(), server.url, ctx.clock, screenshot=shot)
