@@ -289,3 +289,27 @@ def test_builtin_uv_that_never_matches_is_not_allowed(page: Any, webauthn: Virtu
     ok, text = register(page, demo_rp.url, "user=alice&rk=required&uv=required")
     assert not ok and "NotAllowedError" in text, text
     assert demo_rp.rp.credentials == []
+
+
+def test_options_timeout_is_not_allowed_not_abort(rp_page: Any, webauthn: VirtualWebAuthn) -> None:
+    made = rp_page.evaluate(CREATE_JS, {})
+    webauthn.presence = WaitThenTimeout(timeout=20.0, interval=0.05)  # nobody touches the key
+    out = rp_page.evaluate(GET_JS, {"allowIds": [made["id"]], "timeout": 600})
+    assert out["name"] == "NotAllowedError", out
+    assert webauthn.ceremonies[-1].error is DomErrorName.NOT_ALLOWED
+
+
+def test_platform_authenticator_mode(page: Any, context: Any, webauthn_factory: Any, demo_rp: Any) -> None:
+    webauthn_factory(context, platform=True)
+    page.goto(demo_rp.url + "/")
+    out = page.evaluate("""async () => {
+      const c = await navigator.credentials.create({publicKey: {challenge: new Uint8Array(32),
+        rp: {name: "t"}, user: {id: new Uint8Array([1]), name: "u", displayName: "u"},
+        pubKeyCredParams: [{type: "public-key", alg: -7}]}});
+      const caps = await PublicKeyCredential.getClientCapabilities();
+      return {uvpaa: await PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable(),
+              attachment: c.authenticatorAttachment, transports: c.response.getTransports(),
+              passkeyPlatform: caps.passkeyPlatformAuthenticator};
+    }""")
+    assert out == {"uvpaa": True, "attachment": "platform", "transports": ["internal"],
+                   "passkeyPlatform": True}

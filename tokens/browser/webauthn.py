@@ -121,7 +121,8 @@ _ATTACHED: weakref.WeakKeyDictionary[Any, VirtualWebAuthn] = weakref.WeakKeyDict
 
 class _Job:
     def __init__(self) -> None:
-        self.cancel = threading.Event()
+        self.cancel = threading.Event()  # python-fido2 also sets it when the options' timeout passes
+        self.aborted = threading.Event()  # only the page's AbortSignal sets this one
         self.done = threading.Event()
         self.reply: dict[str, Any] = {}
 
@@ -289,6 +290,7 @@ class VirtualWebAuthn:
             if job is None or not isinstance(job_id, int):
                 return {"status": "error", "name": "UnknownError", "message": "no such request"}
             if op == "cancel":
+                job.aborted.set()
                 job.cancel.set()
                 return {"status": "cancelled"}
             return self._reply(job_id, job)
@@ -329,7 +331,7 @@ class VirtualWebAuthn:
             job.reply = {"status": "ok", "credential": credential}
         except Exception as e:
             err = dom_error(e)
-            if job.cancel.is_set() and err.name is DomErrorName.NOT_ALLOWED:
+            if job.aborted.is_set() and err.name is DomErrorName.NOT_ALLOWED:
                 err = CeremonyError(DomErrorName.ABORT, "The operation was aborted.")
             self.ceremonies.append(Ceremony(op, origin, rp_id, err.name, err.message))
             job.reply = {"status": "error", "name": err.name.value, "message": err.message}
