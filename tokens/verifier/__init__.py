@@ -17,6 +17,7 @@ from .drift import DriftEstimate, estimate
 from .errors import (
     CredentialExistsError,
     ImportFormatError,
+    PostgresStoreError,
     StoreSchemaError,
     UnknownCredentialError,
     VerifierError,
@@ -29,7 +30,8 @@ from .store import Store
 
 __all__ = [
     "DEFAULT_POLICY", "Credential", "CredentialExistsError", "DriftEstimate", "ImportFormatError", "Kind",
-    "MemoryStore", "Observation", "Policy", "Reason", "SQLiteStore", "Status", "Store", "StoreSchemaError",
+    "MemoryStore", "Observation", "Policy",
+    "PostgresStoreError", "Reason", "SQLiteStore", "Status", "Store", "StoreSchemaError",
     "SyncResult", "ThrottleState", "UnknownCredentialError", "Verifier", "VerifierError", "VerifyResult",
     "estimate",
 ]

@@ -16,43 +16,21 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..otp import Algorithm
+from ..keyring import Keyring, default_keyring
+from . import columns
 from .errors import CredentialExistsError, StoreSchemaError, UnknownCredentialError, VerifierError
-from .model import Credential, Kind, Observation, Status, ThrottleState
+from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
-from .store import Store
+from .store import Attempt, Store
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-_SCHEMA_V1 = """
-CREATE TABLE credentials (
-    serial TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('totp', 'hotp')),
-    secret BLOB NOT NULL,
-    algorithm TEXT NOT NULL,
-    digits INTEGER NOT NULL,
-    period INTEGER NOT NULL,
-    t0 REAL NOT NULL,
-    counter INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
-    last_step INTEGER,
-    offset_steps INTEGER NOT NULL DEFAULT 0,
-    failures INTEGER NOT NULL DEFAULT 0,
-    throttle_until REAL NOT NULL DEFAULT 0,
-    locked INTEGER NOT NULL DEFAULT 0,
-    resync_hint_step INTEGER,
-    resync_hint_at REAL,
-    issuer TEXT NOT NULL DEFAULT '',
-    account TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    enabled_at REAL,
-    last_used_at REAL,
-    last_failure_at REAL,
-    updated_at REAL NOT NULL
-);
+# The credentials table is derived from the Credential record (tokens/verifier/columns.py): a new
+# database gets it at the newest layout, an older one gains the missing columns on open.
+_HISTORY_DDL = """
 CREATE TABLE drift_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     serial TEXT NOT NULL REFERENCES credentials(serial) ON DELETE CASCADE,
@@ -63,45 +41,19 @@ CREATE TABLE drift_history (
 CREATE INDEX drift_history_serial ON drift_history (serial, id);
 """
 
-# version -> statements that bring a database from version-1 to version
-_MIGRATIONS = {
-    1: _SCHEMA_V1,
-    2: "ALTER TABLE credentials ADD COLUMN rate_hint_ppm REAL NOT NULL DEFAULT 0;",
-}
-
-_COLUMNS = ("serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps, "
-            "failures, throttle_until, locked, resync_hint_step, resync_hint_at, rate_hint_ppm, issuer, "
-            "account, created_at, enabled_at, last_used_at, last_failure_at, updated_at")
-
+_COLUMNS = columns.column_list()
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
-
-
-def _row_to_credential(r: sqlite3.Row | tuple[object, ...]) -> Credential:
-    (serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps,
-     failures, throttle_until, locked, hint_step, hint_at, rate_hint, issuer, account, created_at, enabled_at,
-     last_used_at, last_failure_at, updated_at) = tuple(r)
-    return Credential(
-        serial=str(serial), kind=Kind(kind), secret=bytes(secret),
-        algorithm=Algorithm(algorithm), digits=int(digits), period=int(period),
-        t0=float(t0), counter=int(counter), status=Status(status),
-        last_step=None if last_step is None else int(last_step),
-        offset_steps=int(offset_steps), failures=int(failures),
-        throttle_until=float(throttle_until), locked=bool(locked),
-        resync_hint_step=None if hint_step is None else int(hint_step),
-        resync_hint_at=None if hint_at is None else float(hint_at), rate_hint_ppm=float(rate_hint),
-        issuer=str(issuer), account=str(account), created_at=float(created_at),
-        enabled_at=None if enabled_at is None else float(enabled_at),
-        last_used_at=None if last_used_at is None else float(last_used_at),
-        last_failure_at=None if last_failure_at is None else float(last_failure_at),
-        updated_at=float(updated_at),
-    )
+_HISTORY = "SELECT at, step, offset_steps FROM drift_history WHERE serial = ? ORDER BY id"
 
 
 class SQLiteStore(Store):
-    """A :class:`Store` in one SQLite file (created 0600 on first use)."""
+    """A :class:`Store` in one SQLite file (created 0600 on first use).
+
+    Seeds are sealed with ``keyring`` (default: :func:`tokens.keyring.default_keyring`, resolved
+    on first use)."""
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0,
-                 synchronous: str = "full") -> None:
+                 synchronous: str = "full", keyring: Keyring | None = None) -> None:
         """``synchronous="full"`` (default) fsyncs every commit: an accepted step survives power
         loss.  ``"normal"`` (WAL) fsyncs only at checkpoints: an accepted step still survives a
         crash or kill of the process, but the last commits can be lost if the machine loses power,
@@ -109,15 +61,17 @@ class SQLiteStore(Store):
         if synchronous.lower() not in ("full", "normal"):
             raise VerifierError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
         self.synchronous = synchronous.lower()
-        self._batch_depth = 0
+        self._keyring = keyring
+        self._depth = 0  # open transaction levels (batch, attempt, op) on this connection
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._group = _GroupCommit(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # secrets inside: never world-readable
             os.close(fd)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                       check_same_thread=False)
+                                       check_same_thread=False, cached_statements=256)
         except (OSError, sqlite3.Error) as e:
             raise VerifierError(f"cannot open verifier database {self.path}: {e}") from None
         try:
@@ -132,6 +86,13 @@ class SQLiteStore(Store):
         except BaseException:
             self._db.close()
             raise
+        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = default_keyring()
+        return self._keyring
 
     # -- plumbing
     def _migrate(self) -> None:
@@ -140,10 +101,15 @@ class SQLiteStore(Store):
             if version > SCHEMA_VERSION:
                 raise StoreSchemaError(
                     f"{self.path} has schema version {version}; this tokensim knows up to {SCHEMA_VERSION}")
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in _MIGRATIONS[target].split(";"):
+            if version == 0:
+                self._db.execute(columns.table_ddl(columns.SQLITE))
+                for stmt in _HISTORY_DDL.split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
+            else:
+                have = [r[1] for r in self._db.execute("PRAGMA table_info(credentials)")]
+                for stmt in columns.missing_columns(have, columns.SQLITE):
+                    self._db.execute(stmt)
             if version != SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -151,6 +117,8 @@ class SQLiteStore(Store):
     def _guard(self) -> Iterator[sqlite3.Connection]:
         """Serialise use of the connection; database errors become VerifierError (one CLI line)."""
         with self._lock:
+            if not self._depth and self._db.in_transaction:  # a group commit left open: commit it
+                self._group._finish(self._group.generation, rollback=False)
             try:
                 yield self._db
             except sqlite3.IntegrityError:
@@ -160,52 +128,35 @@ class SQLiteStore(Store):
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Group commit: every operation inside runs in one write transaction (each in its own
-        savepoint, so each keeps its all-or-nothing effect) and all are made durable by one
-        COMMIT — one fsync for the whole batch.  Callers must not report results before this
-        context has exited without error."""
-        with self._guard() as db:
-            if self._batch_depth:
-                self._batch_depth += 1
-                try:
-                    yield
-                finally:
-                    self._batch_depth -= 1
-                return
-            db.execute("BEGIN IMMEDIATE")
-            self._batch_depth = 1
-            try:
-                yield
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            finally:
-                self._batch_depth = 0
-            db.execute("COMMIT")
+        """Group commit: every operation inside runs in one write transaction and all are made
+        durable by one COMMIT — one fsync for the whole batch.  An operation that raises aborts
+        the whole batch (nothing inside is committed).  Callers must not report results before
+        this context has exited without error."""
+        with self._tx():
+            yield
 
     @contextlib.contextmanager
     def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE).  Inside
-        :meth:`batch` it is a savepoint of the batch's transaction instead."""
+        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE).  Nested inside
+        another transaction of this store (a batch, an attempt) it simply joins it."""
         with self._guard() as db:
-            if self._batch_depth:
-                db.execute("SAVEPOINT op")
+            if self._depth:
+                self._depth += 1
                 try:
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK TO op")
-                    db.execute("RELEASE op")
-                    raise
-                db.execute("RELEASE op")
+                finally:
+                    self._depth -= 1
                 return
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+            self._depth = 1
             try:
                 yield db
             except BaseException:
+                self._depth = 0
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+            self._depth = 0
             db.execute("COMMIT")
 
     def schema_version(self) -> int:
@@ -214,19 +165,20 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         with self._lock:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
+                if not self._depth and self._db.in_transaction:
+                    self._group._finish(self._group.generation, rollback=False)
             self._db.close()
+
+    def _cred(self, row: Sequence[object]) -> Credential:
+        return columns.from_row(row, lambda: self.keyring)
 
     # -- credentials
     def insert(self, cred: Credential) -> None:
-        c = cred
+        row = columns.to_row(cred, self.keyring, columns.SQLITE)
         try:
             with self._tx() as db:
-                db.execute(
-                    f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join('?' * 24)})",
-                    (c.serial, c.kind.value, c.secret, c.algorithm.value, c.digits, c.period, c.t0,
-                     c.counter, c.status.value, c.last_step, c.offset_steps, c.failures, c.throttle_until,
-                     int(c.locked), c.resync_hint_step, c.resync_hint_at, c.rate_hint_ppm, c.issuer,
-                     c.account, c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at))
+                db.execute(f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
         except sqlite3.IntegrityError:
             raise CredentialExistsError(f"credential {cred.serial!r} already exists") from None
 
@@ -234,12 +186,25 @@ class SQLiteStore(Store):
         with self._guard():
             row = self._db.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = ?",
                                    (serial,)).fetchone()
-        return None if row is None else _row_to_credential(row)
+        return None if row is None else self._cred(row)
 
     def credentials(self) -> list[Credential]:
         with self._guard():
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY serial").fetchall()
-        return [_row_to_credential(r) for r in rows]
+        return [self._cred(r) for r in rows]
+
+    def reseal(self, keyring: Keyring) -> int:
+        """Seal every seed again with ``keyring``'s primary key (key rotation); returns how many."""
+        n = 0
+        with self._tx() as db:
+            for row in db.execute(f"SELECT {_COLUMNS} FROM credentials").fetchall():
+                cred = self._cred(row)
+                ident, sealed = keyring.seal(cred.secret, cred.serial)
+                db.execute(f"UPDATE credentials SET secret = ?, {columns.SECRET_KEY} = ? WHERE serial = ?",
+                           (sealed, ident, cred.serial))
+                n += 1
+        self._keyring = keyring
+        return n
 
     def delete(self, serial: str) -> bool:
         with self._tx() as db:
@@ -268,19 +233,24 @@ class SQLiteStore(Store):
                 self._restart_history(db, serial, step, offset, at)
             return n == 1
 
-    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool:
+    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int, *,
+               reserved: bool = False) -> bool:
         with self._tx() as db:
             n = db.execute(
                 "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
-                f" {_CLEAR_THROTTLE}, updated_at = ? WHERE serial = ? AND status = 'active' AND locked = 0"
+                f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?"
+                " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
                 " AND (last_step IS NULL OR last_step < ?)",
                 (step, offset, at, at, serial, step)).rowcount
             if n == 1:
                 db.execute("INSERT INTO drift_history (serial, at, step, offset_steps) VALUES (?, ?, ?, ?)",
                            (serial, at, step, offset))
-                db.execute("DELETE FROM drift_history WHERE serial = ? AND id NOT IN"
-                           " (SELECT id FROM drift_history WHERE serial = ? ORDER BY id DESC LIMIT ?)",
-                           (serial, serial, max(0, history_size)))
+                if history_size > 0:  # drop what fell out of the newest history_size
+                    db.execute("DELETE FROM drift_history WHERE serial = ? AND id <= "
+                               "(SELECT id FROM drift_history WHERE serial = ? ORDER BY id DESC"
+                               " LIMIT 1 OFFSET ?)", (serial, serial, history_size))
+                else:
+                    db.execute("DELETE FROM drift_history WHERE serial = ?", (serial,))
             return n == 1
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
@@ -309,6 +279,39 @@ class SQLiteStore(Store):
                        (until, int(locked), serial))
         return ThrottleState(failures, until, locked)
 
+    def _reserve_stmt(self, policy: Policy) -> str:
+        sql = self._reserve_sql.get(policy)
+        if sql is None:
+            set_, gate = columns.reserve_sql(columns.SQLITE, policy, ":at")
+            sql = (f"UPDATE credentials SET {set_} WHERE serial = :serial AND {gate} RETURNING {_COLUMNS}",
+                   f"UPDATE credentials SET {columns.release_set(columns.SQLITE, policy)}"
+                   " WHERE serial = ? AND failures > 0")
+            self._reserve_sql[policy] = sql
+        return sql[0]
+
+    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+        with self._tx() as db:
+            row = db.execute(self._reserve_stmt(policy), {"serial": serial, "at": at}).fetchone()
+            reserved = row is not None
+            if row is None:
+                row = db.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = ?", (serial,)).fetchone()
+                if row is None:
+                    return None
+            hist = [Observation(a, s, o) for a, s, o in db.execute(_HISTORY, (serial,))]
+        return Attempt(self._cred(row), hist, reserved)
+
+    def release(self, serial: str, at: float, policy: Policy) -> None:
+        self._reserve_stmt(policy)
+        with self._tx() as db:
+            db.execute(self._reserve_sql[policy][1], (serial,))
+
+    @contextlib.contextmanager
+    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+        """The whole attempt in one write transaction: reserve, the caller's check, accept or
+        release — one commit (one fsync), or none of it on an exception."""
+        with self._group.transaction():
+            yield self.reserve(serial, at, policy)
+
     def unlock(self, serial: str, at: float) -> bool:
         with self._tx() as db:
             return db.execute(
@@ -323,12 +326,101 @@ class SQLiteStore(Store):
     # -- history
     def history(self, serial: str) -> list[Observation]:
         with self._guard():
-            rows = self._db.execute(
-                "SELECT at, step, offset_steps FROM drift_history WHERE serial = ? ORDER BY id",
-                (serial,)).fetchall()
+            rows = self._db.execute(_HISTORY, (serial,)).fetchall()
         return [Observation(float(a), int(s), int(o)) for a, s, o in rows]
 
     def snapshot(self, serial: str) -> tuple[Credential, list[Observation]] | None:
         with self._tx(write=False):
             cred = self.get(serial)
             return None if cred is None else (cred, self.history(serial))
+
+
+class _GroupCommit:
+    """Group commit for threads sharing one store: an attempt that finishes while other threads
+    wait for the connection leaves its transaction open for them and waits; the last one of the
+    group commits (one fsync) and wakes them all.  Nobody's result is released before the commit
+    that made it durable, and a failed commit fails every attempt of the group."""
+
+    MAX_GROUP = 256
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.cond = threading.Condition(threading.Lock())
+        self.waiting = 0  # threads queued for the connection
+        self.generation = 0  # number of the open group transaction
+        self.done: dict[int, BaseException | None] = {}
+        self.members = 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        st = self.store
+        if st._depth:  # inside a batch (or a nested call): the outer transaction commits
+            with st._tx():
+                yield
+            return
+        with self.cond:
+            self.waiting += 1
+        st._lock.acquire()
+        with self.cond:
+            self.waiting -= 1
+        gen = -1
+        try:
+            if not st._db.in_transaction:
+                st._db.execute("BEGIN IMMEDIATE")
+                self.members = 0
+                self.generation += 1
+            gen = self.generation
+            self.members += 1
+            st._depth = 1
+            try:
+                yield
+            except BaseException:
+                st._depth = 0
+                self._finish(gen, rollback=True)
+                raise
+            st._depth = 0
+            with self.cond:
+                share = self.waiting > 0 and self.members < self.MAX_GROUP
+            if not share:
+                self._finish(gen, rollback=False)
+        except sqlite3.Error as e:
+            raise VerifierError(f"verifier database {st.path}: {e}") from None
+        finally:
+            st._lock.release()
+        # the group stays open for the threads waiting behind us: wait until it is committed
+        with self.cond:
+            while gen not in self.done:
+                if not self.cond.wait(timeout=5.0) and gen not in self.done \
+                        and st._lock.acquire(blocking=False):  # nobody came after all: commit it
+                    try:
+                        if gen == self.generation and gen not in self.done and st._db.in_transaction:
+                            self.cond.release()
+                            try:
+                                self._finish(gen, rollback=False)
+                            finally:
+                                self.cond.acquire()
+                    finally:
+                        st._lock.release()
+            err = self.done[gen]
+        if err is not None:
+            raise VerifierError(f"verifier database {st.path}: group commit failed: {err}")
+
+    def _finish(self, gen: int, rollback: bool) -> None:
+        """Commit (or roll back) the open group transaction; record the outcome for its members.
+        The caller holds the connection lock."""
+        db = self.store._db
+        err: BaseException | None = None
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK" if rollback else "COMMIT")
+        except sqlite3.Error as e:
+            err = e
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        if rollback and err is None:
+            err = RuntimeError("an attempt of the group failed; the group was rolled back")
+        with self.cond:
+            self.done[gen] = err
+            for old in [g for g in self.done if g < gen - 1024]:
+                del self.done[old]
+            self.cond.notify_all()
