@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from tokens.service.pgcluster import TempPostgres
+from tokens.verifier import SQLiteStore
 
 from ._nodes import Node, call, post, start_nodes
 from .conftest import SECRET_B32, START, STEP0, code_at_step
@@ -181,11 +182,8 @@ def test_node_killed_mid_request_sqlite(tmp_path: Path, nodes_factory: Any) -> N
         holder.execute("ROLLBACK")
     finally:
         holder.close()
-    conn = sqlite3.connect(db)
-    try:
-        history = [r[0] for r in conn.execute("SELECT step FROM drift_history WHERE serial = 'T'")]
-    finally:
-        conn.close()
+    with SQLiteStore(db) as store:  # the history is packed into the credential's row
+        history = [o.step for o in store.history("T")]
     # SQLite runs the transaction inside the node: killed before COMMIT, nothing was applied
     assert not _assert_all_or_nothing_then_at_most_once(b, STEP0 + 2, history)
 

@@ -124,27 +124,32 @@ def missing_columns(existing: Sequence[str], d: Dialect) -> list[str]:
     return out
 
 
-def _decoder(c: Column) -> Callable[[Any], Any]:
-    if c.enum_type is not None:
-        return c.enum_type
-    convs: dict[str, Callable[[Any], Any]] = {"str": str, "bytes": bytes, "int": int, "float": float,
-                                              "bool": bool}
-    conv = convs[c.base]
-    if c.nullable:
-        return lambda v: None if v is None else conv(v)
-    return conv
+def _decode_expr(i: int, c: Column) -> str:
+    v = f"r[{i}]"
+    conv = f"_E_{c.name}({v})" if c.enum_type is not None else f"{c.base}({v})"
+    return f"None if {v} is None else {conv}" if c.nullable else conv
 
 
-_DECODERS = tuple(_decoder(c) for c in COLUMNS[:-1])
+def _compile_from_row() -> Callable[[Sequence[Any], bytes], Credential]:
+    """``Credential(<field i decoded from r[i]>, ...)`` as one generated function: the row
+    mapping runs on every verification, and a loop of per-field converters costs several times
+    more.  Generated from :data:`COLUMNS` like dataclasses generates ``__init__``."""
+    ns: dict[str, Any] = {"Credential": Credential, **{f"_E_{c.name}": c.enum_type for c in COLUMNS
+                                                       if c.enum_type is not None}}
+    args = ",\n        ".join("secret" if c.name == "secret" else _decode_expr(i, c)
+                               for i, c in enumerate(COLUMNS[:-1]))
+    exec(f"def _from_row(r, secret):\n    return Credential(\n        {args})\n", ns)
+    fn: Callable[[Sequence[Any], bytes], Credential] = ns["_from_row"]
+    return fn
+
+
+_from_row = _compile_from_row()
 
 
 def from_row(row: Sequence[Any], keyring: Callable[[], Keyring]) -> Credential:
     """The record of a row in :data:`NAMES` order; the secret is unsealed."""
-    vals = [dec(v) for dec, v in zip(_DECODERS, row, strict=False)]
-    ident = row[_KEY]
-    if ident:
-        vals[_SECRET] = keyring().open(str(ident), bytes(row[_SECRET]), vals[_SERIAL])
-    return Credential(*vals)
+    ident, sealed = row[_KEY], bytes(row[_SECRET])
+    return _from_row(row, keyring().open(str(ident), sealed, str(row[_SERIAL])) if ident else sealed)
 
 
 def to_row(cred: Credential, keyring: Keyring, d: Dialect) -> tuple[Any, ...]:

@@ -6,6 +6,13 @@ returned True cannot resurrect the accepted code.  Writers take the lock up fron
 (``BEGIN IMMEDIATE``) and wait up to ``busy_timeout`` for each other.  Replay protection is the
 conditional ``UPDATE ... WHERE last_step < ?`` whose row count says who won.
 
+A verification is one write transaction (:meth:`SQLiteStore.attempt`): the reserving ``UPDATE
+... RETURNING`` (row and drift history in one statement), the code check in Python, then the
+accepting ``UPDATE`` (or none) and one COMMIT — one fsync.  The drift history lives in the
+credential's row (column ``history``: packed ``(at, step, offset)`` records, newest last), so an
+accept is one statement too.  Threads sharing a store group-commit (:class:`_GroupCommit`),
+``batch()`` commits any number of operations at once.
+
 Each process (and each thread, unless it shares the object) opens its own :class:`SQLiteStore`.
 Schema version lives in ``PRAGMA user_version``.
 """
@@ -15,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
 
 from ..keyring import Keyring, default_keyring
 from . import columns
@@ -27,23 +36,84 @@ from .policy import Policy
 from .store import Attempt, Store
 
 SCHEMA_VERSION = 3
-
-# The credentials table is derived from the Credential record (tokens/verifier/columns.py): a new
-# database gets it at the newest layout, an older one gains the missing columns on open.
-_HISTORY_DDL = """
-CREATE TABLE drift_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    serial TEXT NOT NULL REFERENCES credentials(serial) ON DELETE CASCADE,
-    at REAL NOT NULL,
-    step INTEGER NOT NULL,
-    offset_steps INTEGER NOT NULL
-);
-CREATE INDEX drift_history_serial ON drift_history (serial, id);
-"""
+# version 3: columns derived from the Credential record (tokens/verifier/columns.py), sealed seeds
+# (secret_key), and the drift history moved from table drift_history into column ``history``
 
 _COLUMNS = columns.column_list()
+_SELECT = f"SELECT {_COLUMNS}, history FROM credentials"
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
-_HISTORY = "SELECT at, step, offset_steps FROM drift_history WHERE serial = ? ORDER BY id"
+_OBS = struct.Struct("<dqq")  # at, step, offset_steps
+_HIST_CACHE = 4096
+
+
+def _pack(obs: Sequence[Observation]) -> bytes:
+    return b"".join(_OBS.pack(o.at, o.step, o.offset_steps) for o in obs)
+
+
+_unpacked: dict[bytes, list[Observation]] = {}
+
+
+def _unpack(blob: bytes) -> list[Observation]:
+    """The observations of a history blob (decoded ones are remembered: a blob never changes)."""
+    hit = _unpacked.get(blob)
+    if hit is None:
+        hit = [Observation(a, s, o) for a, s, o in _OBS.iter_unpack(blob)]
+        if len(_unpacked) >= _HIST_CACHE:
+            _unpacked.clear()
+        _unpacked[blob] = hit
+    return list(hit)
+
+
+class _Tx:
+    """One transaction on the store's connection (a class, not a generator: it is on the hot
+    path).  Nested inside another transaction of the store it joins it; an open group commit is
+    finished first.  sqlite3 errors leave as VerifierError (IntegrityError stays as it is)."""
+
+    __slots__ = ("nested", "store", "write")
+
+    def __init__(self, store: SQLiteStore, write: bool) -> None:
+        self.store = store
+        self.write = write
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        st = self.store
+        st._lock.acquire()
+        try:
+            db = st._db
+            if st._depth:
+                st._depth += 1
+                self.nested = True
+                return db
+            if db.in_transaction:  # a group commit left open by another thread: commit it
+                st._group._finish(st._group.generation, rollback=False)
+            db.execute("BEGIN IMMEDIATE" if self.write else "BEGIN DEFERRED")
+            st._depth = 1
+            return db
+        except sqlite3.Error as e:
+            st._lock.release()
+            raise VerifierError(f"verifier database {st.path}: {e}") from None
+        except BaseException:
+            st._lock.release()
+            raise
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        st = self.store
+        try:
+            st._depth -= 1
+            if not self.nested:
+                db = st._db
+                if et is None:
+                    db.execute("COMMIT")
+                elif db.in_transaction:
+                    db.execute("ROLLBACK")
+        except sqlite3.Error as e:
+            raise VerifierError(f"verifier database {st.path}: {e}") from None
+        finally:
+            st._lock.release()
+        if ev is not None and isinstance(ev, sqlite3.Error) and not isinstance(ev, sqlite3.IntegrityError):
+            raise VerifierError(f"verifier database {st.path}: {ev}") from None
 
 
 class SQLiteStore(Store):
@@ -66,6 +136,7 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._group = _GroupCommit(self)
+        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # secrets inside: never world-readable
@@ -78,15 +149,16 @@ class SQLiteStore(Store):
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
-            self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, VerifierError) as e:
             self._db.close()
-            raise VerifierError(f"cannot open verifier database {self.path}: {e}") from None
+            if isinstance(e, StoreSchemaError):
+                raise
+            msg = str(e).removeprefix(f"verifier database {self.path}: ")
+            raise VerifierError(f"cannot open verifier database {self.path}: {msg}") from None
         except BaseException:
             self._db.close()
             raise
-        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -96,26 +168,41 @@ class SQLiteStore(Store):
 
     # -- plumbing
     def _migrate(self) -> None:
-        with self._tx():
-            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._tx() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise StoreSchemaError(
                     f"{self.path} has schema version {version}; this tokensim knows up to {SCHEMA_VERSION}")
             if version == 0:
-                self._db.execute(columns.table_ddl(columns.SQLITE))
-                for stmt in _HISTORY_DDL.split(";"):
-                    if stmt.strip():
-                        self._db.execute(stmt)
+                db.execute(columns.table_ddl(columns.SQLITE))
             else:
-                have = [r[1] for r in self._db.execute("PRAGMA table_info(credentials)")]
+                have = [r[1] for r in db.execute("PRAGMA table_info(credentials)")]
                 for stmt in columns.missing_columns(have, columns.SQLITE):
-                    self._db.execute(stmt)
+                    db.execute(stmt)
+            have = [r[1] for r in db.execute("PRAGMA table_info(credentials)")]
+            if "history" not in have:
+                db.execute("ALTER TABLE credentials ADD COLUMN history BLOB NOT NULL DEFAULT x''")
+            old = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'drift_history'")
+            if old.fetchone():  # version <= 2 kept the history in a table of its own
+                rows = db.execute("SELECT serial, at, step, offset_steps FROM drift_history"
+                                  " ORDER BY serial, id")
+                by_serial: dict[str, list[Observation]] = {}
+                for serial, a, st, o in rows.fetchall():
+                    by_serial.setdefault(serial, []).append(Observation(float(a), int(st), int(o)))
+                for serial, obs in by_serial.items():
+                    db.execute("UPDATE credentials SET history = ? WHERE serial = ?", (_pack(obs), serial))
+                db.execute("DROP TABLE drift_history")
             if version != SCHEMA_VERSION:
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _tx(self, write: bool = True) -> _Tx:
+        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE).  Nested inside
+        another transaction of this store (a batch, an attempt) it simply joins it."""
+        return _Tx(self, write)
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection]:
-        """Serialise use of the connection; database errors become VerifierError (one CLI line)."""
+        """Serialise a read on the connection; database errors become VerifierError."""
         with self._lock:
             if not self._depth and self._db.in_transaction:  # a group commit left open: commit it
                 self._group._finish(self._group.generation, rollback=False)
@@ -134,30 +221,6 @@ class SQLiteStore(Store):
         this context has exited without error."""
         with self._tx():
             yield
-
-    @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction; writers take the write lock up front (BEGIN IMMEDIATE).  Nested inside
-        another transaction of this store (a batch, an attempt) it simply joins it."""
-        with self._guard() as db:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield db
-                finally:
-                    self._depth -= 1
-                return
-            db.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-            self._depth = 1
-            try:
-                yield db
-            except BaseException:
-                self._depth = 0
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            db.execute("COMMIT")
 
     def schema_version(self) -> int:
         with self._guard():
@@ -184,20 +247,19 @@ class SQLiteStore(Store):
 
     def get(self, serial: str) -> Credential | None:
         with self._guard():
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = ?",
-                                   (serial,)).fetchone()
+            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
         return None if row is None else self._cred(row)
 
     def credentials(self) -> list[Credential]:
         with self._guard():
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY serial").fetchall()
+            rows = self._db.execute(f"{_SELECT} ORDER BY serial").fetchall()
         return [self._cred(r) for r in rows]
 
     def reseal(self, keyring: Keyring) -> int:
         """Seal every seed again with ``keyring``'s primary key (key rotation); returns how many."""
         n = 0
         with self._tx() as db:
-            for row in db.execute(f"SELECT {_COLUMNS} FROM credentials").fetchall():
+            for row in db.execute(_SELECT).fetchall():
                 cred = self._cred(row)
                 ident, sealed = keyring.seal(cred.secret, cred.serial)
                 db.execute(f"UPDATE credentials SET secret = ?, {columns.SECRET_KEY} = ? WHERE serial = ?",
@@ -216,53 +278,35 @@ class SQLiteStore(Store):
                               (status.value, at, serial)).rowcount == 1
 
     # -- compare-and-set
-    def _restart_history(self, db: sqlite3.Connection, serial: str, step: int, offset: int,
-                         at: float) -> None:
-        db.execute("DELETE FROM drift_history WHERE serial = ?", (serial,))
-        db.execute("INSERT INTO drift_history (serial, at, step, offset_steps) VALUES (?, ?, ?, ?)",
-                   (serial, at, step, offset))
-
     def activate(self, serial: str, step: int, offset: int, at: float) -> bool:
         with self._tx() as db:
-            n = db.execute(
+            return db.execute(
                 f"UPDATE credentials SET status = 'active', last_step = ?, offset_steps = ?, enabled_at = ?,"
-                f" locked = 0, rate_hint_ppm = 0, {_CLEAR_THROTTLE}, updated_at = ?"
+                f" locked = 0, rate_hint_ppm = 0, {_CLEAR_THROTTLE}, updated_at = ?, history = ?"
                 " WHERE serial = ? AND status = 'pending'",
-                (step, offset, at, at, serial)).rowcount
-            if n == 1:
-                self._restart_history(db, serial, step, offset, at)
-            return n == 1
+                (step, offset, at, at, _OBS.pack(at, step, offset), serial)).rowcount == 1
 
     def accept(self, serial: str, step: int, offset: int, at: float, history_size: int, *,
                reserved: bool = False) -> bool:
+        keep = max(0, history_size - 1) * _OBS.size  # bytes of older observations kept
+        new = _OBS.pack(at, step, offset) if history_size > 0 else b""
         with self._tx() as db:
-            n = db.execute(
+            return db.execute(
                 "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
-                f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?"
+                f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?,"
+                " history = CAST(coalesce(substr(history, max(1, length(history) - ? + 1)), x'')"
+                " || ? AS BLOB)"
                 " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
                 " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, at, at, serial, step)).rowcount
-            if n == 1:
-                db.execute("INSERT INTO drift_history (serial, at, step, offset_steps) VALUES (?, ?, ?, ?)",
-                           (serial, at, step, offset))
-                if history_size > 0:  # drop what fell out of the newest history_size
-                    db.execute("DELETE FROM drift_history WHERE serial = ? AND id <= "
-                               "(SELECT id FROM drift_history WHERE serial = ? ORDER BY id DESC"
-                               " LIMIT 1 OFFSET ?)", (serial, serial, history_size))
-                else:
-                    db.execute("DELETE FROM drift_history WHERE serial = ?", (serial,))
-            return n == 1
+                (step, offset, at, at, keep, new, serial, step)).rowcount == 1
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
         with self._tx() as db:
-            n = db.execute(
+            return db.execute(
                 "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?,"
-                f" {_CLEAR_THROTTLE}, updated_at = ? WHERE serial = ? AND status = 'active' AND locked = 0"
-                " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, float(rate_ppm), at, serial, step)).rowcount
-            if n == 1:
-                self._restart_history(db, serial, step, offset, at)
-            return n == 1
+                f" {_CLEAR_THROTTLE}, updated_at = ?, history = ? WHERE serial = ? AND status = 'active'"
+                " AND locked = 0 AND (last_step IS NULL OR last_step < ?)",
+                (step, offset, float(rate_ppm), at, _OBS.pack(at, step, offset), serial, step)).rowcount == 1
 
     # -- failures
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:
@@ -279,36 +323,38 @@ class SQLiteStore(Store):
                        (until, int(locked), serial))
         return ThrottleState(failures, until, locked)
 
-    def _reserve_stmt(self, policy: Policy) -> str:
+    def _sql(self, policy: Policy) -> tuple[str, str]:
         sql = self._reserve_sql.get(policy)
         if sql is None:
             set_, gate = columns.reserve_sql(columns.SQLITE, policy, ":at")
-            sql = (f"UPDATE credentials SET {set_} WHERE serial = :serial AND {gate} RETURNING {_COLUMNS}",
+            sql = (f"UPDATE credentials SET {set_} WHERE serial = :serial AND {gate}"
+                   f" RETURNING {_COLUMNS}, history",
                    f"UPDATE credentials SET {columns.release_set(columns.SQLITE, policy)}"
                    " WHERE serial = ? AND failures > 0")
             self._reserve_sql[policy] = sql
-        return sql[0]
+        return sql
 
     def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+        sql = self._sql(policy)[0]
         with self._tx() as db:
-            row = db.execute(self._reserve_stmt(policy), {"serial": serial, "at": at}).fetchone()
+            row = db.execute(sql, {"serial": serial, "at": at}).fetchone()
             reserved = row is not None
             if row is None:
-                row = db.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = ?", (serial,)).fetchone()
+                row = db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
                 if row is None:
                     return None
-            hist = [Observation(a, s, o) for a, s, o in db.execute(_HISTORY, (serial,))]
-        return Attempt(self._cred(row), hist, reserved)
+        return Attempt(self._cred(row), _unpack(row[-1]), reserved)
 
     def release(self, serial: str, at: float, policy: Policy) -> None:
-        self._reserve_stmt(policy)
+        sql = self._sql(policy)[1]
         with self._tx() as db:
-            db.execute(self._reserve_sql[policy][1], (serial,))
+            db.execute(sql, (serial,))
 
     @contextlib.contextmanager
     def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
         """The whole attempt in one write transaction: reserve, the caller's check, accept or
-        release — one commit (one fsync), or none of it on an exception."""
+        release — one commit (one fsync, shared with concurrent threads), or none of it on an
+        exception."""
         with self._group.transaction():
             yield self.reserve(serial, at, policy)
 
@@ -326,13 +372,13 @@ class SQLiteStore(Store):
     # -- history
     def history(self, serial: str) -> list[Observation]:
         with self._guard():
-            rows = self._db.execute(_HISTORY, (serial,)).fetchall()
-        return [Observation(float(a), int(s), int(o)) for a, s, o in rows]
+            row = self._db.execute("SELECT history FROM credentials WHERE serial = ?", (serial,)).fetchone()
+        return [] if row is None else _unpack(row[0])
 
     def snapshot(self, serial: str) -> tuple[Credential, list[Observation]] | None:
-        with self._tx(write=False):
-            cred = self.get(serial)
-            return None if cred is None else (cred, self.history(serial))
+        with self._guard():
+            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
+        return None if row is None else (self._cred(row), _unpack(row[-1]))
 
 
 class _GroupCommit:
