@@ -154,16 +154,31 @@ class Verifier:
         if cred.status is not Status.ACTIVE:
             return SyncResult(False, Reason.NOT_ENABLED, serial)
         gate = self._gate(cred, now)
-        if gate is not None:
+        if gate is not None and not self.policy.owner_unlock:
             return SyncResult(False, gate[0], serial, retry_after=gate[1])
-        base, start, count = self._resync_range(cred, now)
+        if gate is not None:  # locked or backing off: only the owner's device lifts it (see _owner_range)
+            base, start, count = self._owner_range(cred, now)
+        else:
+            base, start, count = self._resync_range(cred, now)
         found = self._find_pair(cred, code1, code2, start, count)
         if isinstance(found, Reason):
             return self._sync_failure(cred, found, now)
         offset = found - base
-        if self.store.resync(serial, found, offset, now, rate_ppm=self._rate_to_keep(cred, now)):
+        if self.store.resync(serial, found, offset, now, rate_ppm=self._rate_to_keep(cred, now),
+                             unlock=gate is not None):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
         return self._sync_failure(cred, Reason.REPLAYED, now)
+
+    def _owner_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
+        """(base, start, count) for two consecutive codes that lift a lock or back-off: the
+        second code must fall in the ordinary verify window, so a guessed pair succeeds with
+        about (window steps) / 10**(2*digits) — the owner's device, tracked for drift, is there."""
+        snap = self.store.snapshot(cred.serial)
+        hist = snap[1] if snap is not None else []
+        lo, hi, _ = self._window(cred, hist, at)
+        base = self._base_step(cred, at) if cred.kind is Kind.TOTP else lo
+        start = max(0, lo - 1)
+        return base, start, hi - start + 1
 
     # ------------------------------------------------------------------ verify
     def verify(self, serial: str, code: str, at: float | None = None) -> VerifyResult:

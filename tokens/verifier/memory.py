@@ -79,14 +79,15 @@ class MemoryStore(Store):
             self._hist[serial] = hist[-history_size:] if history_size > 0 else []
             return True
 
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool:
         with self._lock:
             cred = self._creds.get(serial)
-            if cred is None or cred.status is not Status.ACTIVE or cred.locked or \
+            if cred is None or cred.status is not Status.ACTIVE or (cred.locked and not unlock) or \
                     (cred.last_step is not None and cred.last_step >= step):
                 return False
             self._creds[serial] = cred.evolve(
-                last_step=step, offset_steps=offset, failures=0, throttle_until=0.0,
+                last_step=step, offset_steps=offset, failures=0, throttle_until=0.0, locked=False,
                 resync_hint_step=None, resync_hint_at=None, rate_hint_ppm=float(rate_ppm), updated_at=at)
             self._hist[serial] = [Observation(at, step, offset)]
             return True

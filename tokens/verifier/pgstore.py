@@ -326,11 +326,12 @@ class PostgresStore(Store):
             self._run(lambda c: c.execute("DELETE FROM drift_history WHERE serial = %s", (serial,)))
         return ok
 
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool:
         return self._count(
             "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
-            f" rate_hint_ppm = %(rate)s, {_CLEAR_THROTTLE}, updated_at = %(at)s"
-            " WHERE serial = %(serial)s AND status = 'active' AND NOT locked"
+            f" rate_hint_ppm = %(rate)s, locked = false, {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " WHERE serial = %(serial)s AND status = 'active'" + ("" if unlock else " AND NOT locked") +
             " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
             f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
             {"serial": serial, "step": step, "offset": offset, "at": at, "rate": float(rate_ppm)})

@@ -300,12 +300,13 @@ class SQLiteStore(Store):
                 " AND (last_step IS NULL OR last_step < ?)",
                 (step, offset, at, at, keep, new, serial, step)).rowcount == 1
 
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool:
         with self._tx() as db:
             return db.execute(
-                "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?,"
+                "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?, locked = 0,"
                 f" {_CLEAR_THROTTLE}, updated_at = ?, history = ? WHERE serial = ? AND status = 'active'"
-                " AND locked = 0 AND (last_step IS NULL OR last_step < ?)",
+                + ("" if unlock else " AND locked = 0") + " AND (last_step IS NULL OR last_step < ?)",
                 (step, offset, float(rate_ppm), at, _OBS.pack(at, step, offset), serial, step)).rowcount == 1
 
     # -- failures

@@ -18,6 +18,7 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
 - ``resync(serial, step, offset, at, rate_ppm=0.0)``: like ``accept`` (status active,
   ``last_step < step``) but replaces the history by this one observation, so the offset and the
   rate estimate start over, and stores ``rate_ppm`` as ``rate_hint_ppm`` (the rate to start from).
+  With ``unlock=True`` (the owner's two codes) it also succeeds on, and clears, a lock.
 - ``record_failure(serial, at, policy)``: atomically increments ``failures`` and sets
   ``throttle_until, locked = policy.after_failure(failures, at)`` (a lock is never cleared here);
   returns the new :class:`ThrottleState`.
@@ -92,7 +93,8 @@ class Store(abc.ABC):
                reserved: bool = False) -> bool: ...
 
     @abc.abstractmethod
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool: ...
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool: ...
 
     # -- failures and throttling
     @abc.abstractmethod
