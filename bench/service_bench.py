@@ -172,7 +172,8 @@ def _delta(before: dict[int, float], after: dict[int, float]) -> float:
 def _start_service(db: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     import select
 
-    cmd = [sys.executable, "-m", "tokens.service", "--port", "0", "--db", db, "--trust-client-time",
+    cmd = [sys.executable, "-m", "tokens", "verifier", "serve", "--port", "0", "--db", db,
+           "--trust-client-time",
            "--workers", str(workers), "--log-level", "error"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     assert proc.stdout is not None

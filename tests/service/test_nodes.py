@@ -1,6 +1,6 @@
 """Several service processes on one store: the cross-process race and crashes mid-request.
 
-Each node is a real ``python -m tokens.service`` process (uvicorn) on its own loopback port;
+Each node is a real ``tokensim verifier serve`` process (uvicorn) on its own loopback port;
 clients are separate processes.  Codes come from pyotp, never from tokensim.
 """
 
