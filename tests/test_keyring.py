@@ -144,3 +144,18 @@ def test_finding11_device_store_is_sealed_and_rotation_reseals_everything(
     assert DeviceStore(devices).get("phone").secret == SECRET  # type: ignore[attr-defined]
     assert main(["key", "show", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["keys"] == [new]
+
+
+def test_plaintext_device_store_of_older_versions_is_read_and_sealed_on_write(tmp_path: Path) -> None:
+    devices = tmp_path / "home" / "devices.json"
+    ds = DeviceStore(devices)
+    ds.add("old", VirtualTOTP(SECRET))
+    data = json.loads(devices.read_text())
+    rec = data["devices"]["old"]
+    box = rec.pop("sealed_uri")
+    rec["uri"] = default_keyring().open(box["key"], base64.b64decode(box["data"]), "device:old").decode()
+    devices.write_text(json.dumps(data))  # as an older tokensim wrote it: the seed in the URI
+    assert DeviceStore(devices).get("old").secret == SECRET  # type: ignore[attr-defined]
+    DeviceStore(devices).update_meta("old", note="touched")
+    again = json.loads(devices.read_text())["devices"]["old"]
+    assert "uri" not in again and again["sealed_uri"]["key"] == default_keyring().primary

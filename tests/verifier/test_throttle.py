@@ -69,8 +69,8 @@ def test_lockout_needs_unlock(store_factory: StoreFactory, clock: ManualClock) -
     assert v.verify("T1", p.at(clock.now())).ok
 
 
-def test_owner_two_codes_lift_a_lock_an_attacker_caused(store_factory: StoreFactory,
-                                                        clock: ManualClock) -> None:
+def test_finding9_owner_two_codes_lift_a_lock_an_attacker_caused(store_factory: StoreFactory,
+                                                                 clock: ManualClock) -> None:
     """#19 finding 9: ten wrong guesses by anyone lock the credential, but not indefinitely: two
     consecutive codes from the owner's device (in the ordinary window) lift lock and back-off;
     a wrong pair does not, and single codes stay refused unseen."""
