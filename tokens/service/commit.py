@@ -94,8 +94,7 @@ class Committer:
         while (jobs := self._take()) is not None:
             outcomes: list[tuple[_Job, Any, BaseException | None]] = []
             try:
-                with self.store.batch():
-                    done = [[v.verify(s, c, at=a) for s, c, a in job.items] for job in jobs]
+                done = self._group(v, jobs)
                 outcomes = [(job, res, None) for job, res in zip(jobs, done, strict=True)]
                 self.groups += 1
                 self.items += sum(len(job.items) for job in jobs)
@@ -116,6 +115,19 @@ class Committer:
                     loop.call_soon_threadsafe(_deliver, outs)
                 except RuntimeError:  # the loop is gone (shutdown): nobody waits any more
                     pass
+
+
+    def _group(self, v: Verifier, jobs: list[_Job]) -> list[list[VerifyResult]]:
+        """Verify every item of ``jobs`` in one batch, in serial order (stable: the items of one
+        serial keep their order), so concurrent groups take row locks in the same order and can
+        never deadlock each other; the results come back per job, in each job's order."""
+        flat = [(s, c, a, j, i) for j, job in enumerate(jobs) for i, (s, c, a) in enumerate(job.items)]
+        flat.sort(key=lambda x: x[0])
+        out: list[list[VerifyResult | None]] = [[None] * len(job.items) for job in jobs]
+        with self.store.batch():
+            for s, c, a, j, i in flat:
+                out[j][i] = v.verify(s, c, at=a)
+        return [[r for r in res if r is not None] for res in out]
 
 
 def _deliver(outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
