@@ -128,3 +128,23 @@ def test_schema_and_validation_are_one_source(tmp_path: Path) -> None:
         assert r.status_code == 422 and "digits" in r.json()["error"]["message"]
         r = c.post("/v1/check", json={"serial": "D", "code": "1" * (MAX_DIGITS + 1), "at": START})
         assert r.status_code == 422
+
+
+def test_finding9_service_wide_budget_and_refill() -> None:
+    from tokens.clock import ManualClock
+    from tokens.service.guard import FailureGuard
+
+    clock = ManualClock(1000.0)
+    g = FailureGuard(per_client=Budget(2, 0.5), service=Budget(3, 1.0), clock=clock)
+    assert g.admit("a") is None
+    g.failed("a", 2)
+    wait = g.admit("a")
+    assert wait is not None and wait == pytest.approx(2.0), "a's own budget is spent: 1 token in 2 s"
+    assert g.admit("b") is None, "other clients are not affected by a's budget"
+    g.failed("b", 1)
+    wait = g.admit("c")
+    assert wait is not None and wait == pytest.approx(1.0), "the service-wide budget is spent too"
+    clock.advance(1.0)
+    assert g.admit("c") is None and g.admit("a") is not None
+    clock.advance(1.0)
+    assert g.admit("a") is None, "budgets refill with time (injected clock)"

@@ -18,6 +18,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ..clock import Clock
+
 __all__ = ["Budget", "FailureGuard"]
 
 
@@ -49,10 +51,10 @@ class FailureGuard:
     MAX_CLIENTS = 100_000
 
     def __init__(self, per_client: Budget | None = Budget(30, 0.1),
-                 service: Budget | None = Budget(300, 5.0), clock: object = None) -> None:
+                 service: Budget | None = Budget(300, 5.0), clock: Clock | None = None) -> None:
         self.per_client = per_client
         self.service = service
-        self._now = time.monotonic if clock is None else clock.now  # type: ignore[attr-defined]
+        self._now = time.monotonic if clock is None else clock.now
         self._lock = threading.Lock()
         self._clients: OrderedDict[str, _Bucket] = OrderedDict()
         self._all = _Bucket(service.burst if service else 0.0, self._now())
