@@ -17,7 +17,7 @@ import logging
 import re
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -135,25 +135,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise ApiError("unsupported_media_type", f"expected application/json, got {ctype!r}")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            n = int(declared)
-        except ValueError:
-            raise ApiError("invalid_request", "bad Content-Length") from None
-        if n > limit:
-            raise ApiError("payload_too_large", f"request body over {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:  # a chunked body that lied or never said
-                raise ApiError("payload_too_large", f"request body over {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise Disconnected() from None
-    return parse_json(b"".join(chunks))
+    return parse_json(await read_body(request.receive, limit, request.headers.get("content-length")))
 
 
 def _no_constant(name: str) -> Any:

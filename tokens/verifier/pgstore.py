@@ -94,16 +94,8 @@ ALTER TABLE credentials ADD COLUMN rate_hint_ppm double precision NOT NULL DEFAU
 # (tokens/verifier/columns.py); from here on a new field is added on open, by the derived
 # ALTER TABLE, with no migration text to write.  A new database is created at the newest layout.
 SCHEMA_VERSION = 3
-_HISTORY_DDL = """
-CREATE TABLE drift_history (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    serial text NOT NULL REFERENCES credentials (serial) ON DELETE CASCADE,
-    at double precision NOT NULL,
-    step bigint NOT NULL,
-    offset_steps bigint NOT NULL
-);
-CREATE INDEX drift_history_serial ON drift_history (serial, id);
-"""
+# the drift history table has not changed since version 1: a new database creates it from there
+_HISTORY_DDL = MIGRATIONS[1][MIGRATIONS[1].index("CREATE TABLE drift_history"):]
 
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number ("tokensim" in ASCII)
 _MIGRATION_LOCK = 0x746F6B656E73696D
