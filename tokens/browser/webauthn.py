@@ -37,9 +37,9 @@ from fido2.webauthn import (
 
 from ..clock import Clock
 from ..device import Device
+from ..fido2.authenticator.faults import Fault, clear, inject
 from ..fido2.core import Authenticator
 from ..fido2.device import Fido2Device
-from ..fido2.authenticator.faults import Fault, clear, inject
 from ..fido2.softdevice import SoftCtapDevice
 from ..fido2.user import Presence
 from ..open.interaction import NoInteraction, ScriptedInteraction, UserInteraction, as_fido2
