@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests._async import LoopThread
 from tests.fuzz._settings import FUZZ
 from tokens.service.app import ServiceConfig, create_app
 
@@ -39,12 +40,12 @@ header_values = st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").repla
 class _App:
     def __init__(self, db: str) -> None:
         self.app = create_app(ServiceConfig(db=db, api_key=KEY, trust_client_time=True, max_body=8192))
-        self.loop = asyncio.new_event_loop()
+        self.loop = LoopThread()  # not the main thread: a browser test's loop may be running there
         self._life = self.app.router.lifespan_context(self.app)
-        self.loop.run_until_complete(self._life.__aenter__())
+        self.loop.run(self._life.__aenter__())
 
     def close(self) -> None:
-        self.loop.run_until_complete(self._life.__aexit__(None, None, None))
+        self.loop.run(self._life.__aexit__(None, None, None))
         self.loop.close()
 
     def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes,
@@ -63,7 +64,7 @@ class _App:
         scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode("utf-8", "replace"),
                  "headers": headers, "query_string": b"", "client": ("198.51.100.7", 4242),
                  "server": ("fuzz", 80), "scheme": "http", "http_version": "1.1", "root_path": ""}
-        self.loop.run_until_complete(asyncio.wait_for(self.app(scope, receive, send), timeout=30))
+        self.loop.run(asyncio.wait_for(self.app(scope, receive, send), timeout=30))
         start = next(m for m in sent if m["type"] == "http.response.start")
         body_out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         return int(start["status"]), body_out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from pathlib import Path
@@ -14,6 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from tests._async import run as run_in_thread
 from tokens.otp import MAX_DIGITS, MIN_DIGITS, check_period
 from tokens.service.app import ServiceConfig, create_app
 from tokens.service.guard import Budget
@@ -67,7 +67,7 @@ def test_finding5_client_gone_mid_body_logs_one_line(tmp_path: Path,
                 await app(scope, receive, send)
 
     with caplog.at_level(logging.INFO, logger="tokensim.service"):
-        asyncio.run(run())
+        run_in_thread(run())
     lines = [r for r in caplog.records if "went away" in r.getMessage()]
     assert len(lines) == 3 and all(r.exc_info is None for r in lines)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
