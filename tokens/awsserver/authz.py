@@ -1,55 +1,114 @@
-"""Optional enforcement of identity policies on IAM actions (``tokensim aws serve --policy FILE``).
+"""Authorization: gather a principal's policies and let the policy engine (:mod:`tokens.policy`) decide.
 
-The policies are attached to every IAM user of the simulated account and evaluated with
-:mod:`tokens.policy` in the request context IAM would see: the user name, and the MFA context of
-the credentials (absent for long-term keys; present/age for session credentials).  The root user
-is never restricted, and STS GetSessionToken / GetCallerIdentity need no permission, as on AWS.
-A refusal is AWS's AccessDenied with its "not authorized to perform" message.
+This module evaluates nothing itself; it decides *which* policies apply and combines the verdicts
+as AWS does within one account:
+
+* an explicit Deny in any identity-based policy (user + its groups, managed + inline; a role's
+  policies for a role session) or in the resource-based policy (an S3 bucket policy, a role's
+  trust policy) wins;
+* otherwise an Allow from either the identity-based policies or the resource-based policy (when
+  its ``Principal`` names the caller) allows;
+* otherwise the request is implicitly denied.
+
+The messages are AWS's: ``User: ARN is not authorized to perform: ACTION on resource: ARN
+[because no identity-based policy allows the ACTION action | with an explicit deny in an
+identity-based policy | with an explicit deny in a resource-based policy]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-from ..policy import Evaluator, Policy
-from ..policy.evaluate import Decision
-from .backend import Backend, Caller
-from .errors import ApiError
-from .protocol import QueryRequest
-
-
-def resource_of(b: Backend, req: QueryRequest, caller: Caller) -> str:
-    """The ARN an IAM action is authorised against."""
-    a = req.action
-    if a == "ListVirtualMFADevices":
-        return "*"
-    if a == "CreateVirtualMFADevice":
-        return b.mfa_arn(req.get("Path", "/") or "/", req.get("VirtualMFADeviceName", "") or "")
-    if a == "DeleteVirtualMFADevice":
-        return req.get("SerialNumber", "") or ""
-    name = req.get("UserName")
-    if name is None:
-        return b.user_arn(caller.user)
-    user = b.state.user(name)
-    return b.user_arn(user) if user else f"arn:aws:iam::{b.account_id}:user/{name}"
+from ..policy import PolicyError
+from . import engine
+from .engine import AwsManaged, Decision, NamedPolicy, Verdict
+from .backend import Backend
+from .errors import malformed_policy
+from .principal import Principal
+from .records import Kind
 
 
-class Authorizer:
-    def __init__(self, policies: Sequence[Policy]) -> None:
-        self.evaluator = Evaluator(policies)
+def denied_message(caller_arn: str, action: str, resource: str, d: Decision) -> str:
+    return f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} {d.reason(action)}"
 
-    def check(self, b: Backend, req: QueryRequest, caller: Caller) -> None:
-        if caller.user is None or req.service != "iam":
-            return
-        action = f"iam:{req.action}"
-        resource = resource_of(b, req, caller)
-        akid = caller.key.access_key_id if caller.key else ""
-        ctx = b.request_context(akid, action, resource)
-        result = self.evaluator.evaluate(ctx)
-        if result.allowed:
-            return
-        why = ("with an explicit deny in an identity-based policy"
-               if result.decision is Decision.EXPLICIT_DENY
-               else f"because no identity-based policy allows the {action} action")
-        raise ApiError("AccessDenied", f"User: {b.user_arn(caller.user)} is not authorized to perform: "
-                       f"{action} on resource: {resource} {why}", 403)
+
+# -- documents
+
+def check_document(text: str, *, trust_policy: bool) -> None:
+    """MalformedPolicyDocument unless the policy engine accepts ``text``."""
+    try:
+        json.loads(text)
+    except ValueError as e:
+        raise malformed_policy(f"Syntax errors in policy. {e}") from None
+    try:
+        for warning in engine.validate(text, resource_policy=trust_policy):
+            sys.stderr.write(f"tokensim aws serve: policy warning: {warning}\n")
+    except PolicyError as e:
+        raise malformed_policy(str(e)) from None
+
+
+@lru_cache(maxsize=2048)
+def aws_managed(arn: str) -> AwsManaged | None:
+    """An AWS managed policy by ARN (``arn:aws:iam::aws:policy/...``) from the engine's data."""
+    if not arn.startswith("arn:aws:iam::aws:policy/"):
+        return None
+    return engine.aws_managed(arn)
+
+
+def _managed_document(b: Backend, arn: str) -> NamedPolicy | None:
+    m = aws_managed(arn)
+    if m is not None:
+        return NamedPolicy(m.name, m.document)
+    p = b.state.policies.get(arn=arn)
+    if p is None:
+        return None
+    v = b.state.versions.get(arn=arn, version_id=p.default_version)
+    return NamedPolicy(p.name, v.document) if v else None
+
+
+def _entity_policies(b: Backend, kind: Kind, name: str) -> list[NamedPolicy]:
+    out = [p for a in b.state.attached.all(kind=kind, entity=name) if (p := _managed_document(b, a.arn))]
+    out += [NamedPolicy(f"{kind.value}/{name}/{p.name}", p.document)
+            for p in b.state.inline.all(kind=kind, entity=name)]
+    return out
+
+
+def identity_policies(b: Backend, principal: Principal, extra: Sequence[NamedPolicy] = ()) -> list[NamedPolicy]:
+    """Every identity-based policy in force for ``principal`` (``extra``: attached to every IAM user)."""
+    if principal.role is not None:
+        return _entity_policies(b, Kind.ROLE, principal.role.name)
+    if principal.user is None:
+        return []
+    out = _entity_policies(b, Kind.USER, principal.user.name)
+    for m in b.state.members.all(user_name=principal.user.name):
+        out += _entity_policies(b, Kind.GROUP, m.group_name)
+    if principal.user.name != "admin":
+        out += list(extra)
+    return out
+
+
+# -- decisions
+
+def authorize(identity: Sequence[NamedPolicy], resource_policy: NamedPolicy | None, principal: Principal,
+              action: str, resource: str, ctx: Mapping[str, str | list[str]],
+              principal_allows_alone: bool = True) -> Decision:
+    """The combined decision for one (action, resource).
+
+    ``principal_allows_alone``: whether an Allow in the resource policy suffices without an
+    identity Allow (true for S3 bucket policies in the same account; for a role's trust policy
+    only when it names the caller itself rather than the account).
+    """
+    ident = engine.evaluate(identity, action, resource, ctx, principal=None)
+    if ident.verdict is Verdict.EXPLICIT_DENY:
+        return Decision(Verdict.EXPLICIT_DENY, "identity-based", ident.policy, ident.statement)
+    res = Decision(Verdict.IMPLICIT_DENY)
+    if resource_policy is not None:
+        res = engine.evaluate([resource_policy], action, resource, ctx, principal=principal)
+        if res.verdict is Verdict.EXPLICIT_DENY:
+            return Decision(Verdict.EXPLICIT_DENY, "resource-based", res.policy, res.statement)
+    if ident.allowed or (res.allowed and principal_allows_alone):
+        return ident if ident.allowed else res
+    return Decision(Verdict.IMPLICIT_DENY)

@@ -1,11 +1,12 @@
-"""Errors of the local IAM/STS endpoint.
+"""Errors of the local AWS endpoint.
 
     TokensimError
     └── AwsServerError                 the endpoint could not start or its state is unusable
-        └── ApiError                   an AWS API error returned to the client as <ErrorResponse>
-                                        (code, message, HTTP status, fault type)
+        └── AwsApiError                an AWS API error returned to the client in the service's own
+                                        shape (query XML, EC2 XML, S3 XML, JSON): code, message,
+                                        HTTP status, fault type
 
-ApiError never reaches the CLI: the app turns it into the XML error document botocore parses.
+AwsApiError never reaches the CLI: the app renders it as the error document botocore parses.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class AwsServerError(TokensimError):
     """Base class of the endpoint's errors."""
 
 
-class ApiError(AwsServerError):
+class AwsApiError(AwsServerError):
     """An error response as AWS sends it: ``Code``, ``Message``, HTTP status, ``Sender``/``Receiver``."""
 
     def __init__(self, code: str, message: str, status: int = 400, fault: str = "Sender") -> None:
@@ -30,32 +31,59 @@ class ApiError(AwsServerError):
 
 # Constructors for the errors the actions raise; messages follow what IAM and STS send.
 
-def no_such_user(name: str) -> ApiError:
-    return ApiError("NoSuchEntity", f"The user with name {name} cannot be found.", 404)
+def no_such_entity(message: str) -> AwsApiError:
+    return AwsApiError("NoSuchEntity", message, 404)
 
 
-def no_such_device(serial: str) -> ApiError:
-    return ApiError("NoSuchEntity", f"VirtualMFADevice with serial number {serial} doesn't exist.", 404)
+def no_such_user(name: str) -> AwsApiError:
+    return no_such_entity(f"The user with name {name} cannot be found.")
 
 
-def invalid_code() -> ApiError:
-    return ApiError("InvalidAuthenticationCode", "Authentication code for device is not valid.", 403)
+def no_such_device(serial: str) -> AwsApiError:
+    return no_such_entity(f"VirtualMFADevice with serial number {serial} doesn't exist.")
 
 
-def mfa_failed() -> ApiError:
-    return ApiError("AccessDenied",
-                    "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403)
+def already_exists(message: str) -> AwsApiError:
+    return AwsApiError("EntityAlreadyExists", message, 409)
 
 
-def mfa_unvalidated() -> ApiError:
-    return ApiError("AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code.", 403)
+def limit_exceeded(message: str) -> AwsApiError:
+    return AwsApiError("LimitExceeded", message, 409)
 
 
-def validation(value: object, member: str, constraint: str) -> ApiError:
-    return ApiError("ValidationError", f"1 validation error detected: Value '{value}' at '{member}' "
-                    f"failed to satisfy constraint: {constraint}", 400)
+def delete_conflict(message: str) -> AwsApiError:
+    return AwsApiError("DeleteConflict", message, 409)
 
 
-def missing(member: str) -> ApiError:
-    return ApiError("ValidationError", f"1 validation error detected: Value null at '{member}' failed to "
-                    "satisfy constraint: Member must not be null", 400)
+def invalid_code() -> AwsApiError:
+    return AwsApiError("InvalidAuthenticationCode", "Authentication code for device is not valid.", 403)
+
+
+def mfa_failed() -> AwsApiError:
+    return AwsApiError("AccessDenied",
+                       "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403)
+
+
+def mfa_unvalidated() -> AwsApiError:
+    return AwsApiError("AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code.", 403)
+
+
+def _shown(value: object) -> str:
+    """A value as AWS quotes it in a validation message: control characters escaped, length capped."""
+    text = str(value)
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def validation(value: object, member: str, constraint: str) -> AwsApiError:
+    return AwsApiError("ValidationError", f"1 validation error detected: Value '{_shown(value)}' at "
+                       f"'{member}' failed to satisfy constraint: {constraint}", 400)
+
+
+def missing(member: str) -> AwsApiError:
+    return AwsApiError("ValidationError", f"1 validation error detected: Value null at '{member}' failed to "
+                       "satisfy constraint: Member must not be null", 400)
+
+
+def malformed_policy(detail: str) -> AwsApiError:
+    return AwsApiError("MalformedPolicyDocument", _shown(detail), 400)

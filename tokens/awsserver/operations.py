@@ -1,0 +1,183 @@
+"""Which API operation a request is, read from botocore's service models (no hand table).
+
+* query / ec2 protocols: the ``Action`` parameter, checked against the model's operation names;
+* json: ``X-Amz-Target: <targetPrefix>.<Operation>``;
+* rest-json / rest-xml: method + path matched against every operation's ``requestUri`` template
+  (``/{Bucket}/{Key+}?uploads``): literal segments, ``{Label}`` one segment, ``{Label+}`` the rest,
+  literal query keys (``?policy``, ``?list-type=2``) required, and the operation whose required
+  query-string members are present and whose template is most specific wins.
+
+The service comes from the SigV4 credential scope (its signing name); the model is the one whose
+``signingName`` (else ``endpointPrefix``) is that name, looked up once per name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+import botocore.session
+from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationModel, ServiceModel
+
+from .errors import AwsApiError
+from .http import HttpRequest
+
+_session_lock = threading.Lock()
+_session = botocore.session.get_session()
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str  # botocore service name (s3, ec2, iam ...)
+    signing_name: str
+    prefix: str  # the IAM action prefix (s3, ec2, iam ...)
+    name: str  # the operation (ListObjectsV2, DescribeInstances ...)
+    protocol: str
+    path_params: tuple[tuple[str, str], ...] = ()  # REST labels, decoded
+
+    @property
+    def action(self) -> str:
+        return f"{self.prefix}:{self.name}"
+
+    def label(self, name: str) -> str | None:
+        return dict(self.path_params).get(name)
+
+
+def _load(name: str) -> ServiceModel | None:
+    with _session_lock:
+        try:
+            return _session.get_service_model(name)
+        except UnknownServiceError:
+            return None
+
+
+def _signing(m: ServiceModel) -> str:
+    meta = m.metadata
+    return str(meta.get("signingName") or meta.get("endpointPrefix") or m.service_name)
+
+
+@lru_cache(maxsize=256)
+def model_for(signing_name: str) -> ServiceModel | None:
+    """The service model signed as ``signing_name`` (the same-named model first, else a scan)."""
+    m = _load(signing_name)
+    if m is not None and _signing(m) == signing_name:
+        return m
+    with _session_lock:
+        names = _session.get_available_services()
+    for name in names:
+        cand = _load(name)
+        if cand is not None and _signing(cand) == signing_name:
+            return cand
+    return m
+
+
+@dataclass(frozen=True)
+class _Route:
+    op: str
+    method: str
+    pattern: re.Pattern[str]
+    labels: tuple[str, ...]
+    literal_query: tuple[tuple[str, str | None], ...]
+    required_query: tuple[str, ...]
+    specificity: int
+    deprecated: bool
+
+
+def _route(op: OperationModel) -> _Route:
+    uri = str(op.http.get("requestUri", "/"))
+    path, _, q = uri.partition("?")
+    labels: list[str] = []
+    rx = ""
+    for piece in re.split(r"(\{[^}]+\})", path):
+        if piece.startswith("{"):
+            label = piece[1:-1]
+            greedy = label.endswith("+")
+            labels.append(label.rstrip("+"))
+            rx += "(.+)" if greedy else "([^/]+)"
+        else:
+            rx += re.escape(piece)
+    if path.endswith("}") and not path.endswith("+}"):
+        rx += "/?"
+    literal: list[tuple[str, str | None]] = []
+    for item in filter(None, q.split("&")):
+        k, sep, v = item.partition("=")
+        literal.append((k, v if sep else None))
+    required: list[str] = []
+    shape = op.input_shape
+    if shape is not None:
+        req = set(shape.required_members)
+        for name, member in shape.members.items():
+            if member.serialization.get("location") == "querystring" and name in req:
+                required.append(str(member.serialization.get("name", name)))
+    specificity = len(re.sub(r"\{[^}]+\}", "", path)) + 100 * len(literal)
+    return _Route(op.name, str(op.http.get("method", "POST")).upper(), re.compile(rx),
+                  tuple(labels), tuple(literal), tuple(required), specificity, bool(op.deprecated))
+
+
+@lru_cache(maxsize=64)
+def _routes(service: str) -> tuple[_Route, ...]:
+    m = _load(service)
+    assert m is not None
+    return tuple(_route(m.operation_model(n)) for n in m.operation_names)
+
+
+def _match_rest(m: ServiceModel, req: HttpRequest) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    path = req.raw_path.split("?", 1)[0] or "/"
+    q = req.query_params()
+    best: tuple[tuple[int, int], _Route, Any] | None = None
+    for r in _routes(m.service_name):
+        if r.method != req.method.upper():
+            continue
+        mt = r.pattern.fullmatch(path)
+        if mt is None:
+            continue
+        if any(k not in q or (v is not None and q[k] != v) for k, v in r.literal_query):
+            continue
+        if any(k not in q for k in r.required_query):
+            continue
+        score = (r.specificity + 10 * len(r.required_query), 0 if r.deprecated else 1)
+        if best is None or score > best[0]:
+            best = (score, r, mt)
+    if best is None:
+        return None
+    _, r, mt = best
+    return r.op, tuple((lab, unquote(v)) for lab, v in zip(r.labels, mt.groups(), strict=True))
+
+
+def unknown_operation(protocol: str, what: str) -> AwsApiError:
+    if protocol in ("query", "ec2"):
+        return AwsApiError("InvalidAction", f"The action {what or '(none)'} is not valid for this web service.")
+    if protocol == "json":
+        return AwsApiError("UnknownOperationException", f"Unknown operation {what}", 400)
+    return AwsApiError("MethodNotAllowed", f"The specified method is not allowed against this resource: "
+                       f"{what}", 405)
+
+
+def resolve(signing_name: str, req: HttpRequest, params: dict[str, str]) -> Operation:
+    """The operation ``req`` calls on the service signed as ``signing_name``."""
+    m = model_for(signing_name)
+    if m is None:
+        raise AwsApiError("InvalidClientTokenId" if not signing_name else "UnrecognizedService",
+                          f"Unknown service '{signing_name[:64]}'", 400)
+    proto = m.protocol
+    prefix = signing_name  # the IAM prefix is the signing name for every service modelled here
+    if proto in ("query", "ec2"):
+        action = params.get("Action", "")
+        if action not in m.operation_names:
+            raise unknown_operation(proto, action[:128])
+        return Operation(m.service_name, signing_name, prefix, action, proto)
+    if proto == "json":
+        target = req.header("x-amz-target")
+        tp, _, op = target.rpartition(".")
+        if tp != m.metadata.get("targetPrefix") or op not in m.operation_names:
+            raise unknown_operation(proto, target[:128])
+        return Operation(m.service_name, signing_name, prefix, op, proto)
+    found = _match_rest(m, req)
+    if found is None:
+        raise unknown_operation(proto, f"{req.method} {req.raw_path[:128]}")
+    return Operation(m.service_name, signing_name, prefix, found[0], proto, found[1])
