@@ -58,7 +58,7 @@ def _check(args: argparse.Namespace) -> int:
     output.table(["action", "resource", "decision", "statement"], after,
                  title=f"With an MFA session ({args.mfa_age:g} s old), account {args.account_id}")
     for s in report.blocked:
-        output.console.print(f"BLOCKED  {s.walk}: {s.step.action} ({s.step.why}) - {s.result.explain()}")
+        output.console.print(f"BLOCKED  {s.walk}: {s.step.action} ({s.step.why}) - {s.result.summary()}")
     for s in report.warnings:
         output.console.print(f"warning  {s.walk}: {s.step.action} is denied by the policy, but AWS does not "
                              "apply policies to this authentication operation (--strict to count it)")
