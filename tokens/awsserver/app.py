@@ -74,7 +74,7 @@ def create_app(backend: Backend, settings: Settings | None = None, *, max_body: 
                 data = json.loads(await read_capped(request.stream(), 4096, None) or b"{}")
                 if not isinstance(data, dict) or len(data) != 1 or not ({"advance", "set"} & data.keys()):
                     raise ValueError('expected {"advance": seconds} or {"set": epoch seconds}')
-                value = float(data.get("advance", data.get("set")))
+                value = float(data["advance"] if "advance" in data else data["set"])
                 if not math.isfinite(value) or not 0 <= value < 2 ** 40:
                     raise ValueError("the value must be finite, non-negative and below 2**40")
                 if "advance" in data:

@@ -1,60 +1,42 @@
-"""Authorization: gather a principal's policies and let the policy engine (:mod:`tokens.policy`) decide.
+"""Authorization: which policies bear on a request, handed to the policy engine (:mod:`.engine`).
 
-This module evaluates nothing itself; it decides *which* policies apply and combines the verdicts
-as AWS does within one account:
+* identity-based: the user's attached (managed: customer or AWS) and inline policies plus those of
+  its groups; a role session's role policies; plus the server-wide ``--policy`` documents for IAM
+  users (never the administrator);
+* resource-based: an S3 bucket's policy, a role's trust policy (AssumeRole).
 
-* an explicit Deny in any identity-based policy (user + its groups, managed + inline; a role's
-  policies for a role session) or in the resource-based policy (an S3 bucket policy, a role's
-  trust policy) wins;
-* otherwise an Allow from either the identity-based policies or the resource-based policy (when
-  its ``Principal`` names the caller) allows;
-* otherwise the request is implicitly denied.
-
-The messages are AWS's: ``User: ARN is not authorized to perform: ACTION on resource: ARN
-[because no identity-based policy allows the ACTION action | with an explicit deny in an
-identity-based policy | with an explicit deny in a resource-based policy]``.
+The engine combines them as AWS does (explicit deny first; a resource policy naming the caller
+allows on its own) and phrases the AccessDenied message.  Unknown condition keys are warnings in
+the server log, never errors.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from typing import Any
 
 from ..policy import PolicyError
 from . import engine
-from .engine import AwsManaged, Decision, NamedPolicy, Verdict
-from .backend import Backend
+from .backend import ADMIN_USER, Backend
+from .engine import AwsManaged, Kind, NamedPolicy, Result, Verdict
 from .errors import malformed_policy
 from .principal import Principal
-from .records import Kind
+from .records import Kind as EntityKind
+
+__all__ = ["AwsManaged", "Kind", "NamedPolicy", "Result", "Verdict", "authorize", "aws_managed", "check_document",
+           "identity_policies"]
 
 
-def denied_message(caller_arn: str, action: str, resource: str, d: Decision) -> str:
-    return f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource} {d.reason(action)}"
-
-
-# -- documents
-
-def check_document(text: str, *, trust_policy: bool) -> None:
-    """MalformedPolicyDocument unless the policy engine accepts ``text``."""
+def check_document(text: str, *, kind: Kind = Kind.IDENTITY) -> None:
+    """MalformedPolicyDocument unless the policy engine accepts ``text`` as a policy of ``kind``."""
     try:
-        json.loads(text)
-    except ValueError as e:
-        raise malformed_policy(f"Syntax errors in policy. {e}") from None
-    try:
-        for warning in engine.validate(text, resource_policy=trust_policy):
-            sys.stderr.write(f"tokensim aws serve: policy warning: {warning}\n")
+        engine.validate(text, kind)
     except PolicyError as e:
         raise malformed_policy(str(e)) from None
 
 
-@lru_cache(maxsize=2048)
 def aws_managed(arn: str) -> AwsManaged | None:
-    """An AWS managed policy by ARN (``arn:aws:iam::aws:policy/...``) from the engine's data."""
-    if not arn.startswith("arn:aws:iam::aws:policy/"):
-        return None
     return engine.aws_managed(arn)
 
 
@@ -69,7 +51,7 @@ def _managed_document(b: Backend, arn: str) -> NamedPolicy | None:
     return NamedPolicy(p.name, v.document) if v else None
 
 
-def _entity_policies(b: Backend, kind: Kind, name: str) -> list[NamedPolicy]:
+def entity_policies(b: Backend, kind: EntityKind, name: str) -> list[NamedPolicy]:
     out = [p for a in b.state.attached.all(kind=kind, entity=name) if (p := _managed_document(b, a.arn))]
     out += [NamedPolicy(f"{kind.value}/{name}/{p.name}", p.document)
             for p in b.state.inline.all(kind=kind, entity=name)]
@@ -77,38 +59,31 @@ def _entity_policies(b: Backend, kind: Kind, name: str) -> list[NamedPolicy]:
 
 
 def identity_policies(b: Backend, principal: Principal, extra: Sequence[NamedPolicy] = ()) -> list[NamedPolicy]:
-    """Every identity-based policy in force for ``principal`` (``extra``: attached to every IAM user)."""
+    """Every identity-based policy in force for ``principal``."""
     if principal.role is not None:
-        return _entity_policies(b, Kind.ROLE, principal.role.name)
+        return entity_policies(b, EntityKind.ROLE, principal.role.name)
     if principal.user is None:
         return []
-    out = _entity_policies(b, Kind.USER, principal.user.name)
+    out = entity_policies(b, EntityKind.USER, principal.user.name)
     for m in b.state.members.all(user_name=principal.user.name):
-        out += _entity_policies(b, Kind.GROUP, m.group_name)
-    if principal.user.name != "admin":
+        out += entity_policies(b, EntityKind.GROUP, m.group_name)
+    if principal.user.name != ADMIN_USER:
         out += list(extra)
     return out
 
 
-# -- decisions
+def authorize(b: Backend, identity: Sequence[NamedPolicy], principal: Principal, action: str, resource: str,
+              keys: Mapping[str, Any], *, resource_policy: NamedPolicy | None = None,
+              trust_policy: NamedPolicy | None = None, log_warnings: bool = True) -> Result:
+    result = engine.evaluate(identity, action, resource, keys, engine.principal_of(principal, b.account_id),
+                             resource_policy=resource_policy, trust_policy=trust_policy)
+    if log_warnings:
+        for w in result.warnings:
+            line = str(w)
+            if line not in _warned and len(_warned) < 10_000:  # once per distinct warning
+                _warned.add(line)
+                sys.stderr.write(f"tokensim aws serve: policy warning: {line}\n")
+    return result
 
-def authorize(identity: Sequence[NamedPolicy], resource_policy: NamedPolicy | None, principal: Principal,
-              action: str, resource: str, ctx: Mapping[str, str | list[str]],
-              principal_allows_alone: bool = True) -> Decision:
-    """The combined decision for one (action, resource).
 
-    ``principal_allows_alone``: whether an Allow in the resource policy suffices without an
-    identity Allow (true for S3 bucket policies in the same account; for a role's trust policy
-    only when it names the caller itself rather than the account).
-    """
-    ident = engine.evaluate(identity, action, resource, ctx, principal=None)
-    if ident.verdict is Verdict.EXPLICIT_DENY:
-        return Decision(Verdict.EXPLICIT_DENY, "identity-based", ident.policy, ident.statement)
-    res = Decision(Verdict.IMPLICIT_DENY)
-    if resource_policy is not None:
-        res = engine.evaluate([resource_policy], action, resource, ctx, principal=principal)
-        if res.verdict is Verdict.EXPLICIT_DENY:
-            return Decision(Verdict.EXPLICIT_DENY, "resource-based", res.policy, res.statement)
-    if ident.allowed or (res.allowed and principal_allows_alone):
-        return ident if ident.allowed else res
-    return Decision(Verdict.IMPLICIT_DENY)
+_warned: set[str] = set()

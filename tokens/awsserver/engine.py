@@ -1,13 +1,11 @@
 """The one module that talks to the policy engine (:mod:`tokens.policy`).
 
-Everything the server needs from policy evaluation goes through three functions, so the engine
-can evolve without touching the request pipeline:
-
-* :func:`validate` — parse a document (identity or resource/trust policy); warnings for unknown keys;
-* :func:`aws_managed` — an AWS managed policy by ARN from maintained data;
-* :func:`evaluate` — Allow / explicit Deny / implicit Deny of a set of policies for one
-  (action, resource, context), with the ``Principal`` element matched against the caller for
-  resource-based policies.
+It turns the server's records into the engine's types and back: JSON text → a (cached)
+:class:`~tokens.policy.PolicyDocument`, the calling principal → :class:`tokens.policy.Principal`,
+the request context mapping → :class:`~tokens.policy.RequestContext`, AWS managed policies by ARN
+from the engine's maintained data.  The decision itself (explicit-deny precedence, resource and
+trust policies, ``Principal``/``NotPrincipal``, every condition operator, policy variables) is
+entirely the engine's.
 """
 
 from __future__ import annotations
@@ -20,10 +18,19 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..policy import PolicyError
+from .. import policy as pe
 
 if TYPE_CHECKING:
     from .principal import Principal
+
+Verdict = pe.Decision
+Result = pe.Result
+
+
+class Kind(StrEnum):
+    IDENTITY = "identity"
+    RESOURCE = "resource"
+    TRUST = "trust"
 
 
 @dataclass(frozen=True)
@@ -41,85 +48,54 @@ class AwsManaged:
     document: str
 
 
-class Verdict(StrEnum):
-    ALLOW = "Allow"
-    EXPLICIT_DENY = "ExplicitDeny"
-    IMPLICIT_DENY = "ImplicitDeny"
+@lru_cache(maxsize=4096)
+def parse(name: str, document: str) -> pe.PolicyDocument:
+    """The parsed document (PolicyError when malformed)."""
+    return pe.parse_policy_json(document, name=name)
 
 
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    deny_in: str = ""  # "identity-based" / "resource-based" for an explicit deny
-    policy: str | None = None
-    statement: str | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.verdict is Verdict.ALLOW
-
-    def reason(self, action: str) -> str:
-        if self.verdict is Verdict.EXPLICIT_DENY:
-            article = "an" if self.deny_in.startswith("identity") else "a"
-            return f"with an explicit deny in {article} {self.deny_in} policy"
-        return f"because no identity-based policy allows the {action} action"
+def validate(text: str, kind: Kind) -> None:
+    """PolicyError unless ``text`` is a well-formed policy of ``kind``."""
+    doc = parse("document", text)
+    if kind is Kind.IDENTITY:
+        pe.Evaluator(identity=[doc])
+    elif kind is Kind.RESOURCE:
+        pe.Evaluator(resource_policy=doc)
+    else:
+        pe.Evaluator(trust_policy=doc)
 
 
-@lru_cache(maxsize=1)
-def _moto_managed() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    data: dict[str, Any] = json.loads(aws_managed_policies_data)
-    return data
-
-
+@lru_cache(maxsize=2048)
 def aws_managed(arn: str) -> AwsManaged | None:
-    prefix = "arn:aws:iam::aws:policy"
-    if not arn.startswith(prefix + "/"):
+    """An AWS managed policy by its ARN (``arn:aws:iam::aws:policy/...``), None if there is none."""
+    if not arn.startswith("arn:aws:iam::aws:policy/"):
         return None
-    rest = arn[len(prefix):]
-    path, _, name = rest.rpartition("/")
-    entry = _moto_managed().get(name)
-    if entry is None or entry.get("Path", "/") != path + "/":
+    try:
+        info = pe.managed_policy_info(arn)
+    except pe.PolicyError:
         return None
     pid = "ANPA" + hashlib.sha256(arn.encode()).hexdigest()[:17].upper()
-    return AwsManaged(name, path + "/", pid, str(entry.get("DefaultVersionId", "v1")),
-                      json.dumps(entry["Document"]))
+    return AwsManaged(info.name, info.path, pid, info.default_version or "v1", json.dumps(info.document))
 
 
-def validate(text: str, *, resource_policy: bool) -> list[str]:
-    from ..policy import parse_policy
+def principal_of(p: Principal, account: str) -> pe.Principal:
+    from .principal import PrincipalKind
 
-    doc = json.loads(text)
-    if resource_policy:
-        return []
-    parse_policy(doc, name="document")
-    return []
+    if p.kind is PrincipalKind.ROLE_SESSION and p.role is not None:
+        session = p.arn.rsplit("/", 1)[-1]
+        return pe.Principal.role_session(p.role.name, session, account, p.role.path)
+    if p.kind is PrincipalKind.USER and p.user is not None:
+        return pe.Principal.user(p.user.name, account, p.user.path)
+    return pe.Principal.root(account)
 
 
-def evaluate(policies: Sequence[NamedPolicy], action: str, resource: str, ctx: Mapping[str, str | list[str]],
-             principal: Principal | None) -> Decision:
-    from ..policy import Evaluator, RequestContext, parse_policy
-
-    parsed = []
-    for p in policies:
-        doc = json.loads(p.document)
-        if principal is not None:  # placeholder: resource policies with Principal are not modelled yet
-            continue
-        try:
-            parsed.append(parse_policy(doc, name=p.name))
-        except PolicyError:
-            continue
-    if not parsed:
-        return Decision(Verdict.IMPLICIT_DENY)
-    present = ctx.get("aws:MultiFactorAuthPresent")
-    age = ctx.get("aws:MultiFactorAuthAge")
-    rc = RequestContext(action=action, resource=resource, username=str(ctx.get("aws:username") or "") or None,
-                        mfa_present=None if present is None else present == "true",
-                        mfa_age=None if age is None else float(str(age)))
-    try:
-        r = Evaluator(parsed).evaluate(rc)
-    except PolicyError:
-        return Decision(Verdict.IMPLICIT_DENY)
-    return Decision(Verdict(r.decision.value), policy=r.policy,
-                    statement=r.statement.label if r.statement else None)
+def evaluate(identity: Sequence[NamedPolicy], action: str, resource: str, keys: Mapping[str, Any],
+             principal: pe.Principal | None, *, resource_policy: NamedPolicy | None = None,
+             trust_policy: NamedPolicy | None = None) -> pe.Result:
+    """The engine's decision for one (action, resource) request."""
+    docs = [parse(p.name, p.document) for p in identity]
+    ctx = pe.RequestContext(action, resource, principal, keys)
+    return pe.evaluate(docs, ctx,
+                       resource_policy=parse(resource_policy.name, resource_policy.document)
+                       if resource_policy else None,
+                       trust_policy=parse(trust_policy.name, trust_policy.document) if trust_policy else None)

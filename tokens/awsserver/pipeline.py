@@ -55,8 +55,8 @@ def _params(op_protocol: str, req: HttpRequest) -> dict[str, str]:
     return req.query_params()
 
 
-def _deny(op: Operation, caller: Principal, action: str, resource: str, d: authz.Decision) -> AwsApiError:
-    msg = authz.denied_message(caller.arn, action, resource, d)
+def _deny(op: Operation, caller: Principal, r: authz.Result) -> AwsApiError:
+    msg = r.access_denied_message(caller.arn)
     if op.prefix == "ec2":
         return AwsApiError("UnauthorizedOperation", f"You are not authorized to perform this operation. {msg}", 403)
     if op.prefix == "s3":
@@ -99,20 +99,29 @@ def authorize(b: Backend, settings: Settings, req: HttpRequest, op: Operation, p
     t = resources.target(b, op, params, caller, region)
     ctx = context.for_request(caller, b.account_id, b.now(), req, region, t.context)
     identity = authz.identity_policies(b, caller, settings.extra_policies)
-    resource_policy = None
-    if t.bucket is not None:
-        doc = moto_bridge.bucket_policy(t.bucket, b.account_id)
-        if doc is not None:
-            resource_policy = authz.NamedPolicy(f"bucket policy of {t.bucket}", doc)
+    resource_policy = _bucket_policy(b, t.bucket) if t.bucket is not None else None
     for resource in t.resources:
-        d = authz.authorize(identity, resource_policy, caller, t.action, resource, ctx)
-        if d.allowed:
+        r = authz.authorize(b, identity, caller, t.action, resource, ctx, resource_policy=resource_policy)
+        if r.allowed:
             continue
-        if d.verdict is authz.Verdict.IMPLICIT_DENY and _change_password_allowed(b, op, caller):
+        if r.decision is authz.Verdict.IMPLICIT_DENY and _change_password_allowed(b, op, caller):
             continue
         if settings.log_denials:
             sys.stderr.write(f"tokensim aws serve: denied {t.action} on {resource} for {caller.arn}\n")
-        raise _deny(op, caller, t.action, resource, d)
+        raise _deny(op, caller, r)
+
+
+def _bucket_policy(b: Backend, bucket: str) -> authz.NamedPolicy | None:
+    doc = moto_bridge.bucket_policy(bucket, b.account_id)
+    if doc is None:
+        return None
+    policy = authz.NamedPolicy(f"bucket policy of {bucket}", doc)
+    try:
+        authz.check_document(doc, kind=authz.Kind.RESOURCE)
+    except AwsApiError as e:  # moto accepted something the engine cannot read: say so, ignore it
+        sys.stderr.write(f"tokensim aws serve: ignoring the bucket policy of {bucket}: {e.message}\n")
+        return None
+    return policy
 
 
 def _run_own(b: Backend, op: Operation, params: dict[str, str], caller: Principal, request_id: str) -> Response:

@@ -43,7 +43,7 @@ class Target:
 
     action: str
     resources: tuple[str, ...]
-    context: Mapping[str, str | list[str]] = field(default_factory=dict)  # service-specific keys
+    context: Mapping[str, str] = field(default_factory=dict)  # service-specific keys
     bucket: str | None = None  # S3: whose bucket policy applies
 
 
@@ -106,7 +106,7 @@ def target(b: Backend, op: Operation, params: Mapping[str, str], caller: Princip
     if op.prefix == "s3":
         action = f"s3:{S3_PERMISSION.get(op.name, op.name)}"
         bucket, key = op.label("Bucket"), op.label("Key")
-        ctx: dict[str, str | list[str]] = {}
+        ctx: dict[str, str] = {}
         if action == "s3:ListBucket":
             for q in ("prefix", "delimiter", "max-keys"):
                 if q in params:

@@ -90,7 +90,7 @@ class AwsServer:
 
         for p in self.policies:  # refuse a malformed document before opening the db
             try:
-                authz.check_document(p.document, trust_policy=False)
+                authz.check_document(p.document)
             except Exception as e:
                 raise AwsServerError(f"{p.name}: {getattr(e, 'message', e)}") from None
         self.backend = backend or Backend(db, account_id=account_id, clock=clock, admin_key=admin_key)

@@ -8,7 +8,6 @@ only accepted from the user it is assigned to.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..verifier import Reason
@@ -65,24 +64,6 @@ def get_session_token(b: Backend, req: QueryRequest, caller: Principal) -> Resul
     return {"Credentials": _credentials(cred)}
 
 
-def _names_caller(trust: str, caller: Principal) -> bool:
-    """Whether an Allow statement of the trust policy names the caller's own ARN (not the account)."""
-    try:
-        doc = json.loads(trust)
-        statements = doc.get("Statement", [])
-        statements = statements if isinstance(statements, list) else [statements]
-        for st in statements:
-            if st.get("Effect") != "Allow" or not isinstance(st.get("Principal"), dict):
-                continue
-            aws = st["Principal"].get("AWS", [])
-            aws = aws if isinstance(aws, list) else [aws]
-            if caller.principal_arn in aws:
-                return True
-    except (ValueError, AttributeError, TypeError):
-        return False
-    return False
-
-
 def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     role_arn = validate.arn(req, "RoleArn")
     session = validate.required(req, "RoleSessionName")
@@ -99,15 +80,13 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
                           "for this role.")
     mfa = _verify_mfa(b, req, caller)
     now = b.now()
-    extra: dict[str, str | list[str]] = {}
+    extra: dict[str, context.ContextValue] = {"sts:RoleSessionName": session}
     if mfa is not None:
-        extra = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": str(int(now - mfa[1]))}
+        extra.update({"aws:MultiFactorAuthPresent": True, "aws:MultiFactorAuthAge": int(now - mfa[1])})
     ctx = context.build(caller, b.account_id, now, extra=extra)
-    ctx.update(req_context_extra(req))
     trust = authz.NamedPolicy(f"{role.name} trust policy", role.trust_policy)
-    identity = authz.identity_policies(b, caller)
-    decision = authz.authorize(identity, trust, caller, "sts:AssumeRole", role_arn, ctx,
-                               principal_allows_alone=_names_caller(role.trust_policy, caller))
+    decision = authz.authorize(b, authz.identity_policies(b, caller), caller, "sts:AssumeRole", role_arn, ctx,
+                               trust_policy=trust)
     if not decision.allowed:
         # a trust policy that does not admit the caller reads as a plain "not authorized" on AWS
         raise AwsApiError("AccessDenied", f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on "
@@ -118,13 +97,6 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     return {"Credentials": _credentials(cred),
             "AssumedRoleUser": {"AssumedRoleId": f"{role.role_id}:{session}",
                                 "Arn": f"arn:aws:sts::{b.account_id}:assumed-role/{role.name}/{session}"}}
-
-
-def req_context_extra(req: QueryRequest) -> dict[str, str | list[str]]:
-    out: dict[str, str | list[str]] = {}
-    if req.get("RoleSessionName"):
-        out["sts:RoleSessionName"] = req.params["RoleSessionName"]
-    return out
 
 
 def get_caller_identity(b: Backend, req: QueryRequest, caller: Principal) -> Result:

@@ -43,12 +43,12 @@ def check_against_policy(b: Backend, password: str) -> None:
     p = _policy(b) or {"MinimumPasswordLength": 8}
     if len(password) < p.get("MinimumPasswordLength", 8):
         raise _password_error(f"Password should have a minimum length of {p.get('MinimumPasswordLength', 8)}")
-    checks = (("RequireSymbols", lambda c: c in _SYMBOLS, "at least one symbol"),
-              ("RequireNumbers", lambda c: c in string.digits, "at least one number"),
-              ("RequireUppercaseCharacters", lambda c: c in string.ascii_uppercase, "one uppercase character"),
-              ("RequireLowercaseCharacters", lambda c: c in string.ascii_lowercase, "one lowercase character"))
-    for key, test, what in checks:
-        if p.get(key) and not any(test(c) for c in password):
+    checks = (("RequireSymbols", _SYMBOLS, "at least one symbol"),
+              ("RequireNumbers", set(string.digits), "at least one number"),
+              ("RequireUppercaseCharacters", set(string.ascii_uppercase), "one uppercase character"),
+              ("RequireLowercaseCharacters", set(string.ascii_lowercase), "one lowercase character"))
+    for key, chars, what in checks:
+        if p.get(key) and not chars.intersection(password):
             raise _password_error(f"Password should have {what}")
 
 

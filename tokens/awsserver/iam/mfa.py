@@ -13,7 +13,14 @@ from ...qr import qr_png_bytes
 from ...verifier import Reason
 from .. import validate
 from ..backend import Backend
-from ..errors import AwsApiError, already_exists, delete_conflict, invalid_code, limit_exceeded, no_such_device
+from ..errors import (
+    AwsApiError,
+    already_exists,
+    delete_conflict,
+    invalid_code,
+    limit_exceeded,
+    no_such_device,
+)
 from ..principal import Principal
 from ..query import QueryRequest, Timestamp
 from ..records import MfaDeviceRecord

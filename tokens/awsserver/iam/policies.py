@@ -52,7 +52,7 @@ def _document(req: QueryRequest, max_len: int) -> str:
     doc = validate.text(req, "PolicyDocument", 131072)
     if len("".join(doc.split())) > max_len:
         raise limit_exceeded(f"Cannot exceed quota for PolicySize: {max_len}")
-    authz.check_document(doc, trust_policy=False)
+    authz.check_document(doc)
     return doc
 
 

@@ -17,7 +17,7 @@ def create_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     name = validate.name(req, "RoleName", 64)
     path = validate.path(req)
     trust = validate.text(req, "AssumeRolePolicyDocument", 131072)
-    authz.check_document(trust, trust_policy=True)
+    authz.check_document(trust, kind=authz.Kind.TRUST)
     max_session = validate.integer(req, "MaxSessionDuration", 3600, 43200, 3600) or 3600
     description = validate.text(req, "Description", 1000, optional=True, min_len=0)
     r = Role(name=name, role_id=random_id("AROA", 17), path=path, created=b.now(), trust_policy=trust,
@@ -47,7 +47,7 @@ def delete_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
 def update_assume_role_policy(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     r = role(b, req)
     trust = validate.text(req, "PolicyDocument", 131072)
-    authz.check_document(trust, trust_policy=True)
+    authz.check_document(trust, kind=authz.Kind.TRUST)
     b.state.roles.update({"trust_policy": trust}, name=r.name)
     return None
 

@@ -9,21 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import authz, validate
+from .. import authz, engine, validate
 from ..backend import Backend
+from ..context import ContextValue
 from ..errors import AwsApiError, no_such_entity
 from ..principal import Principal, PrincipalKind
 from ..query import QueryRequest
 from .common import Handler, Result, page
 
-_DECISION = {authz.Verdict.ALLOW: "allowed", authz.Verdict.EXPLICIT_DENY: "explicitDeny",
-             authz.Verdict.IMPLICIT_DENY: "implicitDeny"}
 _TYPES = {"string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList",
           "binary", "binaryList", "date", "dateList"}
 
 
-def _context_entries(req: QueryRequest) -> dict[str, str | list[str]]:
-    out: dict[str, str | list[str]] = {}
+def _typed(kind: str, value: str) -> ContextValue:
+    base = kind.removesuffix("List")
+    try:
+        if base == "boolean":
+            return value.lower() == "true"
+        if base == "numeric":
+            return int(value) if value.lstrip("-").isdigit() else float(value)
+    except ValueError:
+        raise AwsApiError("InvalidInput", f"Invalid {kind} context value {value[:32]!r}") from None
+    return value
+
+
+def _context_entries(req: QueryRequest) -> dict[str, ContextValue]:
+    out: dict[str, ContextValue] = {}
     i = 1
     while f"ContextEntries.member.{i}.ContextKeyName" in req.params:
         base = f"ContextEntries.member.{i}"
@@ -32,7 +43,10 @@ def _context_entries(req: QueryRequest) -> dict[str, str | list[str]]:
         if kind not in _TYPES:
             raise AwsApiError("InvalidInput", f"Invalid ContextKeyType {kind[:32]}")
         values = req.members(f"{base}.ContextKeyValues")
-        out[key] = values if kind.endswith("List") else (values[0] if values else "")
+        if kind.endswith("List"):
+            out[key] = tuple(values)
+        elif values:
+            out[key] = _typed(kind, values[0])
         i += 1
     return out
 
@@ -40,12 +54,12 @@ def _context_entries(req: QueryRequest) -> dict[str, str | list[str]]:
 def _policies(req: QueryRequest, param: str) -> list[authz.NamedPolicy]:
     out = []
     for n, doc in enumerate(req.members(param), 1):
-        authz.check_document(doc, trust_policy=False)
+        authz.check_document(doc)
         out.append(authz.NamedPolicy(f"PolicyInputList.{n}", doc))
     return out
 
 
-def _simulate(policies: list[authz.NamedPolicy], req: QueryRequest, ctx: dict[str, str | list[str]],
+def _simulate(b: Backend, policies: list[authz.NamedPolicy], req: QueryRequest, ctx: dict[str, ContextValue],
               principal: Principal | None) -> Result:
     actions = req.members("ActionNames")
     if not actions:
@@ -55,11 +69,14 @@ def _simulate(policies: list[authz.NamedPolicy], req: QueryRequest, ctx: dict[st
     results: list[dict[str, Any]] = []
     for action in actions:
         for resource in resources:
-            d = authz.engine.evaluate(policies, action, resource, ctx, principal=None)
+            who = engine.principal_of(principal, b.account_id) if principal is not None else None
+            r = engine.evaluate(policies, action, resource, ctx, who)
             item: dict[str, Any] = {"EvalActionName": action, "EvalResourceName": resource,
-                                    "EvalDecision": _DECISION[d.verdict], "MissingContextValues": []}
-            if d.policy is not None:
-                item["MatchedStatements"] = [{"SourcePolicyId": d.policy, "SourcePolicyType": "IAM Policy"}]
+                                    "EvalDecision": r.decision.aws_name,
+                                    "MissingContextValues": list(r.missing_context_keys)}
+            if r.deciding:
+                item["MatchedStatements"] = [{"SourcePolicyId": m.policy, "SourcePolicyType": "IAM Policy"}
+                                             for m in r.deciding]
             results.append(item)
     return page(req, results, "EvaluationResults")
 
@@ -69,7 +86,7 @@ def simulate_custom_policy(b: Backend, req: QueryRequest, caller: Principal) -> 
     if not policies:
         raise AwsApiError("ValidationError", "1 validation error detected: Value null at 'policyInputList' "
                           "failed to satisfy constraint: Member must not be null")
-    return _simulate(policies, req, _context_entries(req), None)
+    return _simulate(b, policies, req, _context_entries(req), None)
 
 
 def simulate_principal_policy(b: Backend, req: QueryRequest, caller: Principal) -> Result:
@@ -84,16 +101,16 @@ def simulate_principal_policy(b: Backend, req: QueryRequest, caller: Principal) 
     elif f":{b.account_id}:group/" in source and b.state.groups.get(name=name) is not None:
         from ..records import Kind
 
-        policies = authz._entity_policies(b, Kind.GROUP, name)
-        return _simulate(policies + _policies(req, "PolicyInputList"), req, _context_entries(req), None)
+        policies = authz.entity_policies(b, Kind.GROUP, name)
+        return _simulate(b, policies + _policies(req, "PolicyInputList"), req, _context_entries(req), None)
     else:
         raise no_such_entity(f"The entity {source[:256]} cannot be found.")
-    ctx: dict[str, str | list[str]] = {"aws:userid": principal.user_id, "aws:PrincipalArn": principal.principal_arn}
+    ctx: dict[str, ContextValue] = {"aws:userid": principal.user_id, "aws:PrincipalArn": principal.principal_arn}
     if principal.username:
         ctx["aws:username"] = principal.username
     ctx.update(_context_entries(req))
     policies = authz.identity_policies(b, principal) + _policies(req, "PolicyInputList")
-    return _simulate(policies, req, ctx, principal)
+    return _simulate(b, policies, req, ctx, principal)
 
 
 ACTIONS: dict[str, Handler] = {
