@@ -22,6 +22,7 @@ from .http import HttpRequest
 
 _lock = threading.Lock()
 _app: Any = None
+_local = threading.local()  # .authorized: this thread runs a request tokensim has already authorised
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,29 @@ def _application() -> Any:
             from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            _defer_bucket_policies()
             _app = DomainDispatcherApplication(create_backend_app)
         return _app
+
+
+def _defer_bucket_policies() -> None:
+    """moto's S3 applies bucket policies itself (every condition treated as met, so a deny-unless-MFA
+    policy denies everyone).  Requests tokensim forwards were authorised with those policies by the
+    policy engine already: for them (only, via a thread-local flag) moto's check is neutral."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+    if getattr(original, "_tokensim", False):
+        return
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if getattr(_local, "authorized", False):
+            return PermissionResult.NEUTRAL
+        return original(self, action, resource)
+
+    get_permission._tokensim = True  # type: ignore[attr-defined]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
 def available() -> bool:
@@ -102,13 +124,17 @@ def forward(req: HttpRequest) -> BridgeResponse:
         captured["headers"] = headers
         return lambda data: None
 
-    chunks = app(_environ(req), start_response)
+    _local.authorized = True
     try:
-        body = b"".join(chunks)
+        chunks = app(_environ(req), start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _local.authorized = False
     skip = {"content-length", "transfer-encoding", "connection", "server", "date"}
     headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() not in skip]
     return BridgeResponse(captured.get("status", 500), headers, body)
