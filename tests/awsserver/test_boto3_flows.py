@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pyotp
 import pytest
@@ -18,7 +20,8 @@ MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass co
 
 
 def test_happy_path_enroll_session_identity(aws: Aws) -> None:
-    user = aws.iam.create_user(UserName="alice")["User"]
+    aws.user("alice")
+    user = aws.iam.get_user(UserName="alice")["User"]
     assert user["Arn"] == "arn:aws:iam::123456789012:user/alice" and user["UserId"].startswith("AIDA")
     vmfa = aws.iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
     serial = vmfa["SerialNumber"]
@@ -65,7 +68,12 @@ def test_happy_path_enroll_session_identity(aws: Aws) -> None:
     assert late.mfa_age == 420 and evaluate(policy, late).decision is Decision.IMPLICIT_DENY
     assert backend.request_context("testing", "s3:ListAllMyBuckets") == RequestContext.long_term_keys(
         "s3:ListAllMyBuckets")  # long-term keys: no MFA keys at all
-    # GetUser with the session is alice
+    # GetUser with the session: alice has no policy yet (implicit deny), then one that allows it
+    code, msg, status = error_of(lambda: aws.session_client("iam", creds).get_user())
+    assert (code, status) == ("AccessDenied", 403) and "because no identity-based policy allows the iam:GetUser" in msg
+    aws.iam.put_user_policy(UserName="alice", PolicyName="self", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser",
+                                                "Resource": "arn:aws:iam::*:user/${aws:username}"}]}))
     assert aws.session_client("iam", creds).get_user()["User"]["UserName"] == "alice"
 
 
@@ -80,10 +88,10 @@ def test_session_without_mfa_and_long_term_identity(aws: Aws) -> None:
     assert creds["Expiration"].timestamp() == T0 + 43200  # the default duration
     headers = aws.session_client("sts", creds).get_caller_identity()["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-tokensim-mfa-present"] == "false"
-    # root (unknown keys) sessions are capped at one hour
-    root = aws.sts.get_session_token(DurationSeconds=7200)["Credentials"]
-    assert root["Expiration"].timestamp() == T0 + 3600
-    assert aws.sts.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:root"
+    # the administrator is an IAM user too (no root keys exist): its sessions last as asked
+    admin = aws.client("sts").get_session_token(DurationSeconds=7200)["Credentials"]
+    assert admin["Expiration"].timestamp() == T0 + 7200
+    assert aws.client("sts").get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/admin"
 
 
 def test_wrong_code_at_enable_then_right_codes(aws: Aws) -> None:

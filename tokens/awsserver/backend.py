@@ -19,6 +19,7 @@ import string
 from pathlib import Path
 
 from ..clock import Clock, SystemClock
+from ..policy import RequestContext
 from ..verifier import Policy as VerifierPolicy
 from ..verifier import SQLiteStore, Verifier
 from .errors import AwsServerError
@@ -90,6 +91,20 @@ class Backend:
     def user_arn_by_name(self, name: str) -> str:
         u = self.state.users.get(name=name)
         return self.user_arn(u) if u else self.arn("user", "/", name)
+
+    def request_context(self, access_key_id: str, action: str, resource: str = "*",
+                        at: float | None = None) -> RequestContext:
+        """What the policy engine evaluates for ``action`` made with these credentials (unknown keys:
+        long-term keys of nobody in particular)."""
+        from . import context, engine
+        from .principal import of_credential
+
+        cred = self.state.credentials.get(access_key_id=access_key_id)
+        if cred is None:
+            return RequestContext.long_term_keys(action, resource)
+        p = of_credential(self, cred)
+        keys = context.build(p, self.account_id, self.now() if at is None else at)
+        return RequestContext(action, resource, engine.principal_of(p, self.account_id), keys)
 
     # -- credentials
     def issue(self, user: User | None, *, session: bool = False, expires: float | None = None,
