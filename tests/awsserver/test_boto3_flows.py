@@ -284,7 +284,7 @@ def test_concurrent_replay_only_one_session(aws: Aws) -> None:
 
     serial, token = aws.enrolled()
     code = token.code()
-    clients = [aws.client("sts") for _ in range(6)]
+    clients = [aws.as_user("sts") for _ in range(6)]
 
     def one(sts: object) -> str:
         try:

@@ -19,6 +19,8 @@ from tokens.store import DeviceStore
 
 from .conftest import Aws, error_of
 
+FORCE_MFA = Path(__file__).resolve().parents[2] / "examples" / "aws" / "policies" / "force-mfa.json"
+
 
 def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}
@@ -41,9 +43,14 @@ def test_cli_prints_one_json_line_and_stops_cleanly(tmp_path: Path, sig: signal.
     try:
         info = ready_line(proc)
         assert info["event"] == "ready" and str(info["url"]).startswith("http://127.0.0.1:")
+        assert info["account_id"] == "210987654321" and str(info["access_key_id"]).startswith("AKIA")
         sts = boto3.client("sts", endpoint_url=str(info["url"]), region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        assert sts.get_caller_identity()["Account"] == "210987654321"
+                           aws_access_key_id=str(info["access_key_id"]),
+                           aws_secret_access_key=str(info["secret_access_key"]))
+        assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::210987654321:user/admin"
+        wrong = boto3.client("sts", endpoint_url=str(info["url"]), region_name="us-east-1",
+                             aws_access_key_id=str(info["access_key_id"]), aws_secret_access_key="wrong")
+        assert error_of(wrong.get_caller_identity)[0] == "SignatureDoesNotMatch"
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:
@@ -58,12 +65,16 @@ def test_cli_prints_one_json_line_and_stops_cleanly(tmp_path: Path, sig: signal.
 
 def test_cli_state_survives_restart_and_bad_port_is_one_line(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
+    keys: set[tuple[str, str]] = set()
     for round_ in range(2):
         proc = start_cli(tmp_path, "--db", str(db))
         try:
-            url = str(ready_line(proc)["url"])
+            info = ready_line(proc)
+            url = str(info["url"])
+            keys.add((str(info["access_key_id"]), str(info["secret_access_key"])))
             iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+                               aws_access_key_id=str(info["access_key_id"]),
+                               aws_secret_access_key=str(info["secret_access_key"]))
             if round_ == 0:
                 iam.create_user(UserName="persisted")
             else:
@@ -74,6 +85,7 @@ def test_cli_state_survives_restart_and_bad_port_is_one_line(tmp_path: Path) -> 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(5)
+    assert len(keys) == 1  # the administrator's key is kept with the account
     bad = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--host", "203.0.113.1",
                           "--db", str(db)], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1 and bad.stderr.startswith("error: cannot listen on 203.0.113.1")
@@ -82,14 +94,17 @@ def test_cli_state_survives_restart_and_bad_port_is_one_line(tmp_path: Path) -> 
 
 def test_tokensim_aws_client_enrolls_and_gets_sessions(aws: Aws, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The AWS-client layer, unchanged, against this endpoint: QR check on, codes really verified."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    """The AWS-client layer, unchanged, against this endpoint: QR check on, codes really verified.
+    alice enrolls herself with her own keys under AWS's Force_MFA policy."""
+    key, secret = aws.user("alice")
+    arn = aws.iam.create_policy(PolicyName="Force_MFA", PolicyDocument=FORCE_MFA.read_text())["Policy"]["Arn"]
+    aws.iam.attach_user_policy(UserName="alice", PolicyArn=arn)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     session = AwsSession(AwsOptions(endpoint_url=aws.server.url, max_attempts=1))
-    aws.iam.create_user(UserName="alice")
     store = DeviceStore(tmp_path / "devices.json", reference=aws.clock)
     enrolled = enroll_virtual_mfa(session.iam, "alice", store=store, at=aws.clock.now())
     assert enrolled.serial_number == "arn:aws:iam::123456789012:mfa/alice"
@@ -100,7 +115,10 @@ def test_tokensim_aws_client_enrolls_and_gets_sessions(aws: Aws, tmp_path: Path,
     # the same code again is a replay: the endpoint refuses it, as AWS would
     assert error_of(lambda: aws.sts.get_session_token(SerialNumber=enrolled.serial_number,
                                                       TokenCode=device.code()))[0] == "AccessDenied"
-    disable_virtual_mfa(session.iam, enrolled.name, store=store)
+    # Force_MFA: deactivating and deleting the device takes an MFA session
+    mfa = AwsSession(AwsOptions(endpoint_url=aws.server.url, max_attempts=1, access_key_id=creds.access_key_id,
+                                secret_access_key=creds.secret_access_key, session_token=creds.session_token))
+    disable_virtual_mfa(mfa.iam, enrolled.name, store=store)
     assert aws.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
 
 
@@ -122,11 +140,11 @@ def test_tokensim_aws_cli_enroll_list_disable(tmp_path: Path, monkeypatch: pytes
 
     for k in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(k)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     with AwsServer(tmp_path / "real-clock.sqlite3") as server:  # the CLI reads the system clock
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.backend.admin.access_key_id)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.backend.admin.secret)
         ep = ["--endpoint-url", server.url, "--max-attempts", "1"]
         boto3.client("iam", endpoint_url=server.url, region_name="us-east-1").create_user(UserName="alice")
         assert main(["aws", "enroll", "--user", "alice", "--qr-check", "require", "--json", *ep]) == 0
@@ -154,11 +172,15 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
     proc = start_cli(tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2",
                      "--backoff", "0")
     try:
-        url = str(ready_line(proc)["url"])
-        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                  aws_secret_access_key="testing")
-        iam, sts = boto3.client("iam", **kw), boto3.client("sts", **kw)  # type: ignore[call-overload]
+        info = ready_line(proc)
+        url = str(info["url"])
+        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id=str(info["access_key_id"]),
+                  aws_secret_access_key=str(info["secret_access_key"]))
+        iam = boto3.client("iam", **kw)  # type: ignore[call-overload]
         iam.create_user(UserName="alice")
+        k = iam.create_access_key(UserName="alice")["AccessKey"]
+        sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1", aws_access_key_id=k["AccessKeyId"],
+                           aws_secret_access_key=k["SecretAccessKey"])
         vmfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
         serial = vmfa["SerialNumber"]
         totp = pyotp.TOTP(vmfa["Base32StringSeed"].decode())

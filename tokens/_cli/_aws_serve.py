@@ -23,6 +23,18 @@ def _policy_file(path: str) -> tuple[str, str]:
         raise InputError(f"cannot read policy {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
+def _check_policies(policies: list[tuple[str, str]]) -> None:
+    from ..awsserver.authz import check_document
+    from ..awsserver.errors import AwsApiError
+    from ..errors import InputError
+
+    for name, text in policies:
+        try:
+            check_document(text)
+        except AwsApiError as e:
+            raise InputError(f"{name}: {e.message}") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .. import paths
     from ..awsserver import AwsServer, Backend
@@ -33,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.db is None:
         paths.home().mkdir(parents=True, exist_ok=True, mode=0o700)
     policies = [_policy_file(p) for p in args.policy or []]
+    _check_policies(policies)  # refuse a malformed document before creating anything
     clock: Clock = ManualClock(args.at if args.at is not None else SystemClock().now()) \
         if args.clock == "manual" else SystemClock()
     admin_key = None

@@ -39,6 +39,7 @@ class AwsOptions:
     # explicit long-term keys (tests, local endpoints); None: the profile / default chain
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)  # with temporary credentials
 
 
 def _translate(exc: Exception, service: str, operation: str) -> Exception:
@@ -95,7 +96,7 @@ class AwsSession:
                 o = self.options
                 self._session = boto3.session.Session(
                     profile_name=o.profile, aws_access_key_id=o.access_key_id,
-                    aws_secret_access_key=o.secret_access_key)
+                    aws_secret_access_key=o.secret_access_key, aws_session_token=o.session_token)
             except Exception as e:
                 mapped = _translate(e, "aws", "load profile")
                 if mapped is e:
