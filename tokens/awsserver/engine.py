@@ -36,7 +36,11 @@ class Kind(StrEnum):
 @dataclass(frozen=True)
 class NamedPolicy:
     name: str
-    document: str  # JSON text
+    document: str  # JSON text ("" when given parsed)
+    parsed: pe.PolicyDocument | None = None
+
+    def doc(self) -> pe.PolicyDocument:
+        return self.parsed if self.parsed is not None else parse(self.name, self.document)
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,8 @@ def evaluate(identity: Sequence[NamedPolicy], action: str, resource: str, keys: 
              principal: pe.Principal | None, *, resource_policy: NamedPolicy | None = None,
              trust_policy: NamedPolicy | None = None) -> pe.Result:
     """The engine's decision for one (action, resource) request."""
-    docs = [parse(p.name, p.document) for p in identity]
+    docs = [p.doc() for p in identity]
     ctx = pe.RequestContext(action, resource, principal, keys)
     return pe.evaluate(docs, ctx,
-                       resource_policy=parse(resource_policy.name, resource_policy.document)
-                       if resource_policy else None,
-                       trust_policy=parse(trust_policy.name, trust_policy.document) if trust_policy else None)
+                       resource_policy=resource_policy.doc() if resource_policy else None,
+                       trust_policy=trust_policy.doc() if trust_policy else None)

@@ -22,7 +22,7 @@ from . import moto_bridge
 from .app import create_app
 from .backend import DEFAULT_ACCOUNT, Backend
 from .engine import NamedPolicy
-from .errors import AwsServerError
+from .errors import AwsApiError, AwsServerError
 from .http import DEFAULT_MAX_BODY
 from .pipeline import Settings
 
@@ -66,10 +66,13 @@ def _named(p: Any) -> NamedPolicy:
         return NamedPolicy(str(p[0]), str(p[1]))
     import json
 
-    raw = getattr(p, "raw", None) or getattr(p, "document", None)
-    if raw is None:
-        raise AwsServerError(f"cannot use {type(p).__name__} as a policy")
-    return NamedPolicy(str(getattr(p, "name", "policy")), raw if isinstance(raw, str) else json.dumps(raw))
+    from ..policy import PolicyDocument
+
+    if isinstance(p, PolicyDocument):
+        return NamedPolicy(p.name, "", parsed=p)
+    if isinstance(p, dict):
+        return NamedPolicy("policy", json.dumps(p))
+    raise AwsServerError(f"cannot use {type(p).__name__} as a policy")
 
 
 class AwsServer:
@@ -89,10 +92,11 @@ class AwsServer:
         from . import authz
 
         for p in self.policies:  # refuse a malformed document before opening the db
-            try:
-                authz.check_document(p.document)
-            except Exception as e:
-                raise AwsServerError(f"{p.name}: {getattr(e, 'message', e)}") from None
+            if p.parsed is None:
+                try:
+                    authz.check_document(p.document)
+                except AwsApiError as e:
+                    raise AwsServerError(f"{p.name}: {e.message}") from None
         self.backend = backend or Backend(db, account_id=account_id, clock=clock, admin_key=admin_key)
         if reset_moto and moto_bridge.available():
             moto_bridge.reset()
