@@ -229,23 +229,31 @@ def serial_token(serial_token_factory: Callable[..., SimulatedSerialToken]) -> S
 
 
 @pytest.fixture
-def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
+def aws_serve(request: pytest.FixtureRequest, tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
     """``tokensim aws serve`` in a thread on 127.0.0.1 (free port), its state in ``tmp_path``.
 
-    IAM and STS over the real AWS query protocol; EnableMFADevice, GetSessionToken ... verify the
-    codes with tokensim's verifier on ``mfa_clock`` (and refuse a code used twice), and the QR code
-    of CreateVirtualMFADevice is a real one.  Needs the ``aws`` and ``service`` extras.
+    IAM and STS are tokensim's (codes verified on ``mfa_clock``, real QR codes), every other
+    service moto's; each request is SigV4-checked and authorised.  ``server.backend.admin`` holds
+    the administrator's keys.  Options by indirect parametrization:
+    ``@pytest.mark.parametrize("aws_serve", [{"policies": [...], "clock": ManualClock(...)}],
+    indirect=True)`` — ``policies`` (JSON text, (name, JSON) pairs or PolicyDocuments) attach to
+    every IAM user but the administrator; ``clock`` replaces ``mfa_clock``.
+    Needs the ``aws`` and ``service`` extras.
     """
     from .awsserver import AwsServer
 
-    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=mfa_clock) as server:
+    opts: dict[str, Any] = dict(getattr(request, "param", None) or {})
+    policies = [("policy", p) if isinstance(p, str) else p for p in opts.get("policies", ())]
+    clock = opts.get("clock", mfa_clock)
+    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=clock, policies=policies) as server:
         yield server
 
 
 @pytest.fixture
 def mfa_aws(aws_serve: AwsServer) -> AwsSession:
-    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, signed with root keys."""
+    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, as its administrator."""
     from .aws import AwsOptions, AwsSession
 
+    admin = aws_serve.backend.admin
     return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
-                                 access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))
+                                 access_key_id=admin.access_key_id, secret_access_key=admin.secret))
