@@ -149,7 +149,7 @@ def expected_signature(req: HttpRequest, s: Signed, secret: str) -> str:
     if s.presigned:
         query = "&".join(p for p in req.query.split("&") if not p.startswith("X-Amz-Signature="))
     url = f"http://{req.header('host') or 'localhost'}{req.raw_path}" + (f"?{query}" if query else "")
-    headers = {h: req.header(h) for h in s.signed_headers}
+    headers = {h: req.header(h) for h in s.signed_headers if h in req.headers}
     aws = AWSRequest(method=req.method.upper(), url=url, headers=headers, data=req.body)
     aws.context["timestamp"] = s.amz_date
     creds = Credentials(s.access_key_id, secret, s.session_token)
