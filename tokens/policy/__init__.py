@@ -23,6 +23,9 @@ Documents (:mod:`.document`, :mod:`.managed`)
 
 Requests (:mod:`.context`)
     RequestContext(action, resource="*", principal: Principal | None = None, keys: Mapping = {})
+        keys: str | bool | int | float | datetime | list[str]; absent = not in the map.  Time keys
+        (aws:CurrentTime / aws:EpochTime) only when ``at=`` is given; aws:SecureTransport defaults
+        to true and aws:ViaAWSService to false (a direct call).
         .long_term_keys(action, resource="*", username=None, *, account=..., **kw)
         .session(action, resource="*", username=None, mfa_age=None, ...)   MFA present iff mfa_age
         .mfa_session(action, resource="*", username=None, age=0.0, ...)
@@ -40,6 +43,7 @@ Evaluation (:mod:`.evaluate`)
               session_policies=()).evaluate(ctx) -> Result
     evaluate(identity, ctx, *, resource_policy=None, trust_policy=None, permissions_boundary=None,
              session_policies=()) -> Result
+    validate_identity_policy(doc) / validate_resource_policy(doc) -> doc    PolicyKindError otherwise
     Result: .decision (Decision.ALLOW / EXPLICIT_DENY / IMPLICIT_DENY; .aws_name "allowed" ...)
             .allowed .kind (PolicyKind IDENTITY / RESOURCE / BOUNDARY / SESSION) .deciding .matched
             (Match: policy, kind, statement, via) .statement .policy .warnings (EvalWarning)
@@ -75,7 +79,17 @@ from .errors import (
     PolicyError,
     PolicyKindError,
 )
-from .evaluate import Decision, Evaluator, EvalWarning, Match, PolicyKind, Result, evaluate
+from .evaluate import (
+    Decision,
+    Evaluator,
+    EvalWarning,
+    Match,
+    PolicyKind,
+    Result,
+    evaluate,
+    validate_identity_policy,
+    validate_resource_policy,
+)
 from .managed import ManagedPolicyInfo, managed_policy, managed_policy_info, resolve_policy
 
 __all__ = ["DEFAULT_ACCOUNT", "OPERATORS", "Condition", "ContextError", "ContextKeys", "ContextValue",
@@ -83,4 +97,5 @@ __all__ = ["DEFAULT_ACCOUNT", "OPERATORS", "Condition", "ContextError", "Context
            "ManagedPolicyError", "ManagedPolicyInfo", "Match", "PolicyDocument", "PolicyError", "PolicyKind",
            "PolicyKindError", "Principal", "PrincipalKind", "PrincipalSpec", "Report", "RequestContext",
            "Result", "Statement", "Target", "check_enrollment", "evaluate", "load_policy", "managed_policy",
-           "managed_policy_info", "parse_policy", "parse_policy_json", "resolve_policy"]
+           "managed_policy_info", "parse_policy", "parse_policy_json", "resolve_policy",
+           "validate_identity_policy", "validate_resource_policy"]

@@ -33,19 +33,20 @@ ContextValue: TypeAlias = str | bool | int | float | datetime | tuple[str, ...]
 #: what callers may pass (lists are turned into tuples)
 ContextInput: TypeAlias = str | bool | int | float | datetime | Sequence[str]
 
-# Global keys whose absence is a fact about the request that a tokensim context models (long-term keys
-# carry no MFA keys, a role session no aws:username ...): no warning when a policy tests them and they
-# are absent.  Any other absent key is one the caller could not know: treated as absent, with a warning.
+# Global keys that AWS itself leaves out of some requests, so their absence is a fact about the request
+# (long-term keys carry no MFA keys, a role session no aws:username, a direct call no aws:SourceArn, an
+# account outside any organization no aws:PrincipalOrgID): no warning when a policy tests one of them
+# and it is absent.  Any other absent key (aws:CurrentTime, aws:SourceIp, aws:ViaAWSService ... which
+# AWS always sets, service keys, tags) is one the caller did not supply: absent, with a warning.
 MODELLED_KEYS = frozenset(k.lower() for k in (
-    "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge", "aws:username", "aws:userid",
-    "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalType", "aws:SourceIp", "aws:CurrentTime",
-    "aws:EpochTime", "aws:SecureTransport", "aws:ViaAWSService", "aws:RequestedRegion",
-    "aws:TokenIssueTime", "aws:SourceIdentity", "aws:PrincipalIsAWSService", "aws:PrincipalServiceName",
+    "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge", "aws:username", "aws:TokenIssueTime",
+    "aws:SourceIdentity", "aws:PrincipalServiceName", "aws:PrincipalServiceNamesList",
     "aws:FederatedProvider", "aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast",
     "aws:RoleSessionName", "aws:AssumedRoot", "aws:SourceArn", "aws:SourceAccount", "aws:SourceOwner",
-    "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:ResourceAccount", "aws:UserAgent", "aws:Referer",
-    "aws:SourceVpc", "aws:SourceVpce", "aws:VpcSourceIp", "sts:RoleSessionName", "sts:SourceIdentity",
-    "sts:ExternalId", "sts:TransitiveTagKeys"))
+    "aws:SourceOrgID", "aws:SourceOrgPaths", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths",
+    "aws:SourceVpc", "aws:SourceVpce", "aws:VpcSourceIp", "aws:Ec2InstanceSourceVpc",
+    "aws:Ec2InstanceSourcePrivateIPv4", "sts:RoleSessionName", "sts:SourceIdentity", "sts:ExternalId",
+    "sts:TransitiveTagKeys"))
 
 
 def _value(name: str, v: Any) -> ContextValue:
@@ -238,6 +239,7 @@ def _principal_keys(p: Principal, user_id: str | None, session_name: str | None)
         keys["aws:username"] = p.user_name or ""
         keys["aws:userid"] = user_id or f"AIDA{_fake_id(p.arn)}"
     elif p.kind is PrincipalKind.ASSUMED_ROLE:
+        session_name = session_name or p.arn.rsplit("/", 1)[-1]
         keys["aws:userid"] = f"{user_id or 'AROA' + _fake_id(p.role_arn or '')}:{session_name or ''}"
         keys["aws:RoleSessionName"] = session_name or ""
     elif p.kind is PrincipalKind.ROOT:

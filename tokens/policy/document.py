@@ -30,6 +30,7 @@ MAX_POLICY_CHARS = 1_000_000  # far above AWS's largest quota (10 240 for manage
 _STATEMENT_ELEMENTS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
                        "NotResource", "Condition"}
 _ACCOUNT_ID = re.compile(r"\d{12}")
+_UNIQUE_ID = re.compile(r"A[A-Z0-9]{15,127}")  # what AWS shows for a deleted principal (AIDA..., AROA...)
 
 
 class Effect(StrEnum):
@@ -48,7 +49,10 @@ class Condition:
 
     def __post_init__(self) -> None:
         if self.op is None:
-            object.__setattr__(self, "op", parse_operator(self.operator))
+            try:
+                object.__setattr__(self, "op", parse_operator(self.operator))
+            except ValueError as e:
+                raise MalformedPolicyError(f"Condition: {e}", element="Condition") from None
 
     def to_dict(self) -> dict[str, Any]:
         return {"operator": self.operator, "key": self.key, "values": list(self.values)}
@@ -215,6 +219,8 @@ def _principal(raw: Any, element: str, where: _Where) -> PrincipalSpec:
                     continue
                 if _ACCOUNT_ID.fullmatch(item):
                     item = f"arn:aws:iam::{item}:root"
+                elif _UNIQUE_ID.fullmatch(item):
+                    pass  # kept: it names no current principal, so it never matches
                 elif not item.startswith("arn:") or item.count(":") < 5:
                     raise where.fail(element, f"invalid principal {item!r} (an account id or an ARN)")
                 if "*" in item or "?" in item:

@@ -171,8 +171,9 @@ class Result:
         lines.append(f"  reason:    {self.reason}")
         if self.deciding:
             lines.append("  deciding statements:")
-            lines += [f"    {m.statement.effect.value:<5} {m.label}  ({m.kind.noun}"
-                      f"{', principal named via ' + m.via if m.via else ''})" for m in self.deciding]
+            via = {"role": ", which names the caller's role", "account": ", which names the caller's account"}
+            lines += [f"    {m.statement.effect.value:<5} {m.label}  "
+                      f"({m.kind.noun}{via.get(m.via or '', '')})" for m in self.deciding]
         others = [m for m in self.matched if m not in self.deciding]
         if others:
             lines.append("  other matching statements:")
@@ -299,15 +300,27 @@ class _Scan:
 # --------------------------------------------------------------------------- the evaluator
 
 
+def validate_identity_policy(doc: PolicyDocument, what: str = "an identity-based policy") -> PolicyDocument:
+    """Raise :class:`PolicyKindError` when ``doc`` names a principal (CreatePolicy, PutUserPolicy ...)."""
+    _identity_kind([doc], what)
+    return doc
+
+
+def validate_resource_policy(doc: PolicyDocument, what: str = "resource-based policy") -> PolicyDocument:
+    """Raise :class:`PolicyKindError` unless every statement names a principal (bucket / trust policy)."""
+    _resource_kind(doc, what)
+    return doc
+
+
 def _identity_kind(docs: Iterable[PolicyDocument], what: str) -> tuple[PolicyDocument, ...]:
     out = tuple(docs)
     for d in out:
         if not isinstance(d, PolicyDocument):
-            raise TypeError(f"{what}: expected PolicyDocument, got {type(d).__name__}")
+            raise TypeError(f"{what.split(' ', 1)[1]}: expected PolicyDocument, got {type(d).__name__}")
         st = next((s for s in d.statements if s.principal is not None), None)
         if st is not None:
             el = "NotPrincipal" if st.not_principal else "Principal"
-            raise PolicyKindError(f"{el}: a {what} cannot name a principal (only resource-based and trust "
+            raise PolicyKindError(f"{el}: {what} cannot name a principal (only resource-based and trust "
                                   "policies do)", policy=d.name, statement=f"statement {st.label!r}",
                                   element=el)
     return out
@@ -338,10 +351,11 @@ class Evaluator:
     session_policies: Sequence[PolicyDocument] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "identity", _identity_kind(self.identity, "identity-based policy"))
-        object.__setattr__(self, "session_policies", _identity_kind(self.session_policies, "session policy"))
+        object.__setattr__(self, "identity", _identity_kind(self.identity, "an identity-based policy"))
+        sessions = _identity_kind(self.session_policies, "a session policy")
+        object.__setattr__(self, "session_policies", sessions)
         if self.permissions_boundary is not None:
-            _identity_kind([self.permissions_boundary], "permissions boundary")
+            _identity_kind([self.permissions_boundary], "a permissions boundary")
         if self.resource_policy is not None and self.trust_policy is not None:
             raise PolicyKindError("give a resource-based policy or a trust policy, not both")
         _resource_kind(self.resource_policy, "resource-based policy")
@@ -378,9 +392,13 @@ class Evaluator:
         boundary_ok = self.permissions_boundary is None or bool(pb_allow)
         session_ok = not self.session_policies or bool(se_allow)
         via_role = [m for m in rs_allow if m.via == "role"]
-        if via_role and boundary_ok and session_ok:
+        if via_role:
+            if not boundary_ok:
+                return result(Decision.IMPLICIT_DENY, PolicyKind.BOUNDARY)
+            if not session_ok:
+                return result(Decision.IMPLICIT_DENY, PolicyKind.SESSION)
             return result(Decision.ALLOW, PolicyKind.RESOURCE, via_role)
-        if self.trust_policy is not None and not via_role and not rs_allow:
+        if self.trust_policy is not None and not rs_allow:
             return result(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
         is_root = ctx.principal is not None and ctx.principal.kind is PrincipalKind.ROOT
         if not id_allow and not is_root:
@@ -406,4 +424,4 @@ def evaluate(identity: PolicyDocument | Iterable[PolicyDocument], ctx: RequestCo
 
 
 __all__ = ["Decision", "EvalWarning", "Evaluator", "Match", "PolicyKind", "Result", "evaluate",
-           "not_principal_excludes", "principal_via"]
+           "not_principal_excludes", "principal_via", "validate_identity_policy", "validate_resource_policy"]
