@@ -30,5 +30,7 @@ session = client("sts", keys).get_session_token(SerialNumber=serial, TokenCode=t
                                                 DurationSeconds=3600)["Credentials"]
 ec2 = client("ec2", session)
 check(isinstance(ec2.describe_instances()["Reservations"], list), "EC2 is allowed with the MFA session")
-check(denied(client("s3", session).list_buckets) == "AccessDenied", "S3 is still denied (no policy allows it)")
+check(
+    denied(client("s3", session).list_buckets) == "AccessDenied", "S3 is still denied (no policy allows it)"
+)
 print("tutorial: PASS")

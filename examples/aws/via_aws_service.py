@@ -37,7 +37,11 @@ check(simulate(aws_MultiFactorAuthPresent=("boolean", "false"), aws_ViaAWSServic
 check(simulate(aws_MultiFactorAuthPresent=("boolean", "false"), aws_ViaAWSService=("boolean", "true"))
       == "allowed", "simulator: the same call made by an AWS service on dave's behalf → allowed")
 serial, seed = enroll(keys, "dave")
-session = client("sts", keys).get_session_token(SerialNumber=serial, TokenCode=totp(seed, now()))["Credentials"]
-check(isinstance(client("ec2", session).describe_instances()["Reservations"], list),
-      "with an MFA session the direct call is allowed")
+session = client("sts", keys).get_session_token(SerialNumber=serial, TokenCode=totp(seed, now()))[
+    "Credentials"
+]
+check(
+    isinstance(client("ec2", session).describe_instances()["Reservations"], list),
+    "with an MFA session the direct call is allowed",
+)
 print("aws:ViaAWSService force-MFA: PASS")

@@ -146,4 +146,5 @@ def test_profiles_are_written_as_aws_mfa_writes_them(tmp_path: Path) -> None:
     # aws-mfa reads it back with exactly this format, and compares it with utcnow()
     assert datetime.strptime(values["expiration"], "%Y-%m-%d %H:%M:%S") == datetime(2026, 1, 1, 12, 0, 0)
     again = TemporaryCredentials.from_profile(values)
-    assert again is not None and again.expiration == creds.expiration and again.serial_number == creds.serial_number
+    assert again is not None and again.expiration == creds.expiration
+    assert again.serial_number == creds.serial_number

@@ -34,22 +34,37 @@ class Aws:
         cred = self.server.backend.admin
         return cred.access_key_id, cred.secret
 
-    def client(self, service: str, key: str | None = None, secret: str | None = None, token: str | None = None,
-               validate: bool = True) -> Any:
+    def client(
+        self,
+        service: str,
+        key: str | None = None,
+        secret: str | None = None,
+        token: str | None = None,
+        validate: bool = True,
+    ) -> Any:
         import boto3
 
         if key is None:
             key, secret = self.admin
-        return boto3.client(service, endpoint_url=self.server.url, region_name="us-east-1",
-                            aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
-                            config=Config(retries={"max_attempts": 1}, parameter_validation=validate,
-                                          connect_timeout=5, read_timeout=10))
+        return boto3.client(
+            service,
+            endpoint_url=self.server.url,
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=Config(
+                retries={"max_attempts": 1}, parameter_validation=validate, connect_timeout=5, read_timeout=10
+            ),
+        )
 
     def user(self, name: str = "alice", *, allow_all: bool = False) -> tuple[str, str]:
         """CreateUser + CreateAccessKey (the admin's calls); ``allow_all`` attaches AdministratorAccess."""
         self.iam.create_user(UserName=name)
         if allow_all:
-            self.iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+            self.iam.attach_user_policy(
+                UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+            )
         k = self.iam.create_access_key(UserName=name)["AccessKey"]
         self.keys[name] = (k["AccessKeyId"], k["SecretAccessKey"])
         self.current = name
@@ -70,12 +85,14 @@ class Aws:
     def session_client(self, service: str, creds: dict[str, Any]) -> Any:
         return self.client(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
-    def new_device(self, user: str = "alice", name: str | None = None,
-                   drift: DriftModel | None = None) -> tuple[str, VirtualTOTP]:
+    def new_device(
+        self, user: str = "alice", name: str | None = None, drift: DriftModel | None = None
+    ) -> tuple[str, VirtualTOTP]:
         """CreateVirtualMFADevice and a VirtualTOTP holding its seed, on the shared clock."""
         vmfa = self.iam.create_virtual_mfa_device(VirtualMFADeviceName=name or user)["VirtualMFADevice"]
-        token = VirtualTOTP(decode_secret(vmfa["Base32StringSeed"].decode("ascii")), reference=self.clock,
-                            drift=drift)
+        token = VirtualTOTP(
+            decode_secret(vmfa["Base32StringSeed"].decode("ascii")), reference=self.clock, drift=drift
+        )
         return vmfa["SerialNumber"], token
 
     def enrolled(self, user: str = "alice", drift: DriftModel | None = None) -> tuple[str, VirtualTOTP]:
@@ -83,8 +100,9 @@ class Aws:
         self.user(user)
         serial, token = self.new_device(user, drift=drift)
         c1, c2 = token.consecutive(2)
-        self.iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1=c1,
-                                   AuthenticationCode2=c2)
+        self.iam.enable_mfa_device(
+            UserName=user, SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+        )
         self.clock.advance(60)  # past the second code's step: the next code is fresh
         return serial, token
 
@@ -97,8 +115,17 @@ def aws(tmp_path: Path) -> Iterator[Aws]:
         yield Aws(server, clock)
 
 
-def signed(aws: Aws, body: dict[str, str] | bytes, service: str = "iam", *, key: tuple[str, str] | None = None,
-           path: str = "/", query: str = "", method: str = "POST", headers: dict[str, str] | None = None) -> Any:
+def signed(
+    aws: Aws,
+    body: dict[str, str] | bytes,
+    service: str = "iam",
+    *,
+    key: tuple[str, str] | None = None,
+    path: str = "/",
+    query: str = "",
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> Any:
     """A raw request signed with SigV4 by botocore (the admin's keys by default), sent with httpx."""
     import httpx
     from botocore.auth import SigV4Auth

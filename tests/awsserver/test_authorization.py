@@ -18,7 +18,9 @@ DENY_EC2_WITHOUT_MFA = json.dumps({"Version": "2012-10-17", "Statement": [
      "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]})
 
 
-def session(aws: Aws, serial: str | None = None, code: str | None = None, seconds: int = 3600) -> dict[str, str]:
+def session(
+    aws: Aws, serial: str | None = None, code: str | None = None, seconds: int = 3600
+) -> dict[str, str]:
     kw = {"SerialNumber": serial, "TokenCode": code} if serial else {}
     creds: dict[str, str] = aws.sts.get_session_token(DurationSeconds=seconds, **kw)["Credentials"]
     return creds
@@ -33,21 +35,34 @@ def test_explicit_deny_message_names_action_resource_and_kind(aws: Aws) -> None:
     aws.iam.put_user_policy(UserName="alice", PolicyName="p", PolicyDocument=DENY_EC2_WITHOUT_MFA)
     code, msg, status = error_of(aws.as_user("ec2").describe_instances)
     assert (code, status) == ("UnauthorizedOperation", 403)
-    assert "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ec2:DescribeInstances on " \
-           "resource: * with an explicit deny in an identity-based policy" in msg
+    assert (
+        "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ec2:DescribeInstances on "
+        "resource: * with an explicit deny in an identity-based policy" in msg
+    )
     ec2 = as_session(aws, "ec2", session(aws, serial, token.code()))
     assert ec2.describe_instances()["Reservations"] == []  # type: ignore[attr-defined]
 
 
 def test_ec2_dry_run_and_per_instance_resources(aws: Aws) -> None:
     key, secret = aws.user("alice")
-    aws.iam.put_user_policy(UserName="alice", PolicyName="p", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"],
-                                                "Resource": "*"}]}))
+    aws.iam.put_user_policy(
+        UserName="alice",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"], "Resource": "*"}
+                ],
+            }
+        ),
+    )
     ec2 = aws.client("ec2", key, secret)
     image = ec2.describe_images()["Images"][0]["ImageId"]
-    assert error_of(lambda: ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, DryRun=True))[0] == \
-        "DryRunOperation"
+    assert (
+        error_of(lambda: ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, DryRun=True))[0]
+        == "DryRunOperation"
+    )
     inst = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     code, msg, _ = error_of(lambda: ec2.stop_instances(InstanceIds=[inst], DryRun=True))
     assert code == "UnauthorizedOperation"  # a DryRun that would be denied is denied
@@ -74,13 +89,28 @@ def test_s3_prefix_condition_key(aws: Aws) -> None:
     key, secret = aws.user("alice")
     s3a = aws.client("s3")
     s3a.create_bucket(Bucket="shared-bucket")
-    aws.iam.put_user_policy(UserName="alice", PolicyName="home", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
-                                                "Resource": "arn:aws:s3:::shared-bucket",
-                                                "Condition": {"StringLike": {"s3:prefix": "home/${aws:username}/*"}}}]}))
+    aws.iam.put_user_policy(
+        UserName="alice",
+        PolicyName="home",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:ListBucket",
+                        "Resource": "arn:aws:s3:::shared-bucket",
+                        "Condition": {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
+                    }
+                ],
+            }
+        ),
+    )
     s3 = aws.client("s3", key, secret)
     assert s3.list_objects_v2(Bucket="shared-bucket", Prefix="home/alice/")["KeyCount"] == 0
-    assert error_of(lambda: s3.list_objects_v2(Bucket="shared-bucket", Prefix="home/bob/"))[0] == "AccessDenied"
+    assert (
+        error_of(lambda: s3.list_objects_v2(Bucket="shared-bucket", Prefix="home/bob/"))[0] == "AccessDenied"
+    )
     assert error_of(lambda: s3.list_objects_v2(Bucket="shared-bucket"))[0] == "AccessDenied"
 
 
@@ -100,7 +130,10 @@ def test_nobody_else_receives_a_users_mfa_session(aws: Aws) -> None:
     serial, token = aws.enrolled("alice")
     code = token.code()
     for sts in (aws.client("sts"), aws.client("sts", *aws.user("bob", allow_all=True))):
-        assert error_of(lambda s=sts: s.get_session_token(SerialNumber=serial, TokenCode=code))[0] == "AccessDenied"
+        assert (
+            error_of(lambda s=sts: s.get_session_token(SerialNumber=serial, TokenCode=code))[0]
+            == "AccessDenied"
+        )
     creds = aws.as_user("sts", "alice").get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")  # the code was not spent by the refused attempts
 
@@ -114,7 +147,7 @@ def test_session_expiry_on_the_account_clock(aws: Aws) -> None:
     assert sts.get_caller_identity()["Account"] == "123456789012"  # type: ignore[attr-defined]
     aws.clock.advance(1)
     code, msg, status = error_of(sts.get_caller_identity)  # type: ignore[attr-defined]
-    assert (code, status) == ("ExpiredToken", 403)
+    assert (code, status) == ("ExpiredToken", 403) and "expired" in msg
     wrong_token = aws.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], "bogus")
     assert error_of(wrong_token.get_caller_identity)[0] == "InvalidClientTokenId"
     no_token = aws.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"])
@@ -123,15 +156,34 @@ def test_session_expiry_on_the_account_clock(aws: Aws) -> None:
 
 def test_role_session_carries_the_mfa_context(aws: Aws) -> None:
     serial, token = aws.enrolled()
-    aws.iam.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"AWS": "123456789012"},
-                                                     "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
-    arn = aws.iam.create_role(RoleName="admin-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    aws.iam.put_user_policy(
+        UserName="alice",
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
+        ),
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"AWS": "123456789012"},
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    }
+    arn = aws.iam.create_role(RoleName="admin-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
     assert error_of(lambda: aws.sts.assume_role(RoleArn=arn, RoleSessionName="nomfa"))[0] == "AccessDenied"
-    creds = aws.sts.assume_role(RoleArn=arn, RoleSessionName="ops", SerialNumber=serial,
-                                TokenCode=token.code())["Credentials"]
+    creds = aws.sts.assume_role(
+        RoleArn=arn, RoleSessionName="ops", SerialNumber=serial, TokenCode=token.code()
+    )["Credentials"]
     aws.clock.advance(42)
     headers = as_session(aws, "sts", creds).get_caller_identity()["ResponseMetadata"]["HTTPHeaders"]  # type: ignore[attr-defined]
     assert headers["x-tokensim-mfa-present"] == "true" and headers["x-tokensim-mfa-age"] == "42"
@@ -153,16 +205,34 @@ def test_clock_control_endpoint(tmp_path: object) -> None:
         assert server.info()["clock"] == "manual"
     with AwsServer(Path(str(tmp_path)) / "s.db") as server:
         r = httpx.post(server.url + "/_tokensim/clock", json={"advance": 1}, timeout=5)
-        assert r.status_code == 409 and httpx.get(server.url + "/_tokensim/clock", timeout=5).json()["manual"] is False
+        assert (
+            r.status_code == 409
+            and httpx.get(server.url + "/_tokensim/clock", timeout=5).json()["manual"] is False
+        )
 
 
 def test_unknown_condition_keys_are_warnings_not_refusals(aws: Aws, capfd: object) -> None:
     key, secret = aws.user("alice")
-    aws.iam.put_user_policy(UserName="alice", PolicyName="odd", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
-            {"Effect": "Deny", "Action": "s3:ListAllMyBuckets", "Resource": "*",
-             "Condition": {"StringEquals": {"aws:SomethingNobodyKnows": "x"}}}]}))
-    assert aws.client("s3", key, secret).list_buckets()["Buckets"] == []  # absent key: the deny does not apply
+    aws.iam.put_user_policy(
+        UserName="alice",
+        PolicyName="odd",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                    {
+                        "Effect": "Deny",
+                        "Action": "s3:ListAllMyBuckets",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SomethingNobodyKnows": "x"}},
+                    },
+                ],
+            }
+        ),
+    )
+    assert (
+        aws.client("s3", key, secret).list_buckets()["Buckets"] == []
+    )  # absent key: the deny does not apply
     err = capfd.readouterr().err  # type: ignore[attr-defined]
     assert "policy warning" in err and "aws:SomethingNobodyKnows" in err

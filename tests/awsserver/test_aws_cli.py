@@ -54,11 +54,37 @@ def test_tutorial_flow_through_the_aws_cli(aws: Aws, tmp_path: Path) -> None:
     serial = vmfa["VirtualMFADevice"]["SerialNumber"]
     totp = pyotp.TOTP(seed_file.read_text().strip())
     t = aws.clock.now()
-    ok(aws_cli(aws, tmp_path, alice, "iam", "enable-mfa-device", "--user-name", "alice", "--serial-number", serial,
-               "--authentication-code1", totp.at(t - 30), "--authentication-code2", totp.at(t)))
+    ok(
+        aws_cli(
+            aws,
+            tmp_path,
+            alice,
+            "iam",
+            "enable-mfa-device",
+            "--user-name",
+            "alice",
+            "--serial-number",
+            serial,
+            "--authentication-code1",
+            totp.at(t - 30),
+            "--authentication-code2",
+            totp.at(t),
+        )
+    )
     aws.clock.advance(30)
-    creds = ok(aws_cli(aws, tmp_path, alice, "sts", "get-session-token", "--serial-number", serial,
-                       "--token-code", totp.at(aws.clock.now())))["Credentials"]
+    creds = ok(
+        aws_cli(
+            aws,
+            tmp_path,
+            alice,
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            serial,
+            "--token-code",
+            totp.at(aws.clock.now()),
+        )
+    )["Credentials"]
     assert ok(aws_cli(aws, tmp_path, creds, "ec2", "describe-instances"))["Reservations"] == []
     s3 = aws_cli(aws, tmp_path, creds, "s3api", "list-buckets")
     assert s3.returncode != 0 and "AccessDenied" in s3.stderr

@@ -116,25 +116,49 @@ def test_tokensim_aws_client_enrolls_and_gets_sessions(aws: Aws, tmp_path: Path,
     assert error_of(lambda: aws.sts.get_session_token(SerialNumber=enrolled.serial_number,
                                                       TokenCode=device.code()))[0] == "AccessDenied"
     # Force_MFA: deactivating and deleting the device takes an MFA session
-    mfa = AwsSession(AwsOptions(endpoint_url=aws.server.url, max_attempts=1, access_key_id=creds.access_key_id,
-                                secret_access_key=creds.secret_access_key, session_token=creds.session_token))
+    mfa = AwsSession(
+        AwsOptions(
+            endpoint_url=aws.server.url,
+            max_attempts=1,
+            access_key_id=creds.access_key_id,
+            secret_access_key=creds.secret_access_key,
+            session_token=creds.session_token,
+        )
+    )
     disable_virtual_mfa(mfa.iam, enrolled.name, store=store)
     assert aws.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
 
 
 def test_cli_bad_policy_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "p.json"
-    bad.write_text('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", '
-                   '"Condition": {"StringEqualz": {"aws:username": "a"}}}]}')
-    r = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(tmp_path / "x.db"),
-                        "--policy", str(bad)], capture_output=True, text=True, timeout=30)
+    bad.write_text(
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", '
+        '"Condition": {"StringEqualz": {"aws:username": "a"}}}]}'
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokens",
+            "aws",
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--policy",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: ") and "StringEqualz" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()  # refused before anything was created
 
 
-def test_tokensim_aws_cli_enroll_list_disable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_tokensim_aws_cli_enroll_list_disable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`tokensim aws enroll/list/disable --endpoint-url` with the QR check required (the PNG is real)."""
     from tokens._cli.main import main
 
@@ -165,41 +189,83 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
     from botocore.exceptions import ClientError
 
     db = tmp_path / "tuned.sqlite3"
-    bad = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(db),
-                          "--throttle-after", "5", "--lockout-after", "2"],
-                         capture_output=True, text=True, timeout=30)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokens",
+            "aws",
+            "serve",
+            "--db",
+            str(db),
+            "--throttle-after",
+            "5",
+            "--lockout-after",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "lockout_after" in bad.stderr
-    proc = start_cli(tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2",
-                     "--backoff", "0")
+    proc = start_cli(
+        tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2", "--backoff", "0"
+    )
     try:
         info = ready_line(proc)
         url = str(info["url"])
-        kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id=str(info["access_key_id"]),
-                  aws_secret_access_key=str(info["secret_access_key"]))
+        kw = dict(
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id=str(info["access_key_id"]),
+            aws_secret_access_key=str(info["secret_access_key"]),
+        )
         iam = boto3.client("iam", **kw)  # type: ignore[call-overload]
         iam.create_user(UserName="alice")
         k = iam.create_access_key(UserName="alice")["AccessKey"]
-        sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1", aws_access_key_id=k["AccessKeyId"],
-                           aws_secret_access_key=k["SecretAccessKey"])
+        sts = boto3.client(
+            "sts",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id=k["AccessKeyId"],
+            aws_secret_access_key=k["SecretAccessKey"],
+        )
         vmfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
         serial = vmfa["SerialNumber"]
         totp = pyotp.TOTP(vmfa["Base32StringSeed"].decode())
         now = time.time()
-        iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1=totp.at(now),
-                              AuthenticationCode2=totp.at(now + 30))
+        iam.enable_mfa_device(
+            UserName="alice",
+            SerialNumber=serial,
+            AuthenticationCode1=totp.at(now),
+            AuthenticationCode2=totp.at(now + 30),
+        )
         for _ in range(2):
             with pytest.raises(ClientError):
-                sts.get_session_token(SerialNumber=serial, TokenCode="000000" if totp.now() != "000000"
-                                      else "111111")
-        show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
-                               "--json"], capture_output=True, text=True, timeout=30)
+                sts.get_session_token(
+                    SerialNumber=serial, TokenCode="000000" if totp.now() != "000000" else "111111"
+                )
+        show = subprocess.run(
+            [sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert show.returncode == 0, show.stderr
         assert json.loads(show.stdout)["locked"] is True
-        unlock = subprocess.run([sys.executable, "-m", "tokens", "verifier", "unlock", serial, "--db",
-                                 str(db)], capture_output=True, text=True, timeout=30)
+        unlock = subprocess.run(
+            [sys.executable, "-m", "tokens", "verifier", "unlock", serial, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert unlock.returncode == 0, unlock.stderr
-        show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
-                               "--json"], capture_output=True, text=True, timeout=30)
+        show = subprocess.run(
+            [sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert json.loads(show.stdout)["locked"] is False
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)

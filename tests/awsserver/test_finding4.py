@@ -18,7 +18,9 @@ from .conftest import Aws, error_of, signed
 
 @pytest.mark.parametrize("path", ["/a\x01/", "/\x00/", "/tab\t/", "/ünï/", "/a b/", "/\x7f/", "a/", "/a"])
 def test_finding4_control_characters_in_path_are_refused(aws: Aws, path: str) -> None:
-    code, msg, status = error_of(lambda: aws.iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Path=path))
+    code, msg, status = error_of(
+        lambda: aws.iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Path=path)
+    )
     assert (code, status) == ("ValidationError", 400) and "'path'" in msg
     assert code == error_of(lambda: aws.iam.create_user(UserName="u", Path=path))[0]
     assert code == error_of(lambda: aws.iam.create_group(GroupName="g", Path=path))[0]
@@ -27,8 +29,9 @@ def test_finding4_control_characters_in_path_are_refused(aws: Aws, path: str) ->
     assert [u["UserName"] for u in aws.iam.list_users()["Users"]] == ["admin"]
 
 
-@pytest.mark.parametrize("name", ["bell%07", "nul%00", "%C3%BCnicode", "a" * 65, "sp%20ace", "x%ED%A0%80",
-                                  "x%FF"])
+@pytest.mark.parametrize(
+    "name", ["bell%07", "nul%00", "%C3%BCnicode", "a" * 65, "sp%20ace", "x%ED%A0%80", "x%FF"]
+)
 def test_finding4_names_are_checked_like_aws(aws: Aws, name: str) -> None:
     r = signed(aws, f"Action=CreateUser&Version=2010-05-08&UserName={name}".encode())
     assert r.status_code == 400
@@ -39,8 +42,10 @@ def test_finding4_body_over_the_cap_is_refused_by_its_declared_length(aws: Aws) 
     """A client that declares 200 MB is answered 413 before a byte of the body is read."""
     host, port = aws.server.host, aws.server.port
     with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                  b"Content-Length: 209715200\r\n\r\nAction=GetCallerIdentity")
+        s.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 209715200\r\n\r\nAction=GetCallerIdentity"
+        )
         head = b""
         while chunk := s.recv(65536):
             head += chunk
@@ -90,11 +95,28 @@ def test_finding4_reader_never_holds_more_than_the_cap() -> None:
         asyncio.run(read_capped(chunks(), 1024, "9" * 30))
 
 
-@pytest.mark.parametrize("raw", ["３６００", "٣٦٠٠", "+3600", " 3600", "3600.0", "3_600", "1e4", "-900", ""])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\uff13\uff16\uff10\uff10",
+        "\u0663\u0666\u0660\u0660",
+        "+3600",
+        " 3600",
+        "3600.0",
+        "3_600",
+        "1e4",
+        "-900",
+        "",
+    ],
+)
 def test_finding4_duration_seconds_only_ascii_digits(aws: Aws, raw: str) -> None:
     aws.user("alice")
-    r = signed(aws, {"Action": "GetSessionToken", "Version": "2011-06-15", "DurationSeconds": raw}, "sts",
-               key=aws.keys["alice"])
+    r = signed(
+        aws,
+        {"Action": "GetSessionToken", "Version": "2011-06-15", "DurationSeconds": raw},
+        "sts",
+        key=aws.keys["alice"],
+    )
     if raw == "":
         assert r.status_code == 200  # an empty member is an absent member: the default duration
         return
@@ -105,6 +127,10 @@ def test_finding4_duration_seconds_only_ascii_digits(aws: Aws, raw: str) -> None
 def test_finding4_duration_seconds_in_range(aws: Aws) -> None:
     aws.user("alice")
     for raw, ok in (("899", False), ("900", True), ("129600", True), ("129601", False), ("9" * 40, False)):
-        r = signed(aws, {"Action": "GetSessionToken", "Version": "2011-06-15", "DurationSeconds": raw}, "sts",
-                   key=aws.keys["alice"])
+        r = signed(
+            aws,
+            {"Action": "GetSessionToken", "Version": "2011-06-15", "DurationSeconds": raw},
+            "sts",
+            key=aws.keys["alice"],
+        )
         assert (r.status_code == 200) is ok, (raw, r.content)

@@ -41,30 +41,49 @@ def test_customer_managed_policy_versions(aws: Aws) -> None:
     assert arn == "arn:aws:iam::123456789012:policy/p" and p["DefaultVersionId"] == "v1"
     aws.iam.attach_user_policy(UserName="alice", PolicyArn=arn)
     assert error_of(ec2.describe_instances)[0] == "UnauthorizedOperation"
-    v2 = aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_EC2, SetAsDefault=True)["PolicyVersion"]
+    v2 = aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_EC2, SetAsDefault=True)[
+        "PolicyVersion"
+    ]
     assert v2["VersionId"] == "v2" and v2["IsDefaultVersion"]
     assert ec2.describe_instances()["Reservations"] == []  # the default version is what applies
     doc = aws.iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"]
     assert doc["Statement"][0]["Action"] == "s3:ListAllMyBuckets"  # boto3 decodes the URL-encoded JSON
     for _ in range(3):
         aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_S3)
-    assert error_of(lambda: aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_S3))[0] == \
-        "LimitExceeded"  # five versions at most
-    assert error_of(lambda: aws.iam.delete_policy_version(PolicyArn=arn, VersionId="v2"))[0] == "DeleteConflict"
+    assert (
+        error_of(lambda: aws.iam.create_policy_version(PolicyArn=arn, PolicyDocument=ALLOW_S3))[0]
+        == "LimitExceeded"
+    )  # five versions at most
+    assert (
+        error_of(lambda: aws.iam.delete_policy_version(PolicyArn=arn, VersionId="v2"))[0] == "DeleteConflict"
+    )
     aws.iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
     assert error_of(ec2.describe_instances)[0] == "UnauthorizedOperation"
-    assert [v["VersionId"] for v in aws.iam.list_policy_versions(PolicyArn=arn)["Versions"]] == \
-        ["v5", "v4", "v3", "v2", "v1"]
+    assert [v["VersionId"] for v in aws.iam.list_policy_versions(PolicyArn=arn)["Versions"]] == [
+        "v5",
+        "v4",
+        "v3",
+        "v2",
+        "v1",
+    ]
     assert error_of(lambda: aws.iam.delete_policy(PolicyArn=arn))[0] == "DeleteConflict"  # attached
     attached = aws.iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]
     assert attached == [{"PolicyName": "p", "PolicyArn": arn}]
 
 
 def test_malformed_policies_are_refused(aws: Aws) -> None:
-    for doc in ("{not json", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe",
-                                                                                 "Action": "*", "Resource": "*"}]}),
-                json.dumps({"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})):
+    for doc in (
+        "{not json",
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "*", "Resource": "*"}]}
+        ),
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    ):
         code, _, status = error_of(lambda d=doc: aws.iam.create_policy(PolicyName="bad", PolicyDocument=d))
         assert (code, status) == ("MalformedPolicyDocument", 400)
     assert aws.iam.list_policies(Scope="Local")["Policies"] == []
@@ -75,12 +94,20 @@ def test_aws_managed_policies_by_arn(aws: Aws) -> None:
     arn = "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"
     p = aws.iam.get_policy(PolicyArn=arn)["Policy"]
     assert p["PolicyName"] == "AmazonEC2ReadOnlyAccess"
-    doc = aws.iam.get_policy_version(PolicyArn=arn, VersionId=p["DefaultVersionId"])["PolicyVersion"]["Document"]
+    doc = aws.iam.get_policy_version(PolicyArn=arn, VersionId=p["DefaultVersionId"])["PolicyVersion"][
+        "Document"
+    ]
     assert any("ec2:Describe*" in json.dumps(s) for s in doc["Statement"])
     aws.iam.attach_user_policy(UserName="alice", PolicyArn=arn)
     assert aws.client("ec2", key, secret).describe_instances()["Reservations"] == []
-    assert error_of(lambda: aws.iam.attach_user_policy(
-        UserName="alice", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere"))[0] == "NoSuchEntity"
+    assert (
+        error_of(
+            lambda: aws.iam.attach_user_policy(
+                UserName="alice", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere"
+            )
+        )[0]
+        == "NoSuchEntity"
+    )
     aws.iam.detach_user_policy(UserName="alice", PolicyArn=arn)
     assert error_of(aws.client("ec2", key, secret).describe_instances)[0] == "UnauthorizedOperation"
 
@@ -94,8 +121,10 @@ def test_access_key_quota_and_inactive_keys(aws: Aws) -> None:
     aws.iam.update_access_key(UserName="alice", AccessKeyId=key, Status="Inactive")
     assert error_of(aws.client("sts", key, secret).get_caller_identity)[0] == "InvalidClientTokenId"
     aws.iam.delete_access_key(UserName="alice", AccessKeyId=second["AccessKeyId"])
-    assert error_of(aws.client("sts", second["AccessKeyId"], second["SecretAccessKey"]).get_caller_identity)[0] \
+    assert (
+        error_of(aws.client("sts", second["AccessKeyId"], second["SecretAccessKey"]).get_caller_identity)[0]
         == "InvalidClientTokenId"
+    )
     assert error_of(lambda: aws.iam.delete_user(UserName="alice"))[0] == "DeleteConflict"
 
 
@@ -103,24 +132,34 @@ def test_login_profile_password_policy_and_change_password(aws: Aws) -> None:
     import httpx
 
     aws.user("alice")
-    aws.iam.update_account_password_policy(MinimumPasswordLength=10, RequireNumbers=True,
-                                           AllowUsersToChangePassword=True)
+    aws.iam.update_account_password_policy(
+        MinimumPasswordLength=10, RequireNumbers=True, AllowUsersToChangePassword=True
+    )
     pol = aws.iam.get_account_password_policy()["PasswordPolicy"]
     assert pol["MinimumPasswordLength"] == 10 and pol["RequireNumbers"] is True
-    assert error_of(lambda: aws.iam.create_login_profile(UserName="alice", Password="short1"))[0] == \
-        "PasswordPolicyViolation"
-    assert error_of(lambda: aws.iam.create_login_profile(UserName="alice", Password="longbutnodigits"))[0] == \
-        "PasswordPolicyViolation"
+    assert (
+        error_of(lambda: aws.iam.create_login_profile(UserName="alice", Password="short1"))[0]
+        == "PasswordPolicyViolation"
+    )
+    assert (
+        error_of(lambda: aws.iam.create_login_profile(UserName="alice", Password="longbutnodigits"))[0]
+        == "PasswordPolicyViolation"
+    )
     aws.iam.create_login_profile(UserName="alice", Password="first-pass-1", PasswordResetRequired=True)
     assert aws.iam.get_login_profile(UserName="alice")["LoginProfile"]["PasswordResetRequired"] is True
-    bad = httpx.post(aws.server.url + "/_tokensim/signin", json={"user": "alice", "password": "nope"}, timeout=5)
+    bad = httpx.post(
+        aws.server.url + "/_tokensim/signin", json={"user": "alice", "password": "nope"}, timeout=5
+    )
     assert bad.status_code == 401
-    console = httpx.post(aws.server.url + "/_tokensim/signin", json={"user": "alice", "password": "first-pass-1"},
-                         timeout=5).json()
+    console = httpx.post(
+        aws.server.url + "/_tokensim/signin", json={"user": "alice", "password": "first-pass-1"}, timeout=5
+    ).json()
     iam = aws.client("iam", console["AccessKeyId"], console["SecretAccessKey"], console["SessionToken"])
     # AllowUsersToChangePassword: no identity policy needed to change one's own password
-    assert error_of(lambda: iam.change_password(OldPassword="wrong-pass-1", NewPassword="second-pass-2"))[0] == \
-        "AccessDenied"
+    assert (
+        error_of(lambda: iam.change_password(OldPassword="wrong-pass-1", NewPassword="second-pass-2"))[0]
+        == "AccessDenied"
+    )
     iam.change_password(OldPassword="first-pass-1", NewPassword="second-pass-2")
     assert aws.iam.get_login_profile(UserName="alice")["LoginProfile"]["PasswordResetRequired"] is False
     aws.iam.delete_account_password_policy()
@@ -128,39 +167,84 @@ def test_login_profile_password_policy_and_change_password(aws: Aws) -> None:
 
 
 def test_simulate_custom_and_principal_policy(aws: Aws) -> None:
-    doc = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:StopInstances", "Resource": "*",
-         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"},
-                       "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}]})
+    doc = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ec2:StopInstances",
+                    "Resource": "*",
+                    "Condition": {
+                        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                        "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
+                    },
+                }
+            ],
+        }
+    )
 
     def decide(*entries: tuple[str, str, str]) -> str:
-        r = aws.iam.simulate_custom_policy(PolicyInputList=[doc], ActionNames=["ec2:StopInstances"],
-                                           ContextEntries=[{"ContextKeyName": k, "ContextKeyValues": [v],
-                                                            "ContextKeyType": t} for k, t, v in entries])
+        r = aws.iam.simulate_custom_policy(
+            PolicyInputList=[doc],
+            ActionNames=["ec2:StopInstances"],
+            ContextEntries=[
+                {"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": t} for k, t, v in entries
+            ],
+        )
         return str(r["EvaluationResults"][0]["EvalDecision"])
 
     assert decide() == "implicitDeny"
-    assert decide(("aws:MultiFactorAuthPresent", "boolean", "true"), ("aws:MultiFactorAuthAge", "numeric", "60")) \
+    assert (
+        decide(("aws:MultiFactorAuthPresent", "boolean", "true"), ("aws:MultiFactorAuthAge", "numeric", "60"))
         == "allowed"
-    assert decide(("aws:MultiFactorAuthPresent", "boolean", "true"),
-                  ("aws:MultiFactorAuthAge", "numeric", "7200")) == "implicitDeny"
+    )
+    assert (
+        decide(
+            ("aws:MultiFactorAuthPresent", "boolean", "true"), ("aws:MultiFactorAuthAge", "numeric", "7200")
+        )
+        == "implicitDeny"
+    )
     aws.user("bob")
-    aws.iam.put_user_policy(UserName="bob", PolicyName="own", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser",
-                                                "Resource": "arn:aws:iam::*:user/${aws:username}"}]}))
-    r = aws.iam.simulate_principal_policy(PolicySourceArn="arn:aws:iam::123456789012:user/bob",
-                                          ActionNames=["iam:GetUser"],
-                                          ResourceArns=["arn:aws:iam::123456789012:user/bob",
-                                                        "arn:aws:iam::123456789012:user/alice"])["EvaluationResults"]
+    aws.iam.put_user_policy(
+        UserName="bob",
+        PolicyName="own",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:GetUser",
+                        "Resource": "arn:aws:iam::*:user/${aws:username}",
+                    }
+                ],
+            }
+        ),
+    )
+    r = aws.iam.simulate_principal_policy(
+        PolicySourceArn="arn:aws:iam::123456789012:user/bob",
+        ActionNames=["iam:GetUser"],
+        ResourceArns=["arn:aws:iam::123456789012:user/bob", "arn:aws:iam::123456789012:user/alice"],
+    )["EvaluationResults"]
     assert [x["EvalDecision"] for x in r] == ["allowed", "implicitDeny"]  # ${aws:username} substituted
 
 
 def test_roles_and_assume_role_trust(aws: Aws) -> None:
     key, secret = aws.user("alice")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"AWS": "arn:aws:iam::123456789012:user/alice"}}]}
-    role = aws.iam.create_role(RoleName="viewer", Path="/app/", AssumeRolePolicyDocument=json.dumps(trust),
-                               MaxSessionDuration=7200)["Role"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:user/alice"},
+            }
+        ],
+    }
+    role = aws.iam.create_role(
+        RoleName="viewer", Path="/app/", AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=7200
+    )["Role"]
     assert role["Arn"] == "arn:aws:iam::123456789012:role/app/viewer" and role["RoleId"].startswith("AROA")
     got = aws.iam.get_role(RoleName="viewer")["Role"]
     assert got["AssumeRolePolicyDocument"] == trust  # boto3 decodes IAM's URL-encoded JSON
@@ -174,12 +258,15 @@ def test_roles_and_assume_role_trust(aws: Aws) -> None:
     assert ident["UserId"] == f"{role['RoleId']}:s1"
     s3 = aws.client("s3", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert s3.list_buckets()["Buckets"] == []
-    assert error_of(lambda: sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s2",
-                                            DurationSeconds=7201))[0] == "ValidationError"
+    assert (
+        error_of(lambda: sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s2", DurationSeconds=7201))[0]
+        == "ValidationError"
+    )
     # someone the trust policy does not name
     bk, bs = aws.user("bob", allow_all=True)
-    code, msg, _ = error_of(lambda: aws.client("sts", bk, bs).assume_role(RoleArn=role["Arn"],
-                                                                          RoleSessionName="xy"))
+    code, msg, _ = error_of(
+        lambda: aws.client("sts", bk, bs).assume_role(RoleArn=role["Arn"], RoleSessionName="xy")
+    )
     assert code == "AccessDenied" and "sts:AssumeRole" in msg
     # the session ends with the role
     aws.iam.delete_role_policy(RoleName="viewer", PolicyName="s3")

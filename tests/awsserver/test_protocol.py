@@ -7,7 +7,15 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from tokens.awsserver.query import IAM_NS, STS_NS, Timestamp, decode_params, query_request, render_error, render_result
+from tokens.awsserver.query import (
+    IAM_NS,
+    STS_NS,
+    Timestamp,
+    decode_params,
+    query_request,
+    render_error,
+    render_result,
+)
 
 from .conftest import Aws, signed
 
@@ -71,13 +79,24 @@ def test_bad_requests(aws: Aws, body: dict[str, str], service: str, status: int,
 
 
 def test_unsigned_and_badly_signed_requests(aws: Aws) -> None:
-    r = httpx.post(aws.server.url + "/", data={"Action": "GetCallerIdentity", "Version": "2011-06-15"}, timeout=5)
-    assert r.status_code == 403 and ET.fromstring(r.content).findtext(".//{*}Code") == "MissingAuthenticationToken"
+    r = httpx.post(
+        aws.server.url + "/", data={"Action": "GetCallerIdentity", "Version": "2011-06-15"}, timeout=5
+    )
+    assert (
+        r.status_code == 403
+        and ET.fromstring(r.content).findtext(".//{*}Code") == "MissingAuthenticationToken"
+    )
     body = {"Action": "GetCallerIdentity", "Version": "2011-06-15"}
-    assert ET.fromstring(signed(aws, body, "sts", key=(aws.admin[0], "wrong")).content).findtext(
-        ".//{*}Code") == "SignatureDoesNotMatch"
-    assert ET.fromstring(signed(aws, body, "sts", key=("AKIANOBODY0000000000", "x")).content).findtext(
-        ".//{*}Code") == "InvalidClientTokenId"
+    assert (
+        ET.fromstring(signed(aws, body, "sts", key=(aws.admin[0], "wrong")).content).findtext(".//{*}Code")
+        == "SignatureDoesNotMatch"
+    )
+    assert (
+        ET.fromstring(signed(aws, body, "sts", key=("AKIANOBODY0000000000", "x")).content).findtext(
+            ".//{*}Code"
+        )
+        == "InvalidClientTokenId"
+    )
     # a body changed after signing
     r = signed(aws, body, "sts")
     assert r.status_code == 200
@@ -85,24 +104,52 @@ def test_unsigned_and_badly_signed_requests(aws: Aws) -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    req = AWSRequest(method="POST", url=aws.server.url + "/", data="Action=GetCallerIdentity&Version=2011-06-15",
-                     headers={"content-type": "application/x-www-form-urlencoded"})
+    req = AWSRequest(
+        method="POST",
+        url=aws.server.url + "/",
+        data="Action=GetCallerIdentity&Version=2011-06-15",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     SigV4Auth(Credentials(*aws.admin), "sts", "us-east-1").add_auth(req)
-    r = httpx.post(aws.server.url + "/", content=b"Action=GetCallerIdentity&Version=2011-06-16",
-                   headers=dict(req.headers.items()), timeout=5)
+    r = httpx.post(
+        aws.server.url + "/",
+        content=b"Action=GetCallerIdentity&Version=2011-06-16",
+        headers=dict(req.headers.items()),
+        timeout=5,
+    )
     assert ET.fromstring(r.content).findtext(".//{*}Code") == "SignatureDoesNotMatch"
 
 
 def test_malformed_codes_are_validation_errors(aws: Aws) -> None:
     serial, _ = aws.enrolled()
-    r = signed(aws, {"Action": "EnableMFADevice", "Version": "2010-05-08", "UserName": "alice",
-                     "SerialNumber": serial, "AuthenticationCode1": "12345a", "AuthenticationCode2": "123456"})
+    r = signed(
+        aws,
+        {
+            "Action": "EnableMFADevice",
+            "Version": "2010-05-08",
+            "UserName": "alice",
+            "SerialNumber": serial,
+            "AuthenticationCode1": "12345a",
+            "AuthenticationCode2": "123456",
+        },
+    )
     assert r.status_code == 400 and b"authenticationCode1" in r.content
     alice = aws.keys["alice"]
-    r = signed(aws, {"Action": "GetSessionToken", "Version": "2011-06-15", "SerialNumber": serial,
-                     "TokenCode": "1234567"}, "sts", key=alice)
+    r = signed(
+        aws,
+        {
+            "Action": "GetSessionToken",
+            "Version": "2011-06-15",
+            "SerialNumber": serial,
+            "TokenCode": "1234567",
+        },
+        "sts",
+        key=alice,
+    )
     assert r.status_code == 400 and b"tokenCode" in r.content
-    r = signed(aws, {"Action": "GetSessionToken", "Version": "2011-06-15", "SerialNumber": serial}, "sts", key=alice)
+    r = signed(
+        aws, {"Action": "GetSessionToken", "Version": "2011-06-15", "SerialNumber": serial}, "sts", key=alice
+    )
     assert r.status_code == 403 and b"AccessDenied" in r.content
 
 
@@ -110,7 +157,9 @@ def test_query_string_get_and_helpers(aws: Aws) -> None:
     r = signed(aws, b"", "sts", method="GET", query="Action=GetCallerIdentity&Version=2011-06-15")
     assert r.status_code == 200 and b"<Arn>arn:aws:iam::123456789012:user/admin</Arn>" in r.content
     assert httpx.get(aws.server.url + "/_tokensim/health", timeout=5).json() == {
-        "ok": True, "account_id": "123456789012"}
+        "ok": True,
+        "account_id": "123456789012",
+    }
     assert httpx.get(aws.server.url + "/_tokensim/credentials/AKIANOPE", timeout=5).status_code == 404
 
 
@@ -120,7 +169,10 @@ def test_presigned_sts_request(aws: Aws) -> None:
     r = httpx.get(url, timeout=5)
     assert r.status_code == 200 and b"user/admin" in r.content
     tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=61")
-    assert ET.fromstring(httpx.get(tampered, timeout=5).content).findtext(".//{*}Code") == "SignatureDoesNotMatch"
+    assert (
+        ET.fromstring(httpx.get(tampered, timeout=5).content).findtext(".//{*}Code")
+        == "SignatureDoesNotMatch"
+    )
 
 
 def test_listening_socket_says_tcp_so_responses_are_not_nagled(aws: Aws) -> None:

@@ -56,8 +56,9 @@ def signed_request(b: Backend, service: str, body: bytes) -> HttpRequest:
     req = AWSRequest(method="POST", url="http://localhost/", data=body,
                      headers={"content-type": "application/x-www-form-urlencoded"})
     SigV4Auth(Credentials(b.admin.access_key_id, b.admin.secret), service, "us-east-1").add_auth(req)
-    return HttpRequest("POST", "/", "", {"host": "localhost", **{k.lower(): v for k, v in req.headers.items()}},
-                       body)
+    return HttpRequest(
+        "POST", "/", "", {"host": "localhost", **{k.lower(): v for k, v in req.headers.items()}}, body
+    )
 
 
 def assert_aws_shaped(status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -72,9 +73,13 @@ def assert_aws_shaped(status: int, body: bytes, headers: dict[str, str]) -> None
 
 
 @FUZZ
-@given(action=st.sampled_from(IAM_ACTIONS + STS_ACTIONS), params=st.dictionaries(st.sampled_from(MEMBERS), text,
-                                                                                 max_size=6))
-def test_signed_query_requests_never_fail_with_500(backend: Backend, action: str, params: dict[str, str]) -> None:
+@given(
+    action=st.sampled_from(IAM_ACTIONS + STS_ACTIONS),
+    params=st.dictionaries(st.sampled_from(MEMBERS), text, max_size=6),
+)
+def test_signed_query_requests_never_fail_with_500(
+    backend: Backend, action: str, params: dict[str, str]
+) -> None:
     service = "sts" if action in STS_ACTIONS else "iam"
     version = "2011-06-15" if service == "sts" else "2010-05-08"
     fields = {"Action": action, "Version": version, **params}
@@ -82,34 +87,63 @@ def test_signed_query_requests_never_fail_with_500(backend: Backend, action: str
     r = handle(backend, Settings(), signed_request(backend, service, body.encode()))
     assert_aws_shaped(r.status, r.body, r.headers)
     # every list answer stays readable whatever was stored
-    listing = handle(backend, Settings(), signed_request(backend, "iam",
-                                                         b"Action=ListVirtualMFADevices&Version=2010-05-08"))
+    listing = handle(
+        backend,
+        Settings(),
+        signed_request(backend, "iam", b"Action=ListVirtualMFADevices&Version=2010-05-08"),
+    )
     assert listing.status == 200
     ET.fromstring(listing.body)
 
 
 @FUZZ
-@given(body=st.binary(max_size=300), path=st.sampled_from(["/", "/bucket", "/bucket/key", "/?x", "/%ff"]),
-       method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD"]),
-       headers=st.dictionaries(st.sampled_from(["authorization", "x-amz-date", "x-amz-target", "content-type",
-                                                "x-amz-security-token", "x-amz-content-sha256", "host"]),
-                               st.text(max_size=120).filter(lambda s: s.isprintable()), max_size=5),
-       query=st.text(max_size=80))
-def test_arbitrary_requests_get_aws_shaped_errors(backend: Backend, body: bytes, path: str, method: str,
-                                                  headers: dict[str, str], query: str) -> None:
+@given(
+    body=st.binary(max_size=300),
+    path=st.sampled_from(["/", "/bucket", "/bucket/key", "/?x", "/%ff"]),
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD"]),
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "authorization",
+                "x-amz-date",
+                "x-amz-target",
+                "content-type",
+                "x-amz-security-token",
+                "x-amz-content-sha256",
+                "host",
+            ]
+        ),
+        st.text(max_size=120).filter(lambda s: s.isprintable()),
+        max_size=5,
+    ),
+    query=st.text(max_size=80),
+)
+def test_arbitrary_requests_get_aws_shaped_errors(
+    backend: Backend, body: bytes, path: str, method: str, headers: dict[str, str], query: str
+) -> None:
     req = HttpRequest(method, path.split("?")[0], quote(query, safe="=&"), headers, body)
     r = handle(backend, Settings(), req)
     assert_aws_shaped(r.status, r.body, r.headers)
 
 
 @FUZZ
-@given(credential=st.text(max_size=120), signed_headers=st.text(max_size=40), signature=st.text(max_size=70),
-       amz_date=st.sampled_from(["20260101T000000Z", "bad", "", "99999999T999999Z"]))
-def test_malformed_authorization_headers(backend: Backend, credential: str, signed_headers: str, signature: str,
-                                         amz_date: str) -> None:
+@given(
+    credential=st.text(max_size=120),
+    signed_headers=st.text(max_size=40),
+    signature=st.text(max_size=70),
+    amz_date=st.sampled_from(["20260101T000000Z", "bad", "", "99999999T999999Z"]),
+)
+def test_malformed_authorization_headers(
+    backend: Backend, credential: str, signed_headers: str, signature: str, amz_date: str
+) -> None:
     auth = f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed_headers}, Signature={signature}"
-    req = HttpRequest("POST", "/", "", {"authorization": auth, "x-amz-date": amz_date, "host": "localhost"},
-                      b"Action=GetCallerIdentity&Version=2011-06-15")
+    req = HttpRequest(
+        "POST",
+        "/",
+        "",
+        {"authorization": auth, "x-amz-date": amz_date, "host": "localhost"},
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+    )
     r = handle(backend, Settings(), req)
     assert_aws_shaped(r.status, r.body, r.headers)
     assert r.status >= 400

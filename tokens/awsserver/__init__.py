@@ -17,4 +17,12 @@ from .engine import NamedPolicy
 from .errors import AwsApiError, AwsServerError
 from .server import AwsServer
 
-__all__ = ["ADMIN_USER", "DEFAULT_ACCOUNT", "AwsApiError", "AwsServer", "AwsServerError", "Backend", "NamedPolicy"]
+__all__ = [
+    "ADMIN_USER",
+    "DEFAULT_ACCOUNT",
+    "AwsApiError",
+    "AwsServer",
+    "AwsServerError",
+    "Backend",
+    "NamedPolicy",
+]

@@ -44,7 +44,9 @@ def _protocol_of(request: Request) -> str:
     return "query"
 
 
-def create_app(backend: Backend, settings: Settings | None = None, *, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
+def create_app(
+    backend: Backend, settings: Settings | None = None, *, max_body: int = DEFAULT_MAX_BODY
+) -> Starlette:
     cfg = settings or Settings()
 
     async def aws(request: Request) -> Response:
@@ -54,11 +56,15 @@ def create_app(backend: Backend, settings: Settings | None = None, *, max_body: 
             status, payload, headers = shapes.render(_protocol_of(request), "iam", e, "0")
             return Response(payload, status_code=status, headers={**headers, "connection": "close"})
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        req = HttpRequest(method=request.method, raw_path=raw_path.decode("latin-1"),
-                          query=request.scope.get("query_string", b"").decode("latin-1"),
-                          headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                          client_ip=request.client.host if request.client else "127.0.0.1",
-                          secure=request.url.scheme == "https")
+        req = HttpRequest(
+            method=request.method,
+            raw_path=raw_path.decode("latin-1"),
+            query=request.scope.get("query_string", b"").decode("latin-1"),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            client_ip=request.client.host if request.client else "127.0.0.1",
+            secure=request.url.scheme == "https",
+        )
         r = await run_in_threadpool(handle, backend, cfg, req)
         return Response(r.body, status_code=r.status, headers=r.headers)
 
@@ -75,7 +81,7 @@ def create_app(backend: Backend, settings: Settings | None = None, *, max_body: 
                 if not isinstance(data, dict) or len(data) != 1 or not ({"advance", "set"} & data.keys()):
                     raise ValueError('expected {"advance": seconds} or {"set": epoch seconds}')
                 value = float(data["advance"] if "advance" in data else data["set"])
-                if not math.isfinite(value) or not 0 <= value < 2 ** 40:
+                if not math.isfinite(value) or not 0 <= value < 2**40:
                     raise ValueError("the value must be finite, non-negative and below 2**40")
                 if "advance" in data:
                     c.advance(value)
@@ -93,13 +99,19 @@ def create_app(backend: Backend, settings: Settings | None = None, *, max_body: 
         if cred is None:
             return JSONResponse({"error": f"no credentials {akid[:32]}"}, status_code=404)
         now = backend.now()
-        out: dict[str, Any] = {"access_key_id": akid, "session": cred.is_session, "user": cred.user_name,
-                               "role": cred.role_name, "origin": cred.origin or "access-key",
-                               "present": (cred.mfa_auth_time is not None) if cred.is_session else None,
-                               "auth_time": cred.mfa_auth_time, "mfa_serial": cred.mfa_serial,
-                               "age": None if cred.mfa_auth_time is None else max(0.0, now - cred.mfa_auth_time),
-                               "expires": cred.expires,
-                               "expired": cred.expires is not None and cred.expires <= now}
+        out: dict[str, Any] = {
+            "access_key_id": akid,
+            "session": cred.is_session,
+            "user": cred.user_name,
+            "role": cred.role_name,
+            "origin": cred.origin or "access-key",
+            "present": (cred.mfa_auth_time is not None) if cred.is_session else None,
+            "auth_time": cred.mfa_auth_time,
+            "mfa_serial": cred.mfa_serial,
+            "age": None if cred.mfa_auth_time is None else max(0.0, now - cred.mfa_auth_time),
+            "expires": cred.expires,
+            "expired": cred.expires is not None and cred.expires <= now,
+        }
         return JSONResponse(out)
 
     async def console(request: Request) -> Response:

@@ -24,8 +24,17 @@ from .errors import malformed_policy
 from .principal import Principal
 from .records import Kind as EntityKind
 
-__all__ = ["AwsManaged", "Kind", "NamedPolicy", "Result", "Verdict", "authorize", "aws_managed", "check_document",
-           "identity_policies"]
+__all__ = [
+    "AwsManaged",
+    "Kind",
+    "NamedPolicy",
+    "Result",
+    "Verdict",
+    "authorize",
+    "aws_managed",
+    "check_document",
+    "identity_policies",
+]
 
 
 def check_document(text: str, *, kind: Kind = Kind.IDENTITY) -> None:
@@ -53,12 +62,16 @@ def _managed_document(b: Backend, arn: str) -> NamedPolicy | None:
 
 def entity_policies(b: Backend, kind: EntityKind, name: str) -> list[NamedPolicy]:
     out = [p for a in b.state.attached.all(kind=kind, entity=name) if (p := _managed_document(b, a.arn))]
-    out += [NamedPolicy(f"{kind.value}/{name}/{p.name}", p.document)
-            for p in b.state.inline.all(kind=kind, entity=name)]
+    out += [
+        NamedPolicy(f"{kind.value}/{name}/{p.name}", p.document)
+        for p in b.state.inline.all(kind=kind, entity=name)
+    ]
     return out
 
 
-def identity_policies(b: Backend, principal: Principal, extra: Sequence[NamedPolicy] = ()) -> list[NamedPolicy]:
+def identity_policies(
+    b: Backend, principal: Principal, extra: Sequence[NamedPolicy] = ()
+) -> list[NamedPolicy]:
     """Every identity-based policy in force for ``principal``."""
     if principal.role is not None:
         return entity_policies(b, EntityKind.ROLE, principal.role.name)
@@ -72,11 +85,27 @@ def identity_policies(b: Backend, principal: Principal, extra: Sequence[NamedPol
     return out
 
 
-def authorize(b: Backend, identity: Sequence[NamedPolicy], principal: Principal, action: str, resource: str,
-              keys: Mapping[str, Any], *, resource_policy: NamedPolicy | None = None,
-              trust_policy: NamedPolicy | None = None, log_warnings: bool = True) -> Result:
-    result = engine.evaluate(identity, action, resource, keys, engine.principal_of(principal, b.account_id),
-                             resource_policy=resource_policy, trust_policy=trust_policy)
+def authorize(
+    b: Backend,
+    identity: Sequence[NamedPolicy],
+    principal: Principal,
+    action: str,
+    resource: str,
+    keys: Mapping[str, Any],
+    *,
+    resource_policy: NamedPolicy | None = None,
+    trust_policy: NamedPolicy | None = None,
+    log_warnings: bool = True,
+) -> Result:
+    result = engine.evaluate(
+        identity,
+        action,
+        resource,
+        keys,
+        engine.principal_of(principal, b.account_id),
+        resource_policy=resource_policy,
+        trust_policy=trust_policy,
+    )
     if log_warnings:
         for w in result.warnings:
             line = str(w)

@@ -42,7 +42,14 @@ def signin(b: Backend, data: dict[str, Any]) -> dict[str, Any]:
                 break
         if serial is None:
             raise SigninError("Your authentication information is incorrect. Please try again.")
-    cred = b.issue(user, session=True, expires=now + CONSOLE_SESSION, mfa_serial=serial, mfa_auth_time=auth_time)
+    cred = b.issue(
+        user, session=True, expires=now + CONSOLE_SESSION, mfa_serial=serial, mfa_auth_time=auth_time
+    )
     b.state.credentials.update({"origin": "console"}, access_key_id=cred.access_key_id)
-    return {"AccessKeyId": cred.access_key_id, "SecretAccessKey": cred.secret, "SessionToken": cred.session_token,
-            "Expiration": iso(now + CONSOLE_SESSION), "PasswordResetRequired": lp.reset_required}
+    return {
+        "AccessKeyId": cred.access_key_id,
+        "SecretAccessKey": cred.secret,
+        "SessionToken": cred.session_token,
+        "Expiration": iso(now + CONSOLE_SESSION),
+        "PasswordResetRequired": lp.reset_required,
+    }

@@ -19,7 +19,11 @@ from .principal import Principal, PrincipalKind
 
 ContextValue = str | bool | int | float | datetime | tuple[str, ...]
 Context = dict[str, ContextValue]
-_TYPES = {PrincipalKind.ROOT: "Account", PrincipalKind.USER: "User", PrincipalKind.ROLE_SESSION: "AssumedRole"}
+_TYPES = {
+    PrincipalKind.ROOT: "Account",
+    PrincipalKind.USER: "User",
+    PrincipalKind.ROLE_SESSION: "AssumedRole",
+}
 
 
 def iso(t: float) -> str:
@@ -30,8 +34,16 @@ def _at(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def build(principal: Principal, account: str, now: float, *, source_ip: str = "127.0.0.1", secure: bool = False,
-          region: str = "us-east-1", extra: Mapping[str, ContextValue] | None = None) -> Context:
+def build(
+    principal: Principal,
+    account: str,
+    now: float,
+    *,
+    source_ip: str = "127.0.0.1",
+    secure: bool = False,
+    region: str = "us-east-1",
+    extra: Mapping[str, ContextValue] | None = None,
+) -> Context:
     ctx: Context = {
         "aws:userid": principal.user_id,
         "aws:PrincipalArn": principal.principal_arn,
@@ -60,7 +72,14 @@ def build(principal: Principal, account: str, now: float, *, source_ip: str = "1
     return ctx
 
 
-def for_request(principal: Principal, account: str, now: float, req: HttpRequest, region: str,
-                extra: Mapping[str, ContextValue] | None = None) -> Context:
-    return build(principal, account, now, source_ip=req.client_ip, secure=req.secure, region=region,
-                 extra=extra)
+def for_request(
+    principal: Principal,
+    account: str,
+    now: float,
+    req: HttpRequest,
+    region: str,
+    extra: Mapping[str, ContextValue] | None = None,
+) -> Context:
+    return build(
+        principal, account, now, source_ip=req.client_ip, secure=req.secure, region=region, extra=extra
+    )

@@ -151,19 +151,24 @@ def _match_rest(m: ServiceModel, req: HttpRequest) -> tuple[str, tuple[tuple[str
 
 def unknown_operation(protocol: str, what: str) -> AwsApiError:
     if protocol in ("query", "ec2"):
-        return AwsApiError("InvalidAction", f"The action {what or '(none)'} is not valid for this web service.")
+        return AwsApiError("InvalidAction",
+                           f"The action {what or '(none)'} is not valid for this web service.")
     if protocol == "json":
         return AwsApiError("UnknownOperationException", f"Unknown operation {what}", 400)
-    return AwsApiError("MethodNotAllowed", f"The specified method is not allowed against this resource: "
-                       f"{what}", 405)
+    return AwsApiError(
+        "MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405
+    )
 
 
 def resolve(signing_name: str, req: HttpRequest, params: dict[str, str]) -> Operation:
     """The operation ``req`` calls on the service signed as ``signing_name``."""
     m = model_for(signing_name)
     if m is None:
-        raise AwsApiError("InvalidClientTokenId" if not signing_name else "UnrecognizedService",
-                          f"Unknown service '{signing_name[:64]}'", 400)
+        raise AwsApiError(
+            "InvalidClientTokenId" if not signing_name else "UnrecognizedService",
+            f"Unknown service '{signing_name[:64]}'",
+            400,
+        )
     proto = m.protocol
     prefix = signing_name  # the IAM prefix is the signing name for every service modelled here
     if proto in ("query", "ec2"):

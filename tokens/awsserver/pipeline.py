@@ -58,7 +58,9 @@ def _params(op_protocol: str, req: HttpRequest) -> dict[str, str]:
 def _deny(op: Operation, caller: Principal, r: authz.Result) -> AwsApiError:
     msg = r.access_denied_message(caller.arn)
     if op.prefix == "ec2":
-        return AwsApiError("UnauthorizedOperation", f"You are not authorized to perform this operation. {msg}", 403)
+        return AwsApiError(
+            "UnauthorizedOperation", f"You are not authorized to perform this operation. {msg}", 403
+        )
     if op.prefix == "s3":
         return AwsApiError("AccessDenied", msg, 403)
     if op.protocol in ("json", "rest-json"):
@@ -73,15 +75,23 @@ def _entry_rules(b: Backend, op: Operation, caller: Principal) -> None:
         return
     if cred.origin == "GetSessionToken":
         if op.prefix == "iam" and cred.mfa_auth_time is None:
-            raise AwsApiError("AccessDenied", "You cannot call any IAM API operations unless MFA authentication "
-                              "information is included in the request.", 403)
+            raise AwsApiError(
+                "AccessDenied",
+                "You cannot call any IAM API operations unless MFA authentication "
+                "information is included in the request.",
+                403,
+            )
         if op.prefix == "sts" and op.name not in ("AssumeRole", "GetCallerIdentity"):
             raise AwsApiError("AccessDenied", f"Cannot call {op.name} with session credentials", 403)
     if cred.is_console and caller.username is not None and op.action not in _RESET_ALLOWED:
         lp = b.state.logins.get(user_name=caller.username)
         if lp is not None and lp.reset_required:
-            raise AwsApiError("AccessDenied", f"User: {caller.arn} must change the password before calling "
-                              f"{op.action} (PasswordResetRequired)", 403)
+            raise AwsApiError(
+                "AccessDenied",
+                f"User: {caller.arn} must change the password before calling "
+                f"{op.action} (PasswordResetRequired)",
+                403,
+            )
 
 
 def _change_password_allowed(b: Backend, op: Operation, caller: Principal) -> bool:
@@ -92,8 +102,15 @@ def _change_password_allowed(b: Backend, op: Operation, caller: Principal) -> bo
     return bool(raw and json.loads(raw).get("AllowUsersToChangePassword"))
 
 
-def authorize(b: Backend, settings: Settings, req: HttpRequest, op: Operation, params: dict[str, str],
-              caller: Principal, region: str) -> None:
+def authorize(
+    b: Backend,
+    settings: Settings,
+    req: HttpRequest,
+    op: Operation,
+    params: dict[str, str],
+    caller: Principal,
+    region: str,
+) -> None:
     if op.prefix == "sts" and op.name in _STS_FREE:
         return
     t = resources.target(b, op, params, caller, region)
@@ -124,12 +141,15 @@ def _bucket_policy(b: Backend, bucket: str) -> authz.NamedPolicy | None:
     return policy
 
 
-def _run_own(b: Backend, op: Operation, params: dict[str, str], caller: Principal, request_id: str) -> Response:
+def _run_own(
+    b: Backend, op: Operation, params: dict[str, str], caller: Principal, request_id: str
+) -> Response:
     qreq = query_request(params, op.prefix, request_id)
     handler = OWN[op.prefix].get(op.name)
     if handler is None:
-        raise AwsApiError("InvalidAction", f"{op.name} is not implemented by tokensim aws serve (see docs/aws.md)",
-                          400)
+        raise AwsApiError(
+            "InvalidAction", f"{op.name} is not implemented by tokensim aws serve (see docs/aws.md)", 400
+        )
     result = handler(b, qreq, caller)
     headers = {"x-amzn-RequestId": request_id, "content-type": "text/xml"}
     if op.name == "GetCallerIdentity":
@@ -169,6 +189,8 @@ def handle(b: Backend, settings: Settings, req: HttpRequest) -> Response:
         err = AwsApiError("ValidationError", str(e), 400)
         return Response(*shapes.render(protocol, service, err, request_id))
     except Exception as e:  # never a traceback to the client; one line to the server's stderr
-        sys.stderr.write(f"tokensim aws serve: {req.method} {req.raw_path[:80]} failed: {type(e).__name__}: {e}\n")
+        sys.stderr.write(
+            f"tokensim aws serve: {req.method} {req.raw_path[:80]} failed: {type(e).__name__}: {e}\n"
+        )
         err = AwsApiError("InternalFailure", "internal error", 500, "Receiver")
         return Response(*shapes.render(protocol, service, err, request_id))

@@ -17,22 +17,37 @@ from .principal import Principal
 
 # S3 operations whose permission is another action (the others are s3:<Operation>)
 S3_PERMISSION = {
-    "ListObjects": "ListBucket", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket",
-    "ListBuckets": "ListAllMyBuckets", "HeadObject": "GetObject", "DeleteObjects": "DeleteObject",
-    "CopyObject": "PutObject", "CreateMultipartUpload": "PutObject", "UploadPart": "PutObject",
-    "UploadPartCopy": "PutObject", "CompleteMultipartUpload": "PutObject",
-    "AbortMultipartUpload": "AbortMultipartUpload", "ListParts": "ListMultipartUploadParts",
-    "ListObjectVersions": "ListBucketVersions", "ListMultipartUploads": "ListBucketMultipartUploads",
-    "GetObjectAttributes": "GetObject", "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "ListBuckets": "ListAllMyBuckets",
+    "HeadObject": "GetObject",
+    "DeleteObjects": "DeleteObject",
+    "CopyObject": "PutObject",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "AbortMultipartUpload": "AbortMultipartUpload",
+    "ListParts": "ListMultipartUploadParts",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "GetObjectAttributes": "GetObject",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
     "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
     "DeleteBucketLifecycle": "PutLifecycleConfiguration",
     "GetBucketNotificationConfiguration": "GetBucketNotification",
     "PutBucketNotificationConfiguration": "PutBucketNotification",
-    "GetBucketEncryption": "GetEncryptionConfiguration", "PutBucketEncryption": "PutEncryptionConfiguration",
-    "DeleteBucketEncryption": "PutEncryptionConfiguration", "DeleteBucketCors": "PutBucketCORS",
-    "GetBucketCors": "GetBucketCORS", "PutBucketCors": "PutBucketCORS",
-    "DeleteBucketTagging": "PutBucketTagging", "DeleteBucketWebsite": "DeleteBucketWebsite",
-    "GetPublicAccessBlock": "GetBucketPublicAccessBlock", "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketCors": "PutBucketCORS",
+    "GetBucketCors": "GetBucketCORS",
+    "PutBucketCors": "PutBucketCORS",
+    "DeleteBucketTagging": "PutBucketTagging",
+    "DeleteBucketWebsite": "DeleteBucketWebsite",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
     "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
 }
 
@@ -66,11 +81,26 @@ def _iam_resource(b: Backend, op: Operation, params: Mapping[str, str], caller: 
         return b.arn("policy", params.get("Path", "/") or "/", params.get("PolicyName", ""))
     if "PolicySourceArn" in params:
         return params["PolicySourceArn"]
-    user_ops = {"ChangePassword", "GetUser", "CreateAccessKey", "ListAccessKeys", "DeleteAccessKey",
-                "UpdateAccessKey", "ListMFADevices", "EnableMFADevice", "ResyncMFADevice",
-                "DeactivateMFADevice", "GetLoginProfile", "ListGroupsForUser", "ListUserPolicies",
-                "ListAttachedUserPolicies", "ListSigningCertificates", "ListSSHPublicKeys",
-                "ListServiceSpecificCredentials", "GetAccessKeyLastUsed"}
+    user_ops = {
+        "ChangePassword",
+        "GetUser",
+        "CreateAccessKey",
+        "ListAccessKeys",
+        "DeleteAccessKey",
+        "UpdateAccessKey",
+        "ListMFADevices",
+        "EnableMFADevice",
+        "ResyncMFADevice",
+        "DeactivateMFADevice",
+        "GetLoginProfile",
+        "ListGroupsForUser",
+        "ListUserPolicies",
+        "ListAttachedUserPolicies",
+        "ListSigningCertificates",
+        "ListSSHPublicKeys",
+        "ListServiceSpecificCredentials",
+        "GetAccessKeyLastUsed",
+    }
     if op.name in user_ops and caller.user is not None:
         return b.user_arn(caller.user)
     return "*"
@@ -91,9 +121,15 @@ def _ec2_resources(b: Backend, op: Operation, params: Mapping[str, str], region:
         return tuple(f"{base}:instance/{i}" for i in ids)
     if op.name == "RunInstances":
         return (f"{base}:instance/*",)
-    for member, kind in (("VolumeId", "volume"), ("SecurityGroupId", "security-group"),
-                         ("GroupId", "security-group"), ("VpcId", "vpc"), ("SubnetId", "subnet"),
-                         ("ImageId", "image"), ("KeyName", "key-pair")):
+    for member, kind in (
+        ("VolumeId", "volume"),
+        ("SecurityGroupId", "security-group"),
+        ("GroupId", "security-group"),
+        ("VpcId", "vpc"),
+        ("SubnetId", "subnet"),
+        ("ImageId", "image"),
+        ("KeyName", "key-pair"),
+    ):
         if member in params and not op.name.startswith("Describe"):
             if kind == "image":
                 return (f"arn:aws:ec2:{region}::image/{params[member]}",)

@@ -82,11 +82,22 @@ class AwsServer:
     and ``aws serve --policy``); ``admin_key`` fixes the administrator's access key pair.
     """
 
-    def __init__(self, db: str | Path, *, host: str = "127.0.0.1", port: int = 0,
-                 account_id: str = DEFAULT_ACCOUNT, clock: Clock | None = None,
-                 backend: Backend | None = None, on_ready: Callable[[AwsServer], None] | None = None,
-                 policies: Sequence[Any] = (), admin_key: tuple[str, str] | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, reset_moto: bool = True, log_denials: bool = False) -> None:
+    def __init__(
+        self,
+        db: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account_id: str = DEFAULT_ACCOUNT,
+        clock: Clock | None = None,
+        backend: Backend | None = None,
+        on_ready: Callable[[AwsServer], None] | None = None,
+        policies: Sequence[Any] = (),
+        admin_key: tuple[str, str] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        reset_moto: bool = True,
+        log_denials: bool = False,
+    ) -> None:
         self.on_ready = on_ready
         self.policies = tuple(_named(p) for p in policies)
         from . import authz
@@ -113,8 +124,12 @@ class AwsServer:
         self.host, self.port = host, int(self._sock.getsockname()[1])
         self.ready = threading.Event()
         settings = Settings(extra_policies=self.policies, log_denials=log_denials)
-        config = uvicorn.Config(create_app(self.backend, settings, max_body=max_body), log_level="warning",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            create_app(self.backend, settings, max_body=max_body),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
         self._server = _Uvicorn(config, self._ready)
         self._thread: threading.Thread | None = None
 
@@ -130,11 +145,18 @@ class AwsServer:
 
     def info(self) -> dict[str, Any]:
         admin = self.backend.admin
-        return {"event": "ready", "url": self.url, "host": self.host, "port": self.port,
-                "account_id": self.backend.account_id, "access_key_id": admin.access_key_id,
-                "secret_access_key": admin.secret, "db": self.backend.state.path,
-                "clock": "manual" if isinstance(self.backend.clock, ManualClock) else "system",
-                "policies": [p.name for p in self.policies]}
+        return {
+            "event": "ready",
+            "url": self.url,
+            "host": self.host,
+            "port": self.port,
+            "account_id": self.backend.account_id,
+            "access_key_id": admin.access_key_id,
+            "secret_access_key": admin.secret,
+            "db": self.backend.state.path,
+            "clock": "manual" if isinstance(self.backend.clock, ManualClock) else "system",
+            "policies": [p.name for p in self.policies],
+        }
 
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or stop()); returns the signal number, if any."""

@@ -166,11 +166,11 @@ def expected_signature(req: HttpRequest, s: Signed, secret: str) -> str:
 def verify(req: HttpRequest, s: Signed, secret: str) -> None:
     """SignatureDoesNotMatch unless the signature and the declared body hash are right."""
     declared = req.header("x-amz-content-sha256")
-    if declared and declared not in UNSIGNED and not declared.startswith("STREAMING-"):
-        if not hmac.compare_digest(declared.lower(), hashlib.sha256(req.body).hexdigest()):
-            raise AwsApiError("XAmzContentSHA256Mismatch" if s.service == "s3" else "SignatureDoesNotMatch",
-                              "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                              400 if s.service == "s3" else 403)
+    hashed = declared and declared not in UNSIGNED and not declared.startswith("STREAMING-")
+    if hashed and not hmac.compare_digest(declared.lower(), hashlib.sha256(req.body).hexdigest()):
+        raise AwsApiError("XAmzContentSHA256Mismatch" if s.service == "s3" else "SignatureDoesNotMatch",
+                          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                          400 if s.service == "s3" else 403)
     if not hmac.compare_digest(expected_signature(req, s, secret), s.signature):
         raise AwsApiError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
                           "signature you provided. Check your AWS Secret Access Key and signing method. "

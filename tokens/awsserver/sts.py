@@ -67,17 +67,24 @@ def get_session_token(b: Backend, req: QueryRequest, caller: Principal) -> Resul
 def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     role_arn = validate.arn(req, "RoleArn")
     session = validate.required(req, "RoleSessionName")
-    if not 2 <= len(session) <= 64 or not all(c.isascii() and (c.isalnum() or c in "_+=,.@-") for c in session):
-        raise AwsApiError("ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to "
-                          "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    if not 2 <= len(session) <= 64 or not all(
+        c.isascii() and (c.isalnum() or c in "_+=,.@-") for c in session
+    ):
+        raise AwsApiError(
+            "ValidationError",
+            "1 validation error detected: Value at 'roleSessionName' failed to "
+            "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        )
     duration = validate.integer(req, "DurationSeconds", MIN_DURATION, 43200, ROLE_DEFAULT_DURATION)
     assert duration is not None
     role = next((r for r in b.state.roles.all() if b.arn("role", r.path, r.name) == role_arn), None)
     if role is None:
         raise no_such_entity(f"The role with name {role_arn.rsplit('/', 1)[-1]} cannot be found.")
     if duration > role.max_session:
-        raise AwsApiError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set "
-                          "for this role.")
+        raise AwsApiError(
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        )
     mfa = _verify_mfa(b, req, caller)
     now = b.now()
     extra: dict[str, context.ContextValue] = {"sts:RoleSessionName": session}
@@ -85,18 +92,33 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
         extra.update({"aws:MultiFactorAuthPresent": True, "aws:MultiFactorAuthAge": int(now - mfa[1])})
     ctx = context.build(caller, b.account_id, now, extra=extra)
     trust = authz.NamedPolicy(f"{role.name} trust policy", role.trust_policy)
-    decision = authz.authorize(b, authz.identity_policies(b, caller), caller, "sts:AssumeRole", role_arn, ctx,
-                               trust_policy=trust)
+    decision = authz.authorize(
+        b, authz.identity_policies(b, caller), caller, "sts:AssumeRole", role_arn, ctx, trust_policy=trust
+    )
     if not decision.allowed:
         # a trust policy that does not admit the caller reads as a plain "not authorized" on AWS
-        raise AwsApiError("AccessDenied", f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on "
-                          f"resource: {role_arn}", 403)
-    cred = b.issue(None, session=True, expires=now + duration, mfa_serial=mfa[0] if mfa else None,
-                   mfa_auth_time=mfa[1] if mfa else None, role_name=role.name, session_name=session)
+        raise AwsApiError(
+            "AccessDenied",
+            f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            403,
+        )
+    cred = b.issue(
+        None,
+        session=True,
+        expires=now + duration,
+        mfa_serial=mfa[0] if mfa else None,
+        mfa_auth_time=mfa[1] if mfa else None,
+        role_name=role.name,
+        session_name=session,
+    )
     b.state.credentials.update({"origin": "AssumeRole"}, access_key_id=cred.access_key_id)
-    return {"Credentials": _credentials(cred),
-            "AssumedRoleUser": {"AssumedRoleId": f"{role.role_id}:{session}",
-                                "Arn": f"arn:aws:sts::{b.account_id}:assumed-role/{role.name}/{session}"}}
+    return {
+        "Credentials": _credentials(cred),
+        "AssumedRoleUser": {
+            "AssumedRoleId": f"{role.role_id}:{session}",
+            "Arn": f"arn:aws:sts::{b.account_id}:assumed-role/{role.name}/{session}",
+        },
+    }
 
 
 def get_caller_identity(b: Backend, req: QueryRequest, caller: Principal) -> Result:
@@ -108,8 +130,10 @@ def mfa_headers(b: Backend, caller: Principal) -> dict[str, str]:
     if not caller.is_session or caller.credential is None:
         return {"x-tokensim-credentials": "long-term"}
     cred = caller.credential
-    out = {"x-tokensim-credentials": "session",
-           "x-tokensim-mfa-present": "true" if cred.mfa_auth_time is not None else "false"}
+    out = {
+        "x-tokensim-credentials": "session",
+        "x-tokensim-mfa-present": "true" if cred.mfa_auth_time is not None else "false",
+    }
     if cred.mfa_auth_time is not None:
         out["x-tokensim-mfa-auth-time"] = Timestamp(cred.mfa_auth_time).iso()
         out["x-tokensim-mfa-age"] = f"{caller.mfa_age(b.now()) or 0:.0f}"

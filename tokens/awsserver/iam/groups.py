@@ -29,14 +29,19 @@ def get_group(b: Backend, req: QueryRequest, caller: Principal) -> Result:
 
 def list_groups(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     prefix = validate.path_prefix(req)
-    return page(req, [group_record(b, g) for g in b.state.groups.all() if g.path.startswith(prefix)], "Groups")
+    return page(
+        req, [group_record(b, g) for g in b.state.groups.all() if g.path.startswith(prefix)], "Groups"
+    )
 
 
 def delete_group(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     g = group(b, req)
     st = b.state
-    if (st.members.all(group_name=g.name) or st.attached.all(kind=Kind.GROUP, entity=g.name)
-            or st.inline.all(kind=Kind.GROUP, entity=g.name)):
+    if (
+        st.members.all(group_name=g.name)
+        or st.attached.all(kind=Kind.GROUP, entity=g.name)
+        or st.inline.all(kind=Kind.GROUP, entity=g.name)
+    ):
         raise delete_conflict("Cannot delete entity, must remove users from group first.")
     st.groups.delete(name=g.name)
     return None
@@ -62,7 +67,11 @@ def list_groups_for_user(b: Backend, req: QueryRequest, caller: Principal) -> Re
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreateGroup": create_group, "GetGroup": get_group, "ListGroups": list_groups, "DeleteGroup": delete_group,
-    "AddUserToGroup": add_user_to_group, "RemoveUserFromGroup": remove_user_from_group,
+    "CreateGroup": create_group,
+    "GetGroup": get_group,
+    "ListGroups": list_groups,
+    "DeleteGroup": delete_group,
+    "AddUserToGroup": add_user_to_group,
+    "RemoveUserFromGroup": remove_user_from_group,
     "ListGroupsForUser": list_groups_for_user,
 }

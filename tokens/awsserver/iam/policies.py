@@ -123,13 +123,16 @@ def create_policy_version(b: Backend, req: QueryRequest, caller: Principal) -> R
     with b.state.lock:
         versions = b.state.versions.all(arn=p.arn)
         if len(versions) >= MAX_VERSIONS:
-            raise limit_exceeded(f"A managed policy can have up to {MAX_VERSIONS} versions. Before you create a "
-                                 "new version, you must delete an existing version.")
+            raise limit_exceeded(
+                f"A managed policy can have up to {MAX_VERSIONS} versions. Before you create a "
+                "new version, you must delete an existing version."
+            )
         vid = f"v{max(int(v.version_id[1:]) for v in versions) + 1}"
         v = PolicyVersion(p.arn, vid, doc, now)
         b.state.versions.insert(v)
-        b.state.policies.update({"updated": now, **({"default_version": vid} if make_default else {})},
-                                arn=p.arn)
+        b.state.policies.update(
+            {"updated": now, **({"default_version": vid} if make_default else {})}, arn=p.arn
+        )
     return {"PolicyVersion": _version_record(v, vid if make_default else p.default_version, False)}
 
 
@@ -146,8 +149,14 @@ def get_policy_version(b: Backend, req: QueryRequest, caller: Principal) -> Resu
     arn = validate.arn(req, "PolicyArn")
     m = authz.aws_managed(arn)
     if m is not None:
-        return {"PolicyVersion": {"VersionId": m.version, "IsDefaultVersion": True,
-                                  "Document": quote(m.document, safe=""), "CreateDate": Timestamp(0)}}
+        return {
+            "PolicyVersion": {
+                "VersionId": m.version,
+                "IsDefaultVersion": True,
+                "Document": quote(m.document, safe=""),
+                "CreateDate": Timestamp(0),
+            }
+        }
     p, v = _version(b, req)
     return {"PolicyVersion": _version_record(v, p.default_version, True)}
 
@@ -174,6 +183,7 @@ def set_default_policy_version(b: Backend, req: QueryRequest, caller: Principal)
 
 # -- attachments and inline policies, for users, groups and roles
 
+
 def _entity(b: Backend, req: QueryRequest, kind: Kind) -> str:
     if kind is Kind.USER:
         return user(b, req).name
@@ -190,9 +200,12 @@ def _attach(kind: Kind) -> Handler:
             _customer(b, arn)
         with b.state.lock:
             if len(b.state.attached.all(kind=kind, entity=entity)) >= MAX_ATTACHED:
-                raise limit_exceeded(f"Cannot exceed quota for PoliciesPer{kind.value.title()}: {MAX_ATTACHED}")
+                raise limit_exceeded(
+                    f"Cannot exceed quota for PoliciesPer{kind.value.title()}: {MAX_ATTACHED}"
+                )
             b.state.attached.insert(Attachment(kind, entity, arn))
         return None
+
     return handler
 
 
@@ -203,6 +216,7 @@ def _detach(kind: Kind) -> Handler:
         if not b.state.attached.delete(kind=kind, entity=entity, arn=arn):
             raise no_such_entity(f"Policy {arn} was not found.")
         return None
+
     return handler
 
 
@@ -213,9 +227,14 @@ def _list_attached(kind: Kind) -> Handler:
         for a in b.state.attached.all(kind=kind, entity=entity):
             m = authz.aws_managed(a.arn)
             p = b.state.policies.get(arn=a.arn)
-            items.append({"PolicyName": m.name if m else (p.name if p else a.arn.rsplit("/", 1)[-1]),
-                          "PolicyArn": a.arn})
+            items.append(
+                {
+                    "PolicyName": m.name if m else (p.name if p else a.arn.rsplit("/", 1)[-1]),
+                    "PolicyArn": a.arn,
+                }
+            )
         return page(req, items, "AttachedPolicies")
+
     return handler
 
 
@@ -226,6 +245,7 @@ def _put_inline(kind: Kind) -> Handler:
         doc = _document(req, {Kind.USER: 2048, Kind.GROUP: 5120, Kind.ROLE: INLINE_MAX}[kind])
         b.state.inline.upsert(InlinePolicy(kind, entity, name, doc))
         return None
+
     return handler
 
 
@@ -241,8 +261,12 @@ def _inline(b: Backend, req: QueryRequest, kind: Kind) -> tuple[str, InlinePolic
 def _get_inline(kind: Kind) -> Handler:
     def handler(b: Backend, req: QueryRequest, caller: Principal) -> Result:
         entity, p = _inline(b, req, kind)
-        return {f"{kind.value.title()}Name": entity, "PolicyName": p.name,
-                "PolicyDocument": quote(p.document, safe="")}
+        return {
+            f"{kind.value.title()}Name": entity,
+            "PolicyName": p.name,
+            "PolicyDocument": quote(p.document, safe=""),
+        }
+
     return handler
 
 
@@ -251,6 +275,7 @@ def _delete_inline(kind: Kind) -> Handler:
         entity, p = _inline(b, req, kind)
         b.state.inline.delete(kind=kind, entity=entity, name=p.name)
         return None
+
     return handler
 
 
@@ -258,14 +283,20 @@ def _list_inline(kind: Kind) -> Handler:
     def handler(b: Backend, req: QueryRequest, caller: Principal) -> Result:
         entity = _entity(b, req, kind)
         return page(req, [p.name for p in b.state.inline.all(kind=kind, entity=entity)], "PolicyNames")
+
     return handler
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreatePolicy": create_policy, "GetPolicy": get_policy, "ListPolicies": list_policies,
-    "DeletePolicy": delete_policy, "CreatePolicyVersion": create_policy_version,
-    "GetPolicyVersion": get_policy_version, "ListPolicyVersions": list_policy_versions,
-    "DeletePolicyVersion": delete_policy_version, "SetDefaultPolicyVersion": set_default_policy_version,
+    "CreatePolicy": create_policy,
+    "GetPolicy": get_policy,
+    "ListPolicies": list_policies,
+    "DeletePolicy": delete_policy,
+    "CreatePolicyVersion": create_policy_version,
+    "GetPolicyVersion": get_policy_version,
+    "ListPolicyVersions": list_policy_versions,
+    "DeletePolicyVersion": delete_policy_version,
+    "SetDefaultPolicyVersion": set_default_policy_version,
 }
 for _k in Kind:
     _t = _k.value.title()
@@ -276,4 +307,3 @@ for _k in Kind:
     ACTIONS[f"Get{_t}Policy"] = _get_inline(_k)
     ACTIONS[f"Delete{_t}Policy"] = _delete_inline(_k)
     ACTIONS[f"List{_t}Policies"] = _list_inline(_k)
-

@@ -38,7 +38,9 @@ def list_roles(b: Backend, req: QueryRequest, caller: Principal) -> Result:
 
 def delete_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     r = role(b, req)
-    if b.state.attached.all(kind=Kind.ROLE, entity=r.name) or b.state.inline.all(kind=Kind.ROLE, entity=r.name):
+    if b.state.attached.all(kind=Kind.ROLE, entity=r.name) or b.state.inline.all(
+        kind=Kind.ROLE, entity=r.name
+    ):
         raise delete_conflict("Cannot delete entity, must detach all policies first.")
     b.state.roles.delete(name=r.name)
     return None
@@ -53,6 +55,9 @@ def update_assume_role_policy(b: Backend, req: QueryRequest, caller: Principal) 
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreateRole": create_role, "GetRole": get_role, "ListRoles": list_roles, "DeleteRole": delete_role,
+    "CreateRole": create_role,
+    "GetRole": get_role,
+    "ListRoles": list_roles,
+    "DeleteRole": delete_role,
     "UpdateAssumeRolePolicy": update_assume_role_policy,
 }

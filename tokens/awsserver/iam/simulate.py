@@ -1,4 +1,4 @@
-"""SimulatePrincipalPolicy and SimulateCustomPolicy: the policy engine's verdict per action × resource.
+"""SimulatePrincipalPolicy and SimulateCustomPolicy: the policy engine's verdict per action and resource.
 
 The context is what ``ContextEntries`` gives (e.g. ``aws:MultiFactorAuthPresent`` boolean,
 ``aws:MultiFactorAuthAge`` numeric), plus, for a principal, its ``aws:username``, ``aws:userid``
@@ -63,20 +63,27 @@ def _simulate(b: Backend, policies: list[authz.NamedPolicy], req: QueryRequest, 
               principal: Principal | None) -> Result:
     actions = req.members("ActionNames")
     if not actions:
-        raise AwsApiError("ValidationError", "1 validation error detected: Value null at 'actionNames' failed to "
-                          "satisfy constraint: Member must not be null")
+        raise AwsApiError(
+            "ValidationError",
+            "1 validation error detected: Value null at 'actionNames' failed to "
+            "satisfy constraint: Member must not be null",
+        )
     resources = req.members("ResourceArns") or ["*"]
     results: list[dict[str, Any]] = []
     for action in actions:
         for resource in resources:
             who = engine.principal_of(principal, b.account_id) if principal is not None else None
             r = engine.evaluate(policies, action, resource, ctx, who)
-            item: dict[str, Any] = {"EvalActionName": action, "EvalResourceName": resource,
-                                    "EvalDecision": r.decision.aws_name,
-                                    "MissingContextValues": list(r.missing_context_keys)}
+            item: dict[str, Any] = {
+                "EvalActionName": action,
+                "EvalResourceName": resource,
+                "EvalDecision": r.decision.aws_name,
+                "MissingContextValues": list(r.missing_context_keys),
+            }
             if r.deciding:
-                item["MatchedStatements"] = [{"SourcePolicyId": m.policy, "SourcePolicyType": "IAM Policy"}
-                                             for m in r.deciding]
+                item["MatchedStatements"] = [
+                    {"SourcePolicyId": m.policy, "SourcePolicyType": "IAM Policy"} for m in r.deciding
+                ]
             results.append(item)
     return page(req, results, "EvaluationResults")
 
@@ -84,8 +91,11 @@ def _simulate(b: Backend, policies: list[authz.NamedPolicy], req: QueryRequest, 
 def simulate_custom_policy(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     policies = _policies(req, "PolicyInputList")
     if not policies:
-        raise AwsApiError("ValidationError", "1 validation error detected: Value null at 'policyInputList' "
-                          "failed to satisfy constraint: Member must not be null")
+        raise AwsApiError(
+            "ValidationError",
+            "1 validation error detected: Value null at 'policyInputList' "
+            "failed to satisfy constraint: Member must not be null",
+        )
     return _simulate(b, policies, req, _context_entries(req), None)
 
 
@@ -105,7 +115,10 @@ def simulate_principal_policy(b: Backend, req: QueryRequest, caller: Principal) 
         return _simulate(b, policies + _policies(req, "PolicyInputList"), req, _context_entries(req), None)
     else:
         raise no_such_entity(f"The entity {source[:256]} cannot be found.")
-    ctx: dict[str, ContextValue] = {"aws:userid": principal.user_id, "aws:PrincipalArn": principal.principal_arn}
+    ctx: dict[str, ContextValue] = {
+        "aws:userid": principal.user_id,
+        "aws:PrincipalArn": principal.principal_arn,
+    }
     if principal.username:
         ctx["aws:username"] = principal.username
     ctx.update(_context_entries(req))

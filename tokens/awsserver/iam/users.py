@@ -82,14 +82,22 @@ def update_access_key(b: Backend, req: QueryRequest, caller: Principal) -> Resul
     _, akid = _own_key(b, req, caller)
     status = validate.required(req, "Status")
     if status not in ("Active", "Inactive"):
-        raise AwsApiError("ValidationError", f"1 validation error detected: Value '{status[:64]}' at 'status' "
-                          "failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]")
+        raise AwsApiError(
+            "ValidationError",
+            f"1 validation error detected: Value '{status[:64]}' at 'status' "
+            "failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]",
+        )
     b.state.credentials.update({"status": status}, access_key_id=akid)
     return None
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreateUser": create_user, "GetUser": get_user, "ListUsers": list_users, "DeleteUser": delete_user,
-    "CreateAccessKey": create_access_key, "ListAccessKeys": list_access_keys,
-    "DeleteAccessKey": delete_access_key, "UpdateAccessKey": update_access_key,
+    "CreateUser": create_user,
+    "GetUser": get_user,
+    "ListUsers": list_users,
+    "DeleteUser": delete_user,
+    "CreateAccessKey": create_access_key,
+    "ListAccessKeys": list_access_keys,
+    "DeleteAccessKey": delete_access_key,
+    "UpdateAccessKey": update_access_key,
 }
