@@ -61,18 +61,54 @@ def _signing(m: ServiceModel) -> str:
     return str(meta.get("signingName") or meta.get("endpointPrefix") or m.service_name)
 
 
+def _metadata_head(service: str) -> dict[str, str]:
+    """``endpointPrefix`` / ``signingName`` read from the first bytes of a service model, without
+    loading (and caching) the whole model: a scan of every service stays cheap in time and memory."""
+    import gzip
+    import os
+
+    loader = _session.get_component("data_loader")
+    version = loader.determine_latest_version(service, "service-2")
+    for base in loader.search_paths:
+        for name in ("service-2.json.gz", "service-2.json"):
+            path = os.path.join(base, service, version, name)
+            if os.path.isfile(path):
+                opener = gzip.open if name.endswith(".gz") else open
+                with opener(path, "rb") as f:
+                    head = f.read(4096)
+                body = head.split(b'"operations"', 1)[0]  # the metadata block comes first
+                return {k.decode(): v.decode() for k, v in
+                        re.findall(rb'"(endpointPrefix|signingName)"\s*:\s*"([^"]*)"', body)}
+    return {}
+
+
+@lru_cache(maxsize=1)
+def _signing_index() -> dict[str, str]:
+    """signing name → service model name, for the services whose names differ."""
+    with _session_lock:
+        names = _session.get_available_services()
+        out: dict[str, str] = {}
+        for name in names:
+            try:
+                meta = _metadata_head(name)
+            except (OSError, ValueError):
+                continue
+            signing = meta.get("signingName") or meta.get("endpointPrefix") or name
+            out.setdefault(signing, name)
+    return out
+
+
 @lru_cache(maxsize=256)
 def model_for(signing_name: str) -> ServiceModel | None:
-    """The service model signed as ``signing_name`` (the same-named model first, else a scan)."""
+    """The service model signed as ``signing_name`` (the same-named model first, else the index)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", signing_name):
+        return None
     m = _load(signing_name)
     if m is not None and _signing(m) == signing_name:
         return m
-    with _session_lock:
-        names = _session.get_available_services()
-    for name in names:
-        cand = _load(name)
-        if cand is not None and _signing(cand) == signing_name:
-            return cand
+    other = _signing_index().get(signing_name)
+    if other is not None and other != signing_name:
+        return _load(other)
     return m
 
 
