@@ -181,3 +181,22 @@ def test_listening_socket_says_tcp_so_responses_are_not_nagled(aws: Aws) -> None
     import socket
 
     assert aws.server._sock.proto == socket.IPPROTO_TCP
+
+
+def test_s3_presigned_urls(aws: Aws) -> None:
+    from botocore.config import Config
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="presign-bucket")
+    s3.put_object(Bucket="presign-bucket", Key="a b.txt", Body=b"hello")
+    import boto3
+
+    key, secret = aws.admin
+    signer = boto3.client("s3", endpoint_url=aws.server.url, region_name="us-east-1", aws_access_key_id=key,
+                          aws_secret_access_key=secret, config=Config(signature_version="s3v4"))
+    url = signer.generate_presigned_url("get_object", Params={"Bucket": "presign-bucket", "Key": "a b.txt"})
+    assert httpx.get(url, timeout=5).content == b"hello"
+    assert httpx.get(url.replace("a%20b", "a%20c"), timeout=5).status_code == 403  # another key: signature
+    v2 = s3.generate_presigned_url("get_object", Params={"Bucket": "presign-bucket", "Key": "a b.txt"})
+    r = httpx.get(v2, timeout=5)
+    assert r.status_code == 400 and b"<Code>InvalidRequest</Code>" in r.content and b"<Error>" in r.content

@@ -157,6 +157,11 @@ def _run_own(
     return Response(200, render_result(qreq, result), headers)
 
 
+def _sigv2(req: HttpRequest) -> bool:
+    q = req.query_params()
+    return req.header("authorization").startswith("AWS ") or ("AWSAccessKeyId" in q and "Signature" in q)
+
+
 def _dry_run(op: Operation, params: dict[str, str]) -> bool:
     return op.prefix == "ec2" and params.get("DryRun", "").lower() == "true"
 
@@ -167,6 +172,10 @@ def handle(b: Backend, settings: Settings, req: HttpRequest) -> Response:
     try:
         signed = sigv4.parse(req)
         if signed is None:
+            if _sigv2(req):  # S3's legacy signatures: answered as S3 does where only SigV4 is accepted
+                protocol = "rest-xml"
+                raise AwsApiError("InvalidRequest", "The authorization mechanism you have provided is not "
+                                  "supported. Please use AWS4-HMAC-SHA256.", 400)
             raise AwsApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
         service = signed.service
         model = operations.model_for(signed.service)
