@@ -273,3 +273,30 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_cli_manual_clock_and_fixed_admin_key(tmp_path: Path) -> None:
+    import httpx
+
+    proc = start_cli(tmp_path, "--db", str(tmp_path / "m.sqlite3"), "--clock", "manual", "--at", "1767225600",
+                     "--admin-access-key-id", "AKIATOKENSIMADMIN001", "--admin-secret-access-key", "s3cr3t")
+    try:
+        info = ready_line(proc)
+        assert (info["access_key_id"], info["secret_access_key"], info["clock"]) == (
+            "AKIATOKENSIMADMIN001", "s3cr3t", "manual")
+        url = str(info["url"])
+        assert httpx.get(url + "/_tokensim/clock", timeout=5).json()["iso"] == "2026-01-01T00:00:00Z"
+        assert httpx.post(url + "/_tokensim/clock", json={"advance": 90}, timeout=5).json()["now"] == 1767225690
+        sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id="AKIATOKENSIMADMIN001", aws_secret_access_key="s3cr3t")
+        creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+        assert creds["Expiration"].timestamp() == 1767225690 + 900  # the account's (manual) time
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    half = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(tmp_path / "h.db"),
+                           "--admin-access-key-id", "AKIAONLYHALF"], capture_output=True, text=True, timeout=30)
+    assert half.returncode == 1 and half.stderr.startswith("error: ") and half.stderr.count("\n") == 1
