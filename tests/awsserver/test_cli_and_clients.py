@@ -286,7 +286,8 @@ def test_cli_manual_clock_and_fixed_admin_key(tmp_path: Path) -> None:
             "AKIATOKENSIMADMIN001", "s3cr3t", "manual")
         url = str(info["url"])
         assert httpx.get(url + "/_tokensim/clock", timeout=5).json()["iso"] == "2026-01-01T00:00:00Z"
-        assert httpx.post(url + "/_tokensim/clock", json={"advance": 90}, timeout=5).json()["now"] == 1767225690
+        moved = httpx.post(url + "/_tokensim/clock", json={"advance": 90}, timeout=5).json()
+        assert moved["now"] == 1767225690
         sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1",
                            aws_access_key_id="AKIATOKENSIMADMIN001", aws_secret_access_key="s3cr3t")
         creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
@@ -298,5 +299,6 @@ def test_cli_manual_clock_and_fixed_admin_key(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(5)
     half = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(tmp_path / "h.db"),
-                           "--admin-access-key-id", "AKIAONLYHALF"], capture_output=True, text=True, timeout=30)
+                           "--admin-access-key-id", "AKIAONLYHALF"], capture_output=True, text=True,
+                          timeout=30)
     assert half.returncode == 1 and half.stderr.startswith("error: ") and half.stderr.count("\n") == 1

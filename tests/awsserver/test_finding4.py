@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tokens.awsserver.errors import AwsApiError
+from tokens.awsserver.errors import AwsApiFault
 from tokens.awsserver.http import read_capped
 
 from .conftest import Aws, error_of, signed
@@ -82,7 +82,7 @@ def test_finding4_reader_never_holds_more_than_the_cap() -> None:
             consumed += 1
             yield b"x" * 65536
 
-    with pytest.raises(AwsApiError) as e:
+    with pytest.raises(AwsApiFault) as e:
         asyncio.run(read_capped(chunks(), 1024 * 1024, None))
     assert e.value.status == 413 and consumed == 17  # 16 chunks fit in 1 MiB, the 17th is refused
 
@@ -91,7 +91,7 @@ def test_finding4_reader_never_holds_more_than_the_cap() -> None:
         yield b"cd"
 
     assert asyncio.run(read_capped(small(), 4, None)) == b"abcd"
-    with pytest.raises(AwsApiError):
+    with pytest.raises(AwsApiFault):
         asyncio.run(read_capped(chunks(), 1024, "9" * 30))
 
 

@@ -25,13 +25,13 @@ def _policy_file(path: str) -> tuple[str, str]:
 
 def _check_policies(policies: list[tuple[str, str]]) -> None:
     from ..awsserver.authz import check_document
-    from ..awsserver.errors import AwsApiError
+    from ..awsserver.errors import AwsApiFault
     from ..errors import InputError
 
     for name, text in policies:
         try:
             check_document(text)
-        except AwsApiError as e:
+        except AwsApiFault as e:
             raise InputError(f"{name}: {e.message}") from None
 
 

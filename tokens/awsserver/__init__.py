@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from .backend import ADMIN_USER, DEFAULT_ACCOUNT, Backend
 from .engine import NamedPolicy
-from .errors import AwsApiError, AwsServerError
+from .errors import AwsApiFault, AwsServerError
 from .server import AwsServer
 
 __all__ = [
     "ADMIN_USER",
     "DEFAULT_ACCOUNT",
-    "AwsApiError",
+    "AwsApiFault",
     "AwsServer",
     "AwsServerError",
     "Backend",

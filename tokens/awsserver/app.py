@@ -28,7 +28,7 @@ from ..clock import ManualClock
 from . import shapes
 from .backend import Backend
 from .console import SigninError, signin
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .http import DEFAULT_MAX_BODY, HttpRequest, read_capped
 from .pipeline import Settings, handle
 
@@ -52,7 +52,7 @@ def create_app(
     async def aws(request: Request) -> Response:
         try:
             body = await read_capped(request.stream(), max_body, request.headers.get("content-length"))
-        except AwsApiError as e:
+        except AwsApiFault as e:
             status, payload, headers = shapes.render(_protocol_of(request), "iam", e, "0")
             return Response(payload, status_code=status, headers={**headers, "connection": "close"})
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -87,7 +87,7 @@ def create_app(
                     c.advance(value)
                 else:
                     c.set(value)
-            except (ValueError, TypeError, AwsApiError) as e:
+            except (ValueError, TypeError, AwsApiFault) as e:
                 return JSONResponse({"error": str(e)}, 400)
         from .context import iso
 
@@ -120,7 +120,7 @@ def create_app(
             if not isinstance(data, dict):
                 raise SigninError("expected a JSON object")
             result = await run_in_threadpool(signin, backend, data)
-        except (ValueError, SigninError, AwsApiError) as e:
+        except (ValueError, SigninError, AwsApiFault) as e:
             return JSONResponse({"error": str(e)}, 401 if isinstance(e, SigninError) else 400)
         return JSONResponse(result)
 

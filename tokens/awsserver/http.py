@@ -8,10 +8,10 @@ refused as soon as it passes the cap: a 200 MB upload never lands in memory.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from .errors import AwsApiError
+from .errors import AwsApiFault
 
 DEFAULT_MAX_BODY = 1024 * 1024  # 1 MiB
 
@@ -25,7 +25,6 @@ class HttpRequest:
     body: bytes = b""
     client_ip: str = "127.0.0.1"
     secure: bool = False
-    host: str = field(default="")
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -34,8 +33,8 @@ class HttpRequest:
         return dict(parse_qsl(self.query, keep_blank_values=True))
 
 
-def too_large(limit: int) -> AwsApiError:
-    return AwsApiError("RequestEntityTooLarge",
+def too_large(limit: int) -> AwsApiFault:
+    return AwsApiFault("RequestEntityTooLarge",
                        f"Request body must be less than or equal to {limit} bytes", 413)
 
 
@@ -46,7 +45,7 @@ async def read_capped(chunks: AsyncIterator[bytes], limit: int, declared: str | 
             if int(declared) > limit:
                 raise too_large(limit)
         except ValueError:
-            raise AwsApiError("InvalidRequest", "Content-Length is not a number", 400) from None
+            raise AwsApiFault("InvalidRequest", "Content-Length is not a number", 400) from None
     buf = bytearray()
     async for chunk in chunks:
         buf += chunk

@@ -24,7 +24,7 @@ import botocore.session
 from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel, ServiceModel
 
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .http import HttpRequest
 
 _session_lock = threading.Lock()
@@ -185,13 +185,13 @@ def _match_rest(m: ServiceModel, req: HttpRequest) -> tuple[str, tuple[tuple[str
     return r.op, tuple((lab, unquote(v)) for lab, v in zip(r.labels, mt.groups(), strict=True))
 
 
-def unknown_operation(protocol: str, what: str) -> AwsApiError:
+def unknown_operation(protocol: str, what: str) -> AwsApiFault:
     if protocol in ("query", "ec2"):
-        return AwsApiError("InvalidAction",
+        return AwsApiFault("InvalidAction",
                            f"The action {what or '(none)'} is not valid for this web service.")
     if protocol == "json":
-        return AwsApiError("UnknownOperationException", f"Unknown operation {what}", 400)
-    return AwsApiError(
+        return AwsApiFault("UnknownOperationException", f"Unknown operation {what}", 400)
+    return AwsApiFault(
         "MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405
     )
 
@@ -200,7 +200,7 @@ def resolve(signing_name: str, req: HttpRequest, params: dict[str, str]) -> Oper
     """The operation ``req`` calls on the service signed as ``signing_name``."""
     m = model_for(signing_name)
     if m is None:
-        raise AwsApiError(
+        raise AwsApiFault(
             "InvalidClientTokenId" if not signing_name else "UnrecognizedService",
             f"Unknown service '{signing_name[:64]}'",
             400,

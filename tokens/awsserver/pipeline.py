@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import TokensimError
 from . import authz, context, iam, moto_bridge, operations, resources, shapes, sigv4, sts
 from .backend import Backend
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .http import HttpRequest
 from .operations import Operation
 from .principal import Principal, authenticate
@@ -55,17 +55,17 @@ def _params(op_protocol: str, req: HttpRequest) -> dict[str, str]:
     return req.query_params()
 
 
-def _deny(op: Operation, caller: Principal, r: authz.Result) -> AwsApiError:
+def _deny(op: Operation, caller: Principal, r: authz.Result) -> AwsApiFault:
     msg = r.access_denied_message(caller.arn)
     if op.prefix == "ec2":
-        return AwsApiError(
+        return AwsApiFault(
             "UnauthorizedOperation", f"You are not authorized to perform this operation. {msg}", 403
         )
     if op.prefix == "s3":
-        return AwsApiError("AccessDenied", msg, 403)
+        return AwsApiFault("AccessDenied", msg, 403)
     if op.protocol in ("json", "rest-json"):
-        return AwsApiError("AccessDeniedException", msg, 400 if op.protocol == "json" else 403)
-    return AwsApiError("AccessDenied", msg, 403)
+        return AwsApiFault("AccessDeniedException", msg, 400 if op.protocol == "json" else 403)
+    return AwsApiFault("AccessDenied", msg, 403)
 
 
 def _entry_rules(b: Backend, op: Operation, caller: Principal) -> None:
@@ -75,18 +75,18 @@ def _entry_rules(b: Backend, op: Operation, caller: Principal) -> None:
         return
     if cred.origin == "GetSessionToken":
         if op.prefix == "iam" and cred.mfa_auth_time is None:
-            raise AwsApiError(
+            raise AwsApiFault(
                 "AccessDenied",
                 "You cannot call any IAM API operations unless MFA authentication "
                 "information is included in the request.",
                 403,
             )
         if op.prefix == "sts" and op.name not in ("AssumeRole", "GetCallerIdentity"):
-            raise AwsApiError("AccessDenied", f"Cannot call {op.name} with session credentials", 403)
+            raise AwsApiFault("AccessDenied", f"Cannot call {op.name} with session credentials", 403)
     if cred.is_console and caller.username is not None and op.action not in _RESET_ALLOWED:
         lp = b.state.logins.get(user_name=caller.username)
         if lp is not None and lp.reset_required:
-            raise AwsApiError(
+            raise AwsApiFault(
                 "AccessDenied",
                 f"User: {caller.arn} must change the password before calling "
                 f"{op.action} (PasswordResetRequired)",
@@ -135,7 +135,7 @@ def _bucket_policy(b: Backend, bucket: str) -> authz.NamedPolicy | None:
     policy = authz.NamedPolicy(f"bucket policy of {bucket}", doc)
     try:
         authz.check_document(doc, kind=authz.Kind.RESOURCE)
-    except AwsApiError as e:  # moto accepted something the engine cannot read: say so, ignore it
+    except AwsApiFault as e:  # moto accepted something the engine cannot read: say so, ignore it
         sys.stderr.write(f"tokensim aws serve: ignoring the bucket policy of {bucket}: {e.message}\n")
         return None
     return policy
@@ -147,7 +147,7 @@ def _run_own(
     qreq = query_request(params, op.prefix, request_id)
     handler = OWN[op.prefix].get(op.name)
     if handler is None:
-        raise AwsApiError(
+        raise AwsApiFault(
             "InvalidAction", f"{op.name} is not implemented by tokensim aws serve (see docs/aws.md)", 400
         )
     result = handler(b, qreq, caller)
@@ -174,9 +174,9 @@ def handle(b: Backend, settings: Settings, req: HttpRequest) -> Response:
         if signed is None:
             if _sigv2(req):  # S3's legacy signatures: answered as S3 does where only SigV4 is accepted
                 protocol = "rest-xml"
-                raise AwsApiError("InvalidRequest", "The authorization mechanism you have provided is not "
+                raise AwsApiFault("InvalidRequest", "The authorization mechanism you have provided is not "
                                   "supported. Please use AWS4-HMAC-SHA256.", 400)
-            raise AwsApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+            raise AwsApiFault("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
         service = signed.service
         model = operations.model_for(signed.service)
         if model is not None:
@@ -189,17 +189,17 @@ def handle(b: Backend, settings: Settings, req: HttpRequest) -> Response:
         if op.prefix in OWN:
             return _run_own(b, op, params, caller, request_id)
         if _dry_run(op, params):
-            raise AwsApiError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+            raise AwsApiFault("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
         r = moto_bridge.forward(req)
         return Response(r.status, r.body, dict(r.headers))
-    except AwsApiError as e:
+    except AwsApiFault as e:
         return Response(*shapes.render(protocol, service, e, request_id))
     except TokensimError as e:  # a library refusal the checks above did not catch
-        err = AwsApiError("ValidationError", str(e), 400)
+        err = AwsApiFault("ValidationError", str(e), 400)
         return Response(*shapes.render(protocol, service, err, request_id))
     except Exception as e:  # never a traceback to the client; one line to the server's stderr
         sys.stderr.write(
             f"tokensim aws serve: {req.method} {req.raw_path[:80]} failed: {type(e).__name__}: {e}\n"
         )
-        err = AwsApiError("InternalFailure", "internal error", 500, "Receiver")
+        err = AwsApiFault("InternalFailure", "internal error", 500, "Receiver")
         return Response(*shapes.render(protocol, service, err, request_id))

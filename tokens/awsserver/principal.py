@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from . import sigv4
 from .backend import Backend
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .http import HttpRequest
 from .records import Credential, Role, User
 
@@ -57,12 +57,12 @@ class Principal:
         return self.user.name if self.user is not None and self.kind is PrincipalKind.USER else None
 
 
-def invalid_token() -> AwsApiError:
-    return AwsApiError("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+def invalid_token() -> AwsApiFault:
+    return AwsApiFault("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
 
 
-def expired() -> AwsApiError:
-    return AwsApiError("ExpiredToken", "The security token included in the request is expired", 403)
+def expired() -> AwsApiFault:
+    return AwsApiFault("ExpiredToken", "The security token included in the request is expired", 403)
 
 
 def of_credential(b: Backend, cred: Credential) -> Principal:

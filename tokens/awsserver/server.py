@@ -22,7 +22,7 @@ from . import moto_bridge
 from .app import create_app
 from .backend import DEFAULT_ACCOUNT, Backend
 from .engine import NamedPolicy
-from .errors import AwsApiError, AwsServerError
+from .errors import AwsApiFault, AwsServerError
 from .http import DEFAULT_MAX_BODY
 from .pipeline import Settings
 
@@ -106,7 +106,7 @@ class AwsServer:
             if p.parsed is None:
                 try:
                     authz.check_document(p.document)
-                except AwsApiError as e:
+                except AwsApiFault as e:
                     raise AwsServerError(f"{p.name}: {e.message}") from None
         self.backend = backend or Backend(db, account_id=account_id, clock=clock, admin_key=admin_key)
         if reset_moto and moto_bridge.available():

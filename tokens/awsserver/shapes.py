@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .query import IAM_NS, NAMESPACES, document, xml_text
 
 Rendered = tuple[int, bytes, dict[str, str]]
 
 
-def render(protocol: str, service: str, e: AwsApiError, request_id: str) -> Rendered:
+def render(protocol: str, service: str, e: AwsApiFault, request_id: str) -> Rendered:
     headers = {"x-amzn-RequestId": request_id}
     if protocol == "ec2":
         root = ET.Element("Response")

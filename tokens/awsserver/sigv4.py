@@ -18,13 +18,12 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import unquote
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from .errors import AwsApiError
+from .errors import AwsApiFault
 from .http import HttpRequest
 
 MAX_SKEW = 15 * 60
@@ -50,12 +49,12 @@ class Signed:
     expires: int | None = None
 
 
-def _missing_auth() -> AwsApiError:
-    return AwsApiError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+def _missing_auth() -> AwsApiFault:
+    return AwsApiFault("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
 
 
-def _incomplete(what: str) -> AwsApiError:
-    return AwsApiError("IncompleteSignature", f"Authorization header requires '{what}' parameter.", 403)
+def _incomplete(what: str) -> AwsApiFault:
+    return AwsApiFault("IncompleteSignature", f"Authorization header requires '{what}' parameter.", 403)
 
 
 def parse(req: HttpRequest) -> Signed | None:
@@ -65,7 +64,7 @@ def parse(req: HttpRequest) -> Signed | None:
     if auth:
         m = _AUTH.fullmatch(auth.strip())
         if m is None:
-            raise AwsApiError("IncompleteSignature", "Unsupported or malformed Authorization header "
+            raise AwsApiFault("IncompleteSignature", "Unsupported or malformed Authorization header "
                               "(only AWS4-HMAC-SHA256 is accepted)", 403)
         parts: dict[str, str] = {}
         for item in m.group(1).split(","):
@@ -77,7 +76,7 @@ def parse(req: HttpRequest) -> Signed | None:
                 raise _incomplete(name)
         amz_date = req.header("x-amz-date")
         if not amz_date:
-            raise AwsApiError("IncompleteSignature", "Authorization header requires existence of either a "
+            raise AwsApiFault("IncompleteSignature", "Authorization header requires existence of either a "
                               "'X-Amz-Date' or a 'Date' header.", 403)
         return _signed(parts["Credential"], amz_date, parts["SignedHeaders"], parts["Signature"],
                        req.header("x-amz-security-token") or None, presigned=False, expires=None)
@@ -85,14 +84,14 @@ def parse(req: HttpRequest) -> Signed | None:
         for name in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders",
                      "X-Amz-Signature"):
             if name not in q:
-                raise AwsApiError("AuthorizationQueryParametersError",
+                raise AwsApiFault("AuthorizationQueryParametersError",
                                   f"Query-string authentication requires the {name} parameter", 400)
         if q["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
-            raise AwsApiError("AuthorizationQueryParametersError",
+            raise AwsApiFault("AuthorizationQueryParametersError",
                               "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"", 400)
         raw = q.get("X-Amz-Expires", "900")
         if not (raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 7):
-            raise AwsApiError("AuthorizationQueryParametersError",
+            raise AwsApiFault("AuthorizationQueryParametersError",
                               "X-Amz-Expires should be a number", 400)
         return _signed(q["X-Amz-Credential"], q["X-Amz-Date"], q["X-Amz-SignedHeaders"],
                        q["X-Amz-Signature"], q.get("X-Amz-Security-Token"), presigned=True,
@@ -104,15 +103,15 @@ def _signed(credential: str, amz_date: str, signed_headers: str, signature: str,
             presigned: bool, expires: int | None) -> Signed:
     m = _SCOPE.fullmatch(credential)
     if m is None:
-        raise AwsApiError("IncompleteSignature", f"Credential should be scoped to a valid region, not "
+        raise AwsApiFault("IncompleteSignature", f"Credential should be scoped to a valid region, not "
                           f"'{credential[:120]}'", 403)
     try:
         datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
     except ValueError:
-        raise AwsApiError("IncompleteSignature", "Date must be in ISO-8601 'basic format'.", 403) from None
+        raise AwsApiFault("IncompleteSignature", "Date must be in ISO-8601 'basic format'.", 403) from None
     headers = tuple(h for h in signed_headers.lower().split(";") if h)
     if "host" not in headers:
-        raise AwsApiError("SignatureDoesNotMatch", "'Host' must be a 'SignedHeader' in the AWS "
+        raise AwsApiFault("SignatureDoesNotMatch", "'Host' must be a 'SignedHeader' in the AWS "
                           "Authorization.", 403)
     return Signed(access_key_id=m.group(1), date=m.group(2), region=m.group(3), service=m.group(4),
                   amz_date=amz_date, signed_headers=headers, signature=signature.strip(),
@@ -126,20 +125,20 @@ def signed_at(s: Signed) -> float:
 def check_time(s: Signed, wall_now: float) -> None:
     t = signed_at(s)
     if s.date != s.amz_date[:8]:
-        raise AwsApiError("SignatureDoesNotMatch", "Date in Credential scope does not match YYYYMMDD from "
+        raise AwsApiFault("SignatureDoesNotMatch", "Date in Credential scope does not match YYYYMMDD from "
                           "ISO-8601 version of date from HTTP", 403)
     if s.presigned:
         assert s.expires is not None
         if s.expires > MAX_PRESIGN:
-            raise AwsApiError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week "
+            raise AwsApiFault("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week "
                               "(in seconds) that is 604800", 400)
         if wall_now > t + s.expires or t > wall_now + MAX_SKEW:
-            raise AwsApiError("AccessDenied" if s.service == "s3" else "ExpiredToken",
+            raise AwsApiFault("AccessDenied" if s.service == "s3" else "ExpiredToken",
                               "Request has expired", 403)
         return
     if abs(wall_now - t) > MAX_SKEW:
         code = "RequestTimeTooSkewed" if s.service == "s3" else "SignatureDoesNotMatch"
-        raise AwsApiError(code, "Signature expired: the difference between the request time and the "
+        raise AwsApiFault(code, "Signature expired: the difference between the request time and the "
                           "current time is too large.", 403)
 
 
@@ -168,14 +167,11 @@ def verify(req: HttpRequest, s: Signed, secret: str) -> None:
     declared = req.header("x-amz-content-sha256")
     hashed = declared and declared not in UNSIGNED and not declared.startswith("STREAMING-")
     if hashed and not hmac.compare_digest(declared.lower(), hashlib.sha256(req.body).hexdigest()):
-        raise AwsApiError("XAmzContentSHA256Mismatch" if s.service == "s3" else "SignatureDoesNotMatch",
+        raise AwsApiFault("XAmzContentSHA256Mismatch" if s.service == "s3" else "SignatureDoesNotMatch",
                           "The provided 'x-amz-content-sha256' header does not match what was computed.",
                           400 if s.service == "s3" else 403)
     if not hmac.compare_digest(expected_signature(req, s, secret), s.signature):
-        raise AwsApiError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+        raise AwsApiFault("SignatureDoesNotMatch", "The request signature we calculated does not match the "
                           "signature you provided. Check your AWS Secret Access Key and signing method. "
                           "Consult the service documentation for details.", 403)
 
-
-def unquote_path(raw: str) -> str:
-    return unquote(raw)

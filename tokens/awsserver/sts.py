@@ -13,7 +13,7 @@ from typing import Any
 from ..verifier import Reason
 from . import authz, context, validate
 from .backend import Backend
-from .errors import AwsApiError, mfa_failed, mfa_unvalidated, no_such_entity
+from .errors import AwsApiFault, mfa_failed, mfa_unvalidated, no_such_entity
 from .iam.common import Handler, Result
 from .principal import Principal, PrincipalKind
 from .query import QueryRequest, Timestamp
@@ -51,7 +51,7 @@ def _credentials(cred: Credential) -> dict[str, Any]:
 
 def get_session_token(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     if caller.is_session:
-        raise AwsApiError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
+        raise AwsApiFault("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
     duration = validate.integer(req, "DurationSeconds", MIN_DURATION, MAX_DURATION, DEFAULT_DURATION)
     assert duration is not None
     mfa = _verify_mfa(b, req, caller)
@@ -70,7 +70,7 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     if not 2 <= len(session) <= 64 or not all(
         c.isascii() and (c.isalnum() or c in "_+=,.@-") for c in session
     ):
-        raise AwsApiError(
+        raise AwsApiFault(
             "ValidationError",
             "1 validation error detected: Value at 'roleSessionName' failed to "
             "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
@@ -81,7 +81,7 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     if role is None:
         raise no_such_entity(f"The role with name {role_arn.rsplit('/', 1)[-1]} cannot be found.")
     if duration > role.max_session:
-        raise AwsApiError(
+        raise AwsApiFault(
             "ValidationError",
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         )
@@ -97,7 +97,7 @@ def assume_role(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     )
     if not decision.allowed:
         # a trust policy that does not admit the caller reads as a plain "not authorized" on AWS
-        raise AwsApiError(
+        raise AwsApiFault(
             "AccessDenied",
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             403,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import AwsApiError, missing, validation
+from .errors import AwsApiFault, missing, validation
 from .query import QueryRequest
 
 _NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
@@ -114,7 +114,7 @@ def integer(req: QueryRequest, param: str, low: int, high: int, default: int | N
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
-        raise AwsApiError("ValidationError", f"1 validation error detected: Value at '{_member(param)}' "
+        raise AwsApiFault("ValidationError", f"1 validation error detected: Value at '{_member(param)}' "
                           "failed to satisfy constraint: Member must be an integer", 400)
     v = int(raw)
     if v < low:

@@ -1,7 +1,7 @@
 """IAM actions, one module per entity group; :data:`ACTIONS` is the dispatch table.
 
 Each handler takes ``(backend, request, caller)`` and returns the result members (or None for an
-action without output); failures raise :class:`~tokens.awsserver.errors.AwsApiError` with IAM's
+action without output); failures raise :class:`~tokens.awsserver.errors.AwsApiFault` with IAM's
 code, message and status.
 """
 

@@ -47,9 +47,9 @@ def user_or_caller(b: Backend, req: QueryRequest, caller: Principal) -> User:
     if req.get("UserName") is not None:
         return user(b, req)
     if caller.user is None or caller.username is None:
-        from ..errors import AwsApiError
+        from ..errors import AwsApiFault
 
-        raise AwsApiError("ValidationError", "Must specify userName when calling with non-User credentials")
+        raise AwsApiFault("ValidationError", "Must specify userName when calling with non-User credentials")
     return caller.user
 
 
@@ -75,9 +75,9 @@ def page(req: QueryRequest, items: list[Any], key: str) -> dict[str, Any]:
     marker = req.get("Marker")
     if marker is not None:
         if not (marker.isascii() and marker.isdigit()):
-            from ..errors import AwsApiError
+            from ..errors import AwsApiFault
 
-            raise AwsApiError("ValidationError", "Invalid Marker")
+            raise AwsApiFault("ValidationError", "Invalid Marker")
         start = int(marker)
     size = validate.integer(req, "MaxItems", 1, 1000, 100) or 100
     chunk = items[start:start + size]

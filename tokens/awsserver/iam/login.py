@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import validate
 from ..backend import Backend, check_password, hash_password
-from ..errors import AwsApiError, already_exists, no_such_entity
+from ..errors import AwsApiFault, already_exists, no_such_entity
 from ..principal import Principal
 from ..query import QueryRequest, Timestamp
 from ..records import LoginProfile
@@ -35,8 +35,8 @@ def _policy(b: Backend) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def _password_error(msg: str) -> AwsApiError:
-    return AwsApiError("PasswordPolicyViolation", msg, 400)
+def _password_error(msg: str) -> AwsApiFault:
+    return AwsApiFault("PasswordPolicyViolation", msg, 400)
 
 
 def check_against_policy(b: Backend, password: str) -> None:
@@ -106,11 +106,11 @@ def delete_login_profile(b: Backend, req: QueryRequest, caller: Principal) -> Re
 
 def change_password(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     if caller.username is None:
-        raise AwsApiError("InvalidUserType", "Only IAM users can change their own password.", 400)
+        raise AwsApiFault("InvalidUserType", "Only IAM users can change their own password.", 400)
     old, new = _password(req, "OldPassword"), _password(req, "NewPassword")
     lp = _profile(b, caller.username)
     if not check_password(old, lp.password_hash):
-        raise AwsApiError("AccessDenied", "The old password was incorrect.", 403)
+        raise AwsApiFault("AccessDenied", "The old password was incorrect.", 403)
     check_against_policy(b, new)
     b.state.logins.update({"password_hash": hash_password(new), "reset_required": False},
                           user_name=lp.user_name)

@@ -14,7 +14,7 @@ from ...verifier import Reason
 from .. import validate
 from ..backend import Backend
 from ..errors import (
-    AwsApiError,
+    AwsApiFault,
     already_exists,
     delete_conflict,
     invalid_code,
@@ -53,9 +53,9 @@ def create_virtual_mfa_device(b: Backend, req: QueryRequest, caller: Principal) 
                                  "QRCodePNG": qr_png_bytes(uri)}}
 
 
-def _sync_error(reason: Reason) -> AwsApiError:
+def _sync_error(reason: Reason) -> AwsApiFault:
     if reason is Reason.UNKNOWN:
-        return AwsApiError("NoSuchEntity", "MFA device not found.", 404)
+        return AwsApiFault("NoSuchEntity", "MFA device not found.", 404)
     if reason is Reason.ALREADY_ACTIVE:
         return already_exists("MFA Device is already in use.")
     return invalid_code()  # not found, not consecutive, throttled, locked: IAM says no more
@@ -86,7 +86,7 @@ def _assigned(b: Backend, req: QueryRequest, caller: Principal) -> MfaDeviceReco
     serial = validate.serial(req)
     d = b.state.devices.get(serial=serial)
     if d is None or d.user_name != u.name:
-        raise AwsApiError("NoSuchEntity", f"MFA Device with serial number {serial} not found for user "
+        raise AwsApiFault("NoSuchEntity", f"MFA Device with serial number {serial} not found for user "
                           f"{u.name}.", 404)
     return d
 
@@ -132,7 +132,7 @@ def list_mfa_devices(b: Backend, req: QueryRequest, caller: Principal) -> Result
 def list_virtual_mfa_devices(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     status = req.get("AssignmentStatus", "Any")
     if status not in ("Assigned", "Unassigned", "Any"):
-        raise AwsApiError("ValidationError", f"1 validation error detected: Value '{(status or '')[:64]}' at "
+        raise AwsApiFault("ValidationError", f"1 validation error detected: Value '{(status or '')[:64]}' at "
                           "'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value "
                           "set: [Unassigned, Any, Assigned]")
     out: list[dict[str, Any]] = []

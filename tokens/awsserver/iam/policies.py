@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from .. import authz, validate
 from ..backend import Backend, random_id
-from ..errors import AwsApiError, already_exists, delete_conflict, limit_exceeded, no_such_entity
+from ..errors import AwsApiFault, already_exists, delete_conflict, limit_exceeded, no_such_entity
 from ..principal import Principal
 from ..query import QueryRequest, Timestamp
 from ..records import Attachment, InlinePolicy, Kind, ManagedPolicy, PolicyVersion
@@ -37,7 +37,7 @@ def _aws_record(arn: str, m: authz.AwsManaged) -> dict[str, Any]:
             "CreateDate": Timestamp(0), "UpdateDate": Timestamp(0)}
 
 
-def _no_policy(arn: str) -> AwsApiError:
+def _no_policy(arn: str) -> AwsApiFault:
     return no_such_entity(f"Policy {arn} does not exist or is not attachable.")
 
 

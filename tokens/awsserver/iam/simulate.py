@@ -12,7 +12,7 @@ from typing import Any
 from .. import authz, engine, validate
 from ..backend import Backend
 from ..context import ContextValue
-from ..errors import AwsApiError, no_such_entity
+from ..errors import AwsApiFault, no_such_entity
 from ..principal import Principal, PrincipalKind
 from ..query import QueryRequest
 from .common import Handler, Result, page
@@ -29,7 +29,7 @@ def _typed(kind: str, value: str) -> ContextValue:
         if base == "numeric":
             return int(value) if value.lstrip("-").isdigit() else float(value)
     except ValueError:
-        raise AwsApiError("InvalidInput", f"Invalid {kind} context value {value[:32]!r}") from None
+        raise AwsApiFault("InvalidInput", f"Invalid {kind} context value {value[:32]!r}") from None
     return value
 
 
@@ -41,7 +41,7 @@ def _context_entries(req: QueryRequest) -> dict[str, ContextValue]:
         key = req.params[f"{base}.ContextKeyName"]
         kind = req.params.get(f"{base}.ContextKeyType", "string")
         if kind not in _TYPES:
-            raise AwsApiError("InvalidInput", f"Invalid ContextKeyType {kind[:32]}")
+            raise AwsApiFault("InvalidInput", f"Invalid ContextKeyType {kind[:32]}")
         values = req.members(f"{base}.ContextKeyValues")
         if kind.endswith("List"):
             out[key] = tuple(values)
@@ -63,7 +63,7 @@ def _simulate(b: Backend, policies: list[authz.NamedPolicy], req: QueryRequest, 
               principal: Principal | None) -> Result:
     actions = req.members("ActionNames")
     if not actions:
-        raise AwsApiError(
+        raise AwsApiFault(
             "ValidationError",
             "1 validation error detected: Value null at 'actionNames' failed to "
             "satisfy constraint: Member must not be null",
@@ -91,7 +91,7 @@ def _simulate(b: Backend, policies: list[authz.NamedPolicy], req: QueryRequest, 
 def simulate_custom_policy(b: Backend, req: QueryRequest, caller: Principal) -> Result:
     policies = _policies(req, "PolicyInputList")
     if not policies:
-        raise AwsApiError(
+        raise AwsApiFault(
             "ValidationError",
             "1 validation error detected: Value null at 'policyInputList' "
             "failed to satisfy constraint: Member must not be null",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import validate
 from ..backend import Backend, random_id
-from ..errors import AwsApiError, already_exists, delete_conflict, limit_exceeded, no_such_entity
+from ..errors import AwsApiFault, already_exists, delete_conflict, limit_exceeded, no_such_entity
 from ..principal import Principal
 from ..query import QueryRequest, Timestamp
 from ..records import Kind, User
@@ -82,7 +82,7 @@ def update_access_key(b: Backend, req: QueryRequest, caller: Principal) -> Resul
     _, akid = _own_key(b, req, caller)
     status = validate.required(req, "Status")
     if status not in ("Active", "Inactive"):
-        raise AwsApiError(
+        raise AwsApiFault(
             "ValidationError",
             f"1 validation error detected: Value '{status[:64]}' at 'status' "
             "failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]",
