@@ -89,6 +89,15 @@ class AwsSession:
         self._session: Any = None
         self._clients: dict[str, AwsClient] = {}
 
+    def with_credentials(self, access_key_id: str, secret_access_key: str,
+                         session_token: str | None = None) -> AwsSession:
+        """The same endpoint, region and retry settings, signed with other credentials (another user's
+        access key, or temporary credentials from STS)."""
+        from dataclasses import replace
+
+        return AwsSession(replace(self.options, profile=None, access_key_id=access_key_id,
+                                  secret_access_key=secret_access_key, session_token=session_token))
+
     def _boto_session(self) -> Any:
         if self._session is None:
             boto3 = load_boto3()

@@ -52,6 +52,14 @@ S3_PERMISSION = {
 }
 
 
+# IAM actions that act on the caller's own user when UserName is left out
+SELF_SERVICE = frozenset({
+    "ChangePassword", "GetUser", "CreateAccessKey", "ListAccessKeys", "DeleteAccessKey", "UpdateAccessKey",
+    "ListMFADevices", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "GetLoginProfile",
+    "ListGroupsForUser", "ListUserPolicies", "ListAttachedUserPolicies", "ListSigningCertificates",
+    "ListSSHPublicKeys", "ListServiceSpecificCredentials", "GetAccessKeyLastUsed"})
+
+
 @dataclass(frozen=True)
 class Target:
     """What a request asks permission for."""
@@ -81,27 +89,7 @@ def _iam_resource(b: Backend, op: Operation, params: Mapping[str, str], caller: 
         return b.arn("policy", params.get("Path", "/") or "/", params.get("PolicyName", ""))
     if "PolicySourceArn" in params:
         return params["PolicySourceArn"]
-    user_ops = {
-        "ChangePassword",
-        "GetUser",
-        "CreateAccessKey",
-        "ListAccessKeys",
-        "DeleteAccessKey",
-        "UpdateAccessKey",
-        "ListMFADevices",
-        "EnableMFADevice",
-        "ResyncMFADevice",
-        "DeactivateMFADevice",
-        "GetLoginProfile",
-        "ListGroupsForUser",
-        "ListUserPolicies",
-        "ListAttachedUserPolicies",
-        "ListSigningCertificates",
-        "ListSSHPublicKeys",
-        "ListServiceSpecificCredentials",
-        "GetAccessKeyLastUsed",
-    }
-    if op.name in user_ops and caller.user is not None:
+    if op.name in SELF_SERVICE and caller.user is not None:
         return b.user_arn(caller.user)
     return "*"
 
