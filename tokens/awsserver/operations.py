@@ -185,6 +185,22 @@ def _match_rest(m: ServiceModel, req: HttpRequest) -> tuple[str, tuple[tuple[str
     return r.op, tuple((lab, unquote(v)) for lab, v in zip(r.labels, mt.groups(), strict=True))
 
 
+def request_protocol(m: ServiceModel, req: HttpRequest) -> str:
+    """Which of the model's protocols the client used (services such as CloudWatch offer several)."""
+    offered = list(m.metadata.get("protocols") or [m.protocol])
+    if m.protocol not in offered:
+        offered.insert(0, m.protocol)
+    if "smithy-rpc-v2-cbor" in offered and req.header("smithy-protocol") == "rpc-v2-cbor":
+        return "smithy-rpc-v2-cbor"
+    if "json" in offered and req.header("x-amz-target"):
+        return "json"
+    for p in ("query", "ec2"):
+        if p in offered and (req.header("content-type").startswith("application/x-www-form-urlencoded")
+                             or "Action=" in req.query):
+            return p
+    return m.protocol
+
+
 def unknown_operation(protocol: str, what: str) -> AwsApiFault:
     if protocol in ("query", "ec2"):
         return AwsApiFault("InvalidAction",
@@ -205,13 +221,19 @@ def resolve(signing_name: str, req: HttpRequest, params: dict[str, str]) -> Oper
             f"Unknown service '{signing_name[:64]}'",
             400,
         )
-    proto = m.protocol
+    proto = request_protocol(m, req)
     prefix = signing_name  # the IAM prefix is the signing name for every service modelled here
     if proto in ("query", "ec2"):
         action = params.get("Action", "")
         if action not in m.operation_names:
             raise unknown_operation(proto, action[:128])
         return Operation(m.service_name, signing_name, prefix, action, proto)
+    if proto == "smithy-rpc-v2-cbor":  # POST /service/<ServiceName>/operation/<Operation>
+        m_path = re.fullmatch(r"(?:/.*)?/service/[^/]+/operation/([^/]+)", req.raw_path)
+        op = m_path.group(1) if m_path else ""
+        if op not in m.operation_names:
+            raise unknown_operation("json", op[:128])
+        return Operation(m.service_name, signing_name, prefix, op, proto)
     if proto == "json":
         target = req.header("x-amz-target")
         tp, _, op = target.rpartition(".")

@@ -63,8 +63,8 @@ def _deny(op: Operation, caller: Principal, r: authz.Result) -> AwsApiFault:
         )
     if op.prefix == "s3":
         return AwsApiFault("AccessDenied", msg, 403)
-    if op.protocol in ("json", "rest-json"):
-        return AwsApiFault("AccessDeniedException", msg, 400 if op.protocol == "json" else 403)
+    if op.protocol in ("json", "rest-json", "smithy-rpc-v2-cbor"):
+        return AwsApiFault("AccessDeniedException", msg, 403 if op.protocol == "rest-json" else 400)
     return AwsApiFault("AccessDenied", msg, 403)
 
 
@@ -180,7 +180,7 @@ def handle(b: Backend, settings: Settings, req: HttpRequest) -> Response:
         service = signed.service
         model = operations.model_for(signed.service)
         if model is not None:
-            protocol = model.protocol
+            protocol = operations.request_protocol(model, req)
         caller = authenticate(b, req, signed)
         params = _params(protocol, req)
         op = operations.resolve(signed.service, req, params)

@@ -4,6 +4,7 @@
     ec2                        <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>
     rest-xml (S3)              <Error><Code/><Message/><RequestId/></Error>
     json / rest-json           {"__type": code, "message": ...} and the x-amzn-ErrorType header
+    smithy-rpc-v2-cbor         the same map in CBOR (CloudWatch)
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def render(protocol: str, service: str, e: AwsApiFault, request_id: str) -> Rend
         ET.SubElement(root, "RequestId").text = request_id
         return e.status, document(root), {**headers, "content-type": "application/xml",
                                           "x-amz-request-id": request_id}
+    if protocol == "smithy-rpc-v2-cbor":
+        from fido2 import cbor
+
+        body = cbor.encode({"__type": e.code, "message": e.message})
+        return e.status, body, {**headers, "smithy-protocol": "rpc-v2-cbor",
+                                "content-type": "application/cbor"}
     if protocol in ("json", "rest-json"):
         body = json.dumps({"__type": e.code, "message": e.message}).encode()
         return e.status, body, {**headers, "x-amzn-ErrorType": e.code,
