@@ -12,8 +12,8 @@ Active whenever tokensim is installed; see docs/pytest.md for a worked example.
     fido2_device                 fido2_authenticator behind the tokensim Device interface
     serial_token                 simulated serial OTP token on a real pty, driven by hw.SerialToken
     serial_token_factory(...)    the same with options; returns a SimulatedSerialToken
-    aws_serve                    a local IAM/STS endpoint on mfa_clock that really verifies MFA codes
-    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
+    aws_serve                    a local AWS on mfa_clock: MFA codes verified, every request authorised
+    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, as its administrator
 
 Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
 Fixtures for optional parts (verifier, FIDO2, serial, AWS) import them inside the fixture, so this

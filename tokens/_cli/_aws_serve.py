@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from . import output
+from .common import positive_int
 
 
 def _policy_file(path: str) -> tuple[str, str]:
@@ -89,7 +90,7 @@ def register_serve(aws_sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--at", type=float, metavar="EPOCH", help="start time of the manual clock (default: now)")
     p.add_argument("--admin-access-key-id", metavar="AKID", help="the administrator's access key id")
     p.add_argument("--admin-secret-access-key", metavar="SECRET", help="the administrator's secret key")
-    p.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+    p.add_argument("--max-body", type=positive_int, default=1024 * 1024, metavar="BYTES",
                    help="largest request body accepted (default: 1 MiB)")
     p.add_argument("--log-denials", action="store_true", help="one stderr line per denied request")
     v = p.add_argument_group("verifier (defaults: the verifier's)")
