@@ -13,8 +13,8 @@ one run with ``pytest -p no:tokensim``.
     fido2_device                 fido2_authenticator behind the tokensim Device interface
     serial_token                 simulated serial OTP token on a real pty, driven by hw.SerialToken
     serial_token_factory(...)    the same with options; returns a SimulatedSerialToken
-    aws_serve                    a local IAM/STS endpoint on mfa_clock that really verifies MFA codes
-    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
+    aws_serve                    a local AWS on mfa_clock: MFA codes verified, every request authorised
+    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, as its administrator
 
 Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
 
@@ -290,26 +290,34 @@ def serial_token(serial_token_factory: Callable[..., SimulatedSerialToken]) -> S
 
 
 @pytest.fixture
-def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
+def aws_serve(request: pytest.FixtureRequest, tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
     """``tokensim aws serve`` in a thread on 127.0.0.1 (free port), its state in ``tmp_path``.
 
-    IAM and STS over the real AWS query protocol; EnableMFADevice, GetSessionToken ... verify the
-    codes with tokensim's verifier on ``mfa_clock`` (and refuse a code used twice), and the QR code
-    of CreateVirtualMFADevice is a real one.  Needs the ``aws`` and ``service`` extras.
+    IAM and STS are tokensim's (codes verified on ``mfa_clock``, real QR codes), every other
+    service moto's; each request is SigV4-checked and authorised.  ``server.backend.admin`` holds
+    the administrator's keys.  Options by indirect parametrization:
+    ``@pytest.mark.parametrize("aws_serve", [{"policies": [...], "clock": ManualClock(...)}],
+    indirect=True)`` — ``policies`` (JSON text, (name, JSON) pairs or PolicyDocuments) attach to
+    every IAM user but the administrator; ``clock`` replaces ``mfa_clock``.
+    Needs the ``aws`` and ``service`` extras.
     """
     from tokens.awsserver import AwsServer
 
-    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=mfa_clock) as server:
+    opts: dict[str, Any] = dict(getattr(request, "param", None) or {})
+    policies = [("policy", p) if isinstance(p, str) else p for p in opts.get("policies", ())]
+    clock = opts.get("clock", mfa_clock)
+    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=clock, policies=policies) as server:
         yield server
 
 
 @pytest.fixture
 def mfa_aws(aws_serve: AwsServer) -> AwsSession:
-    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, signed with root keys."""
+    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, as its administrator."""
     from tokens.aws import AwsOptions, AwsSession
 
+    admin = aws_serve.backend.admin
     return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
-                                 access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))
+                                 access_key_id=admin.access_key_id, secret_access_key=admin.secret))
 
 
 # --------------------------------------------------------------------------- browser (tokens.browser)

@@ -44,13 +44,35 @@ def server(tmp_path: Path, clock: ManualClock) -> Iterator[AwsServer]:
     yield from serve(tmp_path, clock)
 
 
+def admin_of(server: AwsServer) -> AwsSession:
+    """The account's administrator (the ready line's keys)."""
+    a = server.backend.admin
+    return AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1, access_key_id=a.access_key_id,
+                                 secret_access_key=a.secret))
+
+
+def user_keys(server: AwsServer, name: str) -> tuple[str, str]:
+    """A user with its own access key and AdministratorAccess (made by the administrator)."""
+    admin = admin_of(server)
+    admin.iam.call("CreateUser", UserName=name)
+    admin.iam.call("AttachUserPolicy", UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = admin.iam.call("CreateAccessKey", UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def user_session(server: AwsServer, name: str) -> AwsSession:
+    key, secret = user_keys(server, name)
+    return AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1, access_key_id=key,
+                                 secret_access_key=secret))
+
+
 @pytest.fixture
 def aws(server: AwsServer) -> AwsSession:
-    return AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+    """alice's session: she enrolls herself and asks for her own MFA sessions."""
+    return user_session(server, "alice")
 
 
 def test_enroll_qr_required_and_codes_verified(aws: AwsSession, clock: ManualClock) -> None:
-    aws.iam.call("CreateUser", UserName="alice")
     store = DeviceStore()
     result = enroll_virtual_mfa(aws.iam, "alice", store=store, clock=clock)  # qr_check="require"
     assert result.qr_verified
@@ -68,7 +90,6 @@ def test_enroll_qr_required_and_codes_verified(aws: AwsSession, clock: ManualClo
 
 
 def test_a_token_with_another_seed_is_refused(aws: AwsSession, clock: ManualClock) -> None:
-    aws.iam.call("CreateUser", UserName="alice")
     serial = enroll_virtual_mfa(aws.iam, "alice", store=DeviceStore(), clock=clock).serial_number
     clock.advance(60)
     with pytest.raises(AwsApiError) as e:
@@ -83,11 +104,12 @@ def system_clock_server(tmp_path: Path) -> Iterator[AwsServer]:
         yield server
 
 
-def test_cli_session_waits_for_a_fresh_code_rather_than_replaying(cli: Cli,
-                                                                   system_clock_server: AwsServer) -> None:
+def test_cli_session_waits_for_a_fresh_code_rather_than_replaying(cli: Cli, system_clock_server: AwsServer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     url = system_clock_server.url
-    aws = AwsSession(AwsOptions(endpoint_url=url))
-    aws.iam.call("CreateUser", UserName="carol")
+    key, secret = user_keys(system_clock_server, "carol")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     assert cli("aws", "enroll", "--user", "carol", "--endpoint-url", url)[0] == 0
     store = DeviceStore()
     meta = store.meta("carol")["aws"]
@@ -102,7 +124,7 @@ def test_enforce_mfa_policy_trap_blocks_enrollment(tmp_path: Path, clock: Manual
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     broken = load_policy(POLICIES / "broken-missing-enable-mfa-device.json")
     for server in serve(tmp_path, clock, broken):
-        admin = AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+        admin = admin_of(server)
         admin.iam.call("CreateUser", UserName="alice")
         key = admin.iam.call("CreateAccessKey", UserName="alice")["AccessKey"]
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
@@ -125,8 +147,8 @@ def test_enforce_mfa_policy_trap_blocks_enrollment(tmp_path: Path, clock: Manual
 
 
 def alice_session(server: AwsServer, monkeypatch: pytest.MonkeyPatch) -> tuple[AwsSession, AwsSession]:
-    """(root, alice): alice signs with her own long-term access key."""
-    admin = AwsSession(AwsOptions(endpoint_url=server.url, max_attempts=1))
+    """(admin, alice): alice signs with her own long-term access key."""
+    admin = admin_of(server)
     admin.iam.call("CreateUser", UserName="alice")
     key = admin.iam.call("CreateAccessKey", UserName="alice")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
@@ -155,11 +177,11 @@ def test_aws_documented_policy_enrollment_and_its_leftover_trap(tmp_path: Path, 
         assert creds.session_token
 
 
-def test_device_session_waits_on_the_test_clock_for_a_fresh_code(aws: AwsSession, clock: ManualClock,
+def test_device_session_waits_on_the_test_clock_for_a_fresh_code(server: AwsServer, clock: ManualClock,
                                                                   aws_env: Path) -> None:
     from tokens.aws import CodeAlreadyUsedError, device_session
 
-    aws.iam.call("CreateUser", UserName="erin")
+    aws = user_session(server, "erin")
     store = DeviceStore()
     enroll_virtual_mfa(aws.iam, "erin", store=store, clock=clock)
     with pytest.raises(CodeAlreadyUsedError) as e:  # the second enable code is the current one

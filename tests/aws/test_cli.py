@@ -74,7 +74,7 @@ def test_enroll_session_profile_disable(cli: Cli, moto_url: str, aws_qr: Any, aw
     assert aws_env.read_text().startswith(OTHER)  # other profiles byte for byte
     profile = read_profile("alice-mfa")
     assert profile is not None and profile["tokensim_mfa_serial"] == serial
-    assert profile["expiration"].endswith("Z") and profile["aws_session_token"]
+    assert len(profile["expiration"]) == 19 and profile["aws_session_token"] == profile["aws_security_token"]
     assert profile["aws_secret_access_key"] not in out
 
     rc, out, _ = cli("aws", "session", "--device", "alice-phone", "--write-profile", "alice-mfa", *ep)

@@ -93,3 +93,58 @@ def test_profile_names_are_checked(name: str) -> None:
 def test_values_cannot_inject_lines() -> None:
     with pytest.raises(InputError):
         write_profile("p", {"aws_session_token": "x\n[default]"})
+
+
+# --------------------------------------------------------------------------- aws-mfa interoperability
+
+AWS_MFA_PROFILE = """[default-long-term]
+aws_access_key_id = AKIALONGTERM
+aws_secret_access_key = secret
+aws_mfa_device = arn:aws:iam::123456789012:mfa/alice
+
+[default]
+aws_access_key_id = ASIASHORT
+aws_secret_access_key = short-secret
+aws_session_token = tok
+aws_security_token = tok
+expiration = 2026-01-01 12:00:00
+"""
+
+
+def test_aws_mfa_zone_less_expiration_is_utc_whatever_the_local_zone(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as _time
+
+    from tokens.aws.session import TemporaryCredentials
+
+    path = tmp_path / "credentials"
+    path.write_text(AWS_MFA_PROFILE)
+    monkeypatch.setenv("TZ", "America/New_York")  # a local zone five hours off UTC
+    _time.tzset()
+    try:
+        values = read_profile("default", path)
+        assert values is not None
+        creds = TemporaryCredentials.from_profile(values)
+        assert creds is not None and creds.expiration == 1_767_268_800.0  # 2026-01-01T12:00:00Z
+        assert creds.session_token == "tok" and creds.serial_number == ""
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+
+
+def test_profiles_are_written_as_aws_mfa_writes_them(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from tokens.aws.session import TemporaryCredentials
+
+    path = tmp_path / "credentials"
+    creds = TemporaryCredentials("ASIAX", "s", "tok", 1_767_268_800.0, "arn:aws:iam::123456789012:mfa/alice")
+    write_profile("default", creds.to_profile(), path)
+    values = read_profile("default", path)
+    assert values is not None
+    assert values["aws_security_token"] == values["aws_session_token"] == "tok"
+    # aws-mfa reads it back with exactly this format, and compares it with utcnow()
+    assert datetime.strptime(values["expiration"], "%Y-%m-%d %H:%M:%S") == datetime(2026, 1, 1, 12, 0, 0)
+    again = TemporaryCredentials.from_profile(values)
+    assert again is not None and again.expiration == creds.expiration
+    assert again.serial_number == creds.serial_number

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pyotp
 import pytest
@@ -18,7 +20,8 @@ MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass co
 
 
 def test_happy_path_enroll_session_identity(aws: Aws) -> None:
-    user = aws.iam.create_user(UserName="alice")["User"]
+    aws.user("alice")
+    user = aws.iam.get_user(UserName="alice")["User"]
     assert user["Arn"] == "arn:aws:iam::123456789012:user/alice" and user["UserId"].startswith("AIDA")
     vmfa = aws.iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
     serial = vmfa["SerialNumber"]
@@ -65,7 +68,28 @@ def test_happy_path_enroll_session_identity(aws: Aws) -> None:
     assert late.mfa_age == 420 and evaluate(policy, late).decision is Decision.IMPLICIT_DENY
     assert backend.request_context("testing", "s3:ListAllMyBuckets") == RequestContext.long_term_keys(
         "s3:ListAllMyBuckets")  # long-term keys: no MFA keys at all
-    # GetUser with the session is alice
+    # GetUser with the session: alice has no policy yet (implicit deny), then one that allows it
+    code, msg, status = error_of(lambda: aws.session_client("iam", creds).get_user())
+    assert (code, status) == (
+        "AccessDenied",
+        403,
+    ) and "because no identity-based policy allows the iam:GetUser" in msg
+    aws.iam.put_user_policy(
+        UserName="alice",
+        PolicyName="self",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:GetUser",
+                        "Resource": "arn:aws:iam::*:user/${aws:username}",
+                    }
+                ],
+            }
+        ),
+    )
     assert aws.session_client("iam", creds).get_user()["User"]["UserName"] == "alice"
 
 
@@ -80,10 +104,10 @@ def test_session_without_mfa_and_long_term_identity(aws: Aws) -> None:
     assert creds["Expiration"].timestamp() == T0 + 43200  # the default duration
     headers = aws.session_client("sts", creds).get_caller_identity()["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-tokensim-mfa-present"] == "false"
-    # root (unknown keys) sessions are capped at one hour
-    root = aws.sts.get_session_token(DurationSeconds=7200)["Credentials"]
-    assert root["Expiration"].timestamp() == T0 + 3600
-    assert aws.sts.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:root"
+    # the administrator is an IAM user too (no root keys exist): its sessions last as asked
+    admin = aws.client("sts").get_session_token(DurationSeconds=7200)["Credentials"]
+    assert admin["Expiration"].timestamp() == T0 + 7200
+    assert aws.client("sts").get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/admin"
 
 
 def test_wrong_code_at_enable_then_right_codes(aws: Aws) -> None:
@@ -91,13 +115,17 @@ def test_wrong_code_at_enable_then_right_codes(aws: Aws) -> None:
     serial, token = aws.new_device()
     c1, c2 = token.consecutive(2)
     wrong = f"{(int(c1) + 1) % 1_000_000:06d}"
-    code, msg, status = error_of(lambda: aws.iam.enable_mfa_device(
-        UserName="alice", SerialNumber=serial, AuthenticationCode1=wrong, AuthenticationCode2=c2))
+    code, msg, status = error_of(
+        lambda: aws.iam.enable_mfa_device(
+            UserName="alice", SerialNumber=serial, AuthenticationCode1=wrong, AuthenticationCode2=c2
+        )
+    )
     assert (code, status) == ("InvalidAuthenticationCode", 403)
     assert msg == "Authentication code for device is not valid."
     assert aws.iam.list_mfa_devices(UserName="alice")["MFADevices"] == []  # not assigned by a failure
-    aws.iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1=c1,
-                              AuthenticationCode2=c2)
+    aws.iam.enable_mfa_device(
+        UserName="alice", SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+    )
     assert len(aws.iam.list_mfa_devices(UserName="alice")["MFADevices"]) == 1
 
 
@@ -106,8 +134,11 @@ def test_codes_that_are_not_consecutive(aws: Aws) -> None:
     serial, token = aws.new_device()
     c = token.consecutive(3)
     for pair in ((c[0], c[2]), (c[1], c[0]), (c[0], c[0])):
-        code, _, status = error_of(lambda p=pair: aws.iam.enable_mfa_device(  # type: ignore[misc]
-            UserName="alice", SerialNumber=serial, AuthenticationCode1=p[0], AuthenticationCode2=p[1]))
+        code, _, status = error_of(
+            lambda p=pair: aws.iam.enable_mfa_device(  # type: ignore[misc]
+                UserName="alice", SerialNumber=serial, AuthenticationCode1=p[0], AuthenticationCode2=p[1]
+            )
+        )
         assert (code, status) == ("InvalidAuthenticationCode", 403)
 
 
@@ -116,11 +147,17 @@ def test_wrong_and_replayed_session_codes(aws: Aws) -> None:
     code = token.code()
     wrong = f"{(int(code) + 500_000) % 1_000_000:06d}"
     assert error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=wrong)) == (
-        "AccessDenied", MFA_FAILED, 403)
+        "AccessDenied",
+        MFA_FAILED,
+        403,
+    )
     aws.sts.get_session_token(SerialNumber=serial, TokenCode=code)
     aws.clock.advance(5)  # same TOTP step: the very same code again
     assert error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=code)) == (
-        "AccessDenied", MFA_FAILED, 403)
+        "AccessDenied",
+        MFA_FAILED,
+        403,
+    )
     # an enable code can't be replayed for a session either
     aws.clock.advance(30)
     aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code())
@@ -131,18 +168,24 @@ def test_drifted_device_fails_until_resync(aws: Aws) -> None:
     serial, token = aws.enrolled(drift=drift)
     aws.clock.advance(2 * 86400)  # ~173 s ahead: ~6 steps, outside the ±1-step window
     assert token.device_time(aws.clock.now()) - aws.clock.now() > 150
-    assert error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0] == \
-        "AccessDenied"
+    assert (
+        error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0]
+        == "AccessDenied"
+    )
     aws.clock.advance(30)
     c1, c2 = token.consecutive(2)
-    aws.iam.resync_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1=c1,
-                              AuthenticationCode2=c2)
+    aws.iam.resync_mfa_device(
+        UserName="alice", SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+    )
     aws.clock.advance(60)
     creds = aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code())["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
     # a resync with garbage is refused
-    code, _, status = error_of(lambda: aws.iam.resync_mfa_device(
-        UserName="alice", SerialNumber=serial, AuthenticationCode1="000000", AuthenticationCode2="000001"))
+    code, _, status = error_of(
+        lambda: aws.iam.resync_mfa_device(
+            UserName="alice", SerialNumber=serial, AuthenticationCode1="000000", AuthenticationCode2="000001"
+        )
+    )
     assert (code, status) == ("InvalidAuthenticationCode", 403)
 
 
@@ -156,7 +199,10 @@ def test_throttling_after_repeated_failures(aws: Aws) -> None:
         assert code == "AccessDenied"
     # now even the right code is refused, with the same message: the back-off is not revealed
     assert error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=good)) == (
-        "AccessDenied", MFA_FAILED, 403)
+        "AccessDenied",
+        MFA_FAILED,
+        403,
+    )
     aws.clock.advance(policy.backoff_base + 1)
     aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code())
 
@@ -174,7 +220,8 @@ def test_duration_bounds_accepted(aws: Aws, duration: int) -> None:
     aws.iam.create_user(UserName="carol")
     key = aws.iam.create_access_key(UserName="carol")["AccessKey"]
     creds = aws.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_session_token(
-        DurationSeconds=duration)["Credentials"]
+        DurationSeconds=duration
+    )["Credentials"]
     assert creds["Expiration"].timestamp() == T0 + duration
 
 
@@ -182,12 +229,18 @@ def test_unknown_user_and_device(aws: Aws) -> None:
     aws.iam.create_user(UserName="alice")
     serial, token = aws.new_device()
     c1, c2 = token.consecutive(2)
-    code, msg, status = error_of(lambda: aws.iam.enable_mfa_device(
-        UserName="bob", SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2))
+    code, msg, status = error_of(
+        lambda: aws.iam.enable_mfa_device(
+            UserName="bob", SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+        )
+    )
     assert (code, status) == ("NoSuchEntity", 404) and "bob" in msg
     ghost = "arn:aws:iam::123456789012:mfa/ghost"
-    code, msg, status = error_of(lambda: aws.iam.enable_mfa_device(
-        UserName="alice", SerialNumber=ghost, AuthenticationCode1=c1, AuthenticationCode2=c2))
+    code, msg, status = error_of(
+        lambda: aws.iam.enable_mfa_device(
+            UserName="alice", SerialNumber=ghost, AuthenticationCode1=c1, AuthenticationCode2=c2
+        )
+    )
     assert (code, status) == ("NoSuchEntity", 404) and ghost in msg
     assert error_of(lambda: aws.iam.get_user(UserName="bob"))[0] == "NoSuchEntity"
     assert error_of(lambda: aws.iam.list_mfa_devices(UserName="bob"))[0] == "NoSuchEntity"
@@ -204,12 +257,17 @@ def test_already_exists_and_already_enabled(aws: Aws) -> None:
     serial, token = aws.enrolled()
     assert error_of(lambda: aws.iam.create_user(UserName="alice"))[::2] == ("EntityAlreadyExists", 409)
     assert error_of(lambda: aws.iam.create_virtual_mfa_device(VirtualMFADeviceName="alice"))[::2] == (
-        "EntityAlreadyExists", 409)
+        "EntityAlreadyExists",
+        409,
+    )
     aws.iam.create_user(UserName="dave")
     c1, c2 = token.consecutive(2)
     for user in ("alice", "dave"):
-        code, msg, status = error_of(lambda u=user: aws.iam.enable_mfa_device(  # type: ignore[misc]
-            UserName=u, SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2))
+        code, msg, status = error_of(
+            lambda u=user: aws.iam.enable_mfa_device(  # type: ignore[misc]
+                UserName=u, SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+            )
+        )
         assert (code, status, msg) == ("EntityAlreadyExists", 409, "MFA Device is already in use.")
 
 
@@ -219,17 +277,22 @@ def test_delete_conflict_deactivate_and_reenable(aws: Aws) -> None:
     assert (code, status) == ("DeleteConflict", 409)
     aws.iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial)
     assert aws.iam.list_mfa_devices(UserName="alice")["MFADevices"] == []
-    assert error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0] == \
-        "AccessDenied"
+    assert (
+        error_of(lambda: aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0]
+        == "AccessDenied"
+    )
     # deactivated devices keep their seed and can be enabled again
     c1, c2 = token.consecutive(2)
-    aws.iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1=c1,
-                              AuthenticationCode2=c2)
+    aws.iam.enable_mfa_device(
+        UserName="alice", SerialNumber=serial, AuthenticationCode1=c1, AuthenticationCode2=c2
+    )
     aws.iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial)
     aws.iam.delete_virtual_mfa_device(SerialNumber=serial)
     assert aws.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
-    assert error_of(lambda: aws.iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial))[0] == \
-        "NoSuchEntity"
+    assert (
+        error_of(lambda: aws.iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial))[0]
+        == "NoSuchEntity"
+    )
 
 
 def test_limit_of_mfa_devices_per_user(aws: Aws) -> None:
@@ -238,7 +301,8 @@ def test_limit_of_mfa_devices_per_user(aws: Aws) -> None:
         serial, token = aws.new_device(name=f"alice-{i}")
         c1, c2 = token.consecutive(2)
         call = lambda s=serial, a=c1, b=c2: aws.iam.enable_mfa_device(  # noqa: E731
-            UserName="alice", SerialNumber=s, AuthenticationCode1=a, AuthenticationCode2=b)
+            UserName="alice", SerialNumber=s, AuthenticationCode1=a, AuthenticationCode2=b
+        )
         if i < 8:
             call()
         else:
@@ -249,8 +313,9 @@ def test_limit_of_mfa_devices_per_user(aws: Aws) -> None:
 
 def test_session_credentials_rules(aws: Aws) -> None:
     serial, token = aws.enrolled()
-    creds = aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code(),
-                                      DurationSeconds=900)["Credentials"]
+    creds = aws.sts.get_session_token(SerialNumber=serial, TokenCode=token.code(), DurationSeconds=900)[
+        "Credentials"
+    ]
     session_sts = aws.session_client("sts", creds)
     code, msg, status = error_of(lambda: session_sts.get_session_token())
     assert (code, status) == ("AccessDenied", 403) and "session credentials" in msg
@@ -264,8 +329,10 @@ def test_someone_elses_device_is_refused(aws: Aws) -> None:
     aws.iam.create_user(UserName="mallory")
     key = aws.iam.create_access_key(UserName="mallory")["AccessKey"]
     mallory = aws.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
-    assert error_of(lambda: mallory.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0] == \
-        "AccessDenied"
+    assert (
+        error_of(lambda: mallory.get_session_token(SerialNumber=serial, TokenCode=token.code()))[0]
+        == "AccessDenied"
+    )
 
 
 def test_concurrent_replay_only_one_session(aws: Aws) -> None:
@@ -276,7 +343,7 @@ def test_concurrent_replay_only_one_session(aws: Aws) -> None:
 
     serial, token = aws.enrolled()
     code = token.code()
-    clients = [aws.client("sts") for _ in range(6)]
+    clients = [aws.as_user("sts") for _ in range(6)]
 
     def one(sts: object) -> str:
         try:

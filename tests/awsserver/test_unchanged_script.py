@@ -21,7 +21,8 @@ def run_script(aws: Aws, tmp_path: Path, answers: list[str | None]) -> tuple[int
     """Run the script; for each prompt, the next answer (None: a correct code for the current step;
     'REPLAY' : the previous answer again; anything else verbatim).  The clock moves 30 s per prompt."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=aws.server.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+    key, secret = aws.keys["alice"]  # the user enrolls herself, with her own keys
+    env.update(AWS_ENDPOINT_URL=aws.server.url, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=str(tmp_path / "none"),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
     qr = tmp_path / "alice.png"
@@ -49,9 +50,15 @@ def run_script(aws: Aws, tmp_path: Path, answers: list[str | None]) -> tuple[int
     return proc.returncode, out
 
 
+FORCE_MFA = Path(__file__).resolve().parents[2] / "examples" / "aws" / "policies" / "force-mfa.json"
+
+
 @pytest.fixture
 def alice(aws: Aws) -> Aws:
-    aws.iam.create_user(UserName="alice")
+    """alice with her own access key and AWS's Force_MFA policy (she may enroll her own device)."""
+    aws.user("alice")
+    arn = aws.iam.create_policy(PolicyName="Force_MFA", PolicyDocument=FORCE_MFA.read_text())["Policy"]["Arn"]
+    aws.iam.attach_user_policy(UserName="alice", PolicyArn=arn)
     return aws
 
 

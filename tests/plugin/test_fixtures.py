@@ -174,17 +174,41 @@ def test_mfa_aws_checks_codes_on_the_test_clock(mfa_aws: object, aws_serve: obje
 
     assert isinstance(mfa_aws, AwsSession) and isinstance(aws_serve, AwsServer)
     assert mfa_aws.options.endpoint_url == aws_serve.url and aws_serve.url.startswith("http://127.0.0.1:")
-    mfa_aws.iam.call("CreateUser", UserName="qa")
+    from tokens.aws import AwsOptions
+
+    mfa_aws.iam.call("CreateUser", UserName="qa")  # mfa_aws is the administrator
+    key = mfa_aws.iam.call("CreateAccessKey", UserName="qa")["AccessKey"]
+    qa = AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
+                               access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]))
     store = DeviceStore(reference=mfa_clock)
     assert enroll_virtual_mfa(mfa_aws.iam, "qa", store=store).qr_verified  # a real QR code
     serial = store.meta("qa")["aws"]["serial_number"]
     mfa_clock.advance(30)
-    assert get_mfa_session(mfa_aws.sts, store.get("qa"), serial).session_token
-    with pytest.raises(AwsApiError, match="AccessDenied"):  # the same code again
+    with pytest.raises(AwsApiError, match="AccessDenied"):  # qa's device is only ever qa's
         get_mfa_session(mfa_aws.sts, store.get("qa"), serial)
+    mfa_clock.advance(30)
+    assert get_mfa_session(qa.sts, store.get("qa"), serial).session_token
+    with pytest.raises(AwsApiError, match="AccessDenied"):  # the same code again
+        get_mfa_session(qa.sts, store.get("qa"), serial)
     with pytest.raises(AwsApiError, match="AccessDenied"):  # a code from another seed
         mfa_clock.advance(30)
-        get_mfa_session(mfa_aws.sts, VirtualTOTP(reference=mfa_clock), serial)
+        get_mfa_session(qa.sts, VirtualTOTP(reference=mfa_clock), serial)
+
+
+@pytest.mark.parametrize("aws_serve", [{"policies": [
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", '
+    '"Resource": "*"}]}']}], indirect=True)
+def test_aws_serve_takes_policies(aws_serve: object, mfa_aws: object) -> None:
+    from tokens.aws import AwsApiError, AwsOptions, AwsSession
+
+    assert isinstance(mfa_aws, AwsSession)
+    mfa_aws.iam.call("CreateUser", UserName="qa")
+    key = mfa_aws.iam.call("CreateAccessKey", UserName="qa")["AccessKey"]
+    qa = AwsSession(AwsOptions(endpoint_url=mfa_aws.options.endpoint_url, region="us-east-1", max_attempts=1,
+                               access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]))
+    assert qa.client("s3").call("ListBuckets")["Buckets"] == []  # allowed by the fixture's policy
+    with pytest.raises(AwsApiError, match="UnauthorizedOperation"):  # nothing allows EC2
+        qa.client("ec2").call("DescribeInstances")
 
 
 def test_plugin_loads_without_importing_tokensim() -> None:

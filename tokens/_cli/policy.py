@@ -257,9 +257,10 @@ def _demo_serve(ctx: Any) -> None:
     with AwsServer(ctx.home / "aws-serve.sqlite3", clock=clock) as server:
         import boto3
 
-        kw: dict[str, Any] = dict(endpoint_url=server.url, region_name="us-east-1",
-                                  aws_access_key_id="testing", aws_secret_access_key="testing")
-        iam, sts = boto3.client("iam", **kw), boto3.client("sts", **kw)
+        kw: dict[str, Any] = dict(endpoint_url=server.url, region_name="us-east-1")
+        admin = server.backend.admin  # the account's administrator (the ready line's keys)
+        iam = boto3.client("iam", aws_access_key_id=admin.access_key_id,
+                           aws_secret_access_key=admin.secret, **kw)
 
         def attempt(what: str, call: Any) -> Any:
             try:
@@ -273,6 +274,9 @@ def _demo_serve(ctx: Any) -> None:
 
         ctx.say(f"tokensim aws serve on {server.url} (boto3, codes checked by the verifier)")
         iam.create_user(UserName="alice")
+        key = iam.create_access_key(UserName="alice")["AccessKey"]  # alice asks for her own sessions
+        sts = boto3.client("sts", aws_access_key_id=key["AccessKeyId"],
+                           aws_secret_access_key=key["SecretAccessKey"], **kw)
         vmfa = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"]
         serial = vmfa["SerialNumber"]
         # a phone whose clock runs fast by 1000 ppm (86 s a day)
@@ -303,8 +307,9 @@ def _demo_serve(ctx: Any) -> None:
         if out:
             clock.advance(600)
             creds = out["Credentials"]
-            mfa = server.backend.mfa_context(creds["AccessKeyId"])
-            ctx.say(f"  session {creds['AccessKeyId']}: MFA present={mfa['present']}, age {mfa['age']:.0f} s")
+            mfa = server.backend.request_context(creds["AccessKeyId"], "sts:GetCallerIdentity")
+            ctx.say(f"  session {creds['AccessKeyId']}: MFA present={mfa.mfa_present}, "
+                    f"age {mfa.mfa_age:.0f} s")
 
 
 def _demo_policy(ctx: Any) -> None:

@@ -39,6 +39,7 @@ class AwsOptions:
     # explicit long-term keys (tests, local endpoints); None: the profile / default chain
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)  # with temporary credentials
 
 
 def _translate(exc: Exception, service: str, operation: str) -> Exception:
@@ -88,6 +89,15 @@ class AwsSession:
         self._session: Any = None
         self._clients: dict[str, AwsClient] = {}
 
+    def with_credentials(self, access_key_id: str, secret_access_key: str,
+                         session_token: str | None = None) -> AwsSession:
+        """The same endpoint, region and retry settings, signed with other credentials (another user's
+        access key, or temporary credentials from STS)."""
+        from dataclasses import replace
+
+        return AwsSession(replace(self.options, profile=None, access_key_id=access_key_id,
+                                  secret_access_key=secret_access_key, session_token=session_token))
+
     def _boto_session(self) -> Any:
         if self._session is None:
             boto3 = load_boto3()
@@ -95,7 +105,7 @@ class AwsSession:
                 o = self.options
                 self._session = boto3.session.Session(
                     profile_name=o.profile, aws_access_key_id=o.access_key_id,
-                    aws_secret_access_key=o.secret_access_key)
+                    aws_secret_access_key=o.secret_access_key, aws_session_token=o.session_token)
             except Exception as e:
                 mapped = _translate(e, "aws", "load profile")
                 if mapped is e:

@@ -11,7 +11,6 @@ copy of the seed) is kept and the error says so.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
@@ -121,7 +120,7 @@ def enroll_virtual_mfa(iam: AwsClient, user: str, *, store: DeviceStore, name: s
         device = VirtualTOTP(seed, reference=reference, issuer="AWS",
                              account=uri.account if uri and uri.account else f"{name}@{account}")
         meta = {META_KEY: {"serial_number": serial, "user": user, "account": account,
-                           "enabled_at": None, "created_at": time.time()}}
+                           "enabled_at": None, "created_at": t}}
         store.add(name, device, meta=meta)
         stored = True
         # the last two codes the token showed: what a person submits after waiting for the second

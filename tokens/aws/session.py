@@ -27,11 +27,18 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def aws_mfa_time(t: float) -> str:
+    """The zone-less UTC form aws-mfa writes and reads (``2026-01-01 12:00:00``)."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def parse_iso(text: str) -> float:
+    """ISO 8601 to Unix seconds; a time without a zone is UTC (aws-mfa writes its ``expiration`` so)."""
     try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"not an ISO 8601 time: {text!r}") from None
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
 
 
 @dataclass(frozen=True)
@@ -55,20 +62,24 @@ class TemporaryCredentials:
                 "AWS_SESSION_TOKEN": self.session_token, "AWS_CREDENTIAL_EXPIRATION": iso(self.expiration)}
 
     def to_profile(self) -> dict[str, str]:
+        """The profile as aws-mfa writes it (``aws_security_token`` too, ``expiration`` zone-less UTC),
+        so aws-mfa and tokensim can take turns refreshing the same profile."""
         values = {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key,
-                  "aws_session_token": self.session_token, "expiration": iso(self.expiration),
-                  "tokensim_mfa_serial": self.serial_number}
+                  "aws_session_token": self.session_token, "aws_security_token": self.session_token,
+                  "expiration": aws_mfa_time(self.expiration), "tokensim_mfa_serial": self.serial_number}
         if self.role_arn:
             values["tokensim_role_arn"] = self.role_arn
         return values
 
     @classmethod
     def from_profile(cls, values: dict[str, str]) -> TemporaryCredentials | None:
-        """Credentials previously written by :meth:`to_profile`, or None if the profile is not ours."""
+        """Temporary credentials written by :meth:`to_profile` or by aws-mfa (no ``tokensim_mfa_serial``:
+        serial ""), or None when the profile holds no such thing."""
         try:
-            return cls(values["aws_access_key_id"], values["aws_secret_access_key"],
-                       values["aws_session_token"], parse_iso(values["expiration"]),
-                       values["tokensim_mfa_serial"], values.get("tokensim_role_arn") or None, reused=True)
+            token = values.get("aws_session_token") or values["aws_security_token"]
+            return cls(values["aws_access_key_id"], values["aws_secret_access_key"], token,
+                       parse_iso(values["expiration"]), values.get("tokensim_mfa_serial", ""),
+                       values.get("tokensim_role_arn") or None, reused=True)
         except (KeyError, InputError):
             return None
 

@@ -1,14 +1,28 @@
-"""A local IAM/STS endpoint whose MFA codes are really verified (``tokensim aws serve``).
+"""A local AWS endpoint where MFA really gates access (``tokensim aws serve``).
 
-Layers: :mod:`.protocol` (query protocol in, XML out) → :mod:`.iam` / :mod:`.sts` (actions) →
-:mod:`.backend` (the account: :mod:`.state` bookkeeping + :class:`tokens.verifier.Verifier`) →
-:mod:`.app` (starlette) → :mod:`.server` (uvicorn, JSON ready line, signals).
+IAM and STS are tokensim's own (users, groups, roles, policies, virtual MFA devices verified by
+:class:`tokens.verifier.Verifier`, sessions with their MFA context); every other service runs on
+moto's in-process backends.  Every request is SigV4-verified and authorised by the policy engine.
+
+Layers (see :mod:`.pipeline`): :mod:`.http` (request record, capped body) → :mod:`.sigv4` →
+:mod:`.principal` → :mod:`.operations` (botocore models) → :mod:`.resources` → :mod:`.context` →
+:mod:`.authz` / :mod:`.engine` (tokens.policy) → :mod:`.iam`, :mod:`.sts` | :mod:`.moto_bridge`
+→ :mod:`.shapes`; :mod:`.app` (starlette) and :mod:`.server` (uvicorn, ready line) on top.
 """
 
 from __future__ import annotations
 
-from .backend import DEFAULT_ACCOUNT, Backend
-from .errors import ApiError, AwsServerError
+from .backend import ADMIN_USER, DEFAULT_ACCOUNT, Backend
+from .engine import NamedPolicy
+from .errors import AwsApiFault, AwsServerError
 from .server import AwsServer
 
-__all__ = ["DEFAULT_ACCOUNT", "ApiError", "AwsServer", "AwsServerError", "Backend"]
+__all__ = [
+    "ADMIN_USER",
+    "DEFAULT_ACCOUNT",
+    "AwsApiFault",
+    "AwsServer",
+    "AwsServerError",
+    "Backend",
+    "NamedPolicy",
+]

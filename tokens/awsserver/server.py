@@ -17,12 +17,14 @@ from typing import Any
 
 import uvicorn
 
-from ..clock import Clock
-from ..policy import PolicyDocument
+from ..clock import Clock, ManualClock
+from . import moto_bridge
 from .app import create_app
-from .authz import Authorizer
 from .backend import DEFAULT_ACCOUNT, Backend
-from .errors import AwsServerError
+from .engine import NamedPolicy
+from .errors import AwsApiFault, AwsServerError
+from .http import DEFAULT_MAX_BODY
+from .pipeline import Settings
 
 
 class _Uvicorn(uvicorn.Server):
@@ -56,17 +58,59 @@ class _Uvicorn(uvicorn.Server):
                 signal.signal(s, h)
 
 
-class AwsServer:
-    """The IAM/STS endpoint on ``host:port`` (port 0: a free one) over the SQLite file ``db``."""
+def _named(p: Any) -> NamedPolicy:
+    """A policy given as NamedPolicy, a (name, JSON text) pair or a tokens.policy document object."""
+    if isinstance(p, NamedPolicy):
+        return p
+    if isinstance(p, tuple):
+        return NamedPolicy(str(p[0]), str(p[1]))
+    import json
 
-    def __init__(self, db: str | Path, *, host: str = "127.0.0.1", port: int = 0,
-                 account_id: str = DEFAULT_ACCOUNT, clock: Clock | None = None,
-                 backend: Backend | None = None, on_ready: Callable[[AwsServer], None] | None = None,
-                 policies: Sequence[PolicyDocument] = ()) -> None:
+    from ..policy import PolicyDocument
+
+    if isinstance(p, PolicyDocument):
+        return NamedPolicy(p.name, "", parsed=p)
+    if isinstance(p, dict):
+        return NamedPolicy("policy", json.dumps(p))
+    raise AwsServerError(f"cannot use {type(p).__name__} as a policy")
+
+
+class AwsServer:
+    """The AWS endpoint on ``host:port`` (port 0: a free one) over the SQLite file ``db``.
+
+    ``policies`` are attached to every IAM user except the administrator (a shortcut for tests
+    and ``aws serve --policy``); ``admin_key`` fixes the administrator's access key pair.
+    """
+
+    def __init__(
+        self,
+        db: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        account_id: str = DEFAULT_ACCOUNT,
+        clock: Clock | None = None,
+        backend: Backend | None = None,
+        on_ready: Callable[[AwsServer], None] | None = None,
+        policies: Sequence[Any] = (),
+        admin_key: tuple[str, str] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        reset_moto: bool = True,
+        log_denials: bool = False,
+    ) -> None:
         self.on_ready = on_ready
-        self.policies = tuple(policies)
-        authorizer = Authorizer(self.policies) if self.policies else None  # validates before opening the db
-        self.backend = backend or Backend(db, account_id=account_id, clock=clock)
+        self.policies = tuple(_named(p) for p in policies)
+        from . import authz
+
+        for p in self.policies:  # refuse a malformed document before opening the db
+            if p.parsed is None:
+                try:
+                    authz.check_document(p.document)
+                except AwsApiFault as e:
+                    raise AwsServerError(f"{p.name}: {e.message}") from None
+        self.backend = backend or Backend(db, account_id=account_id, clock=clock, admin_key=admin_key)
+        if reset_moto and moto_bridge.available():
+            moto_bridge.reset()
         try:
             # proto IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on sockets that say TCP, and without
             # it every response (headers and body written separately) waits ~40 ms for a delayed ACK
@@ -79,8 +123,13 @@ class AwsServer:
             raise AwsServerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
         self.host, self.port = host, int(self._sock.getsockname()[1])
         self.ready = threading.Event()
-        config = uvicorn.Config(create_app(self.backend, authorizer), log_level="warning", access_log=False,
-                                lifespan="off")
+        settings = Settings(extra_policies=self.policies, log_denials=log_denials)
+        config = uvicorn.Config(
+            create_app(self.backend, settings, max_body=max_body),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
         self._server = _Uvicorn(config, self._ready)
         self._thread: threading.Thread | None = None
 
@@ -95,9 +144,19 @@ class AwsServer:
         return f"http://{host}:{self.port}"
 
     def info(self) -> dict[str, Any]:
-        return {"event": "ready", "url": self.url, "host": self.host, "port": self.port,
-                "account_id": self.backend.account_id, "db": self.backend.state.path,
-                "policies": [p.name for p in self.policies]}
+        admin = self.backend.admin
+        return {
+            "event": "ready",
+            "url": self.url,
+            "host": self.host,
+            "port": self.port,
+            "account_id": self.backend.account_id,
+            "access_key_id": admin.access_key_id,
+            "secret_access_key": admin.secret,
+            "db": self.backend.state.path,
+            "clock": "manual" if isinstance(self.backend.clock, ManualClock) else "system",
+            "policies": [p.name for p in self.policies],
+        }
 
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or stop()); returns the signal number, if any."""

@@ -1,20 +1,17 @@
-"""The AWS query protocol: form-encoded requests in, XML documents out (as botocore parses them).
+"""The AWS query protocol (IAM, STS): form-encoded parameters in, XML documents out.
 
-Request: ``POST /`` with ``Action=...&Version=...&Param=...`` (or the same in the query string),
-signed with SigV4.  The signature is accepted, not checked; the ``Credential=AKID/date/region/
-service/aws4_request`` scope is read for the caller's access key id and the target service.
-
-Response: ``<{Action}Response xmlns=NS><{Action}Result>...</{Action}Result><ResponseMetadata>
-<RequestId>...</RequestId></ResponseMetadata></{Action}Response>``; lists are ``<member>``
-elements, blobs base64, timestamps ISO 8601 UTC.  Errors: ``<ErrorResponse><Error><Type>
-<Code><Message></Error><RequestId></ErrorResponse>``.
+Request: ``Action=...&Version=...&Param=...`` in the body (or the query string).  Response:
+``<{Action}Response xmlns=NS><{Action}Result>...</{Action}Result><ResponseMetadata><RequestId>
+...</RequestId></ResponseMetadata></{Action}Response>``; lists are ``<member>`` elements, blobs
+base64, timestamps ISO 8601 UTC.  Errors: ``<ErrorResponse><Error><Type><Code><Message></Error>
+<RequestId></ErrorResponse>``.  Text that XML 1.0 cannot carry is never written: inputs are
+validated before they are stored, and rendering replaces any such character as a last defence.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,10 +22,7 @@ from urllib.parse import parse_qsl
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
-STS_ACTIONS = frozenset({"GetSessionToken", "GetCallerIdentity", "AssumeRole", "GetAccessKeyInfo",
-                         "DecodeAuthorizationMessage", "GetFederationToken"})
-
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/,\s]*/[^/,\s]*/([^/,\s]+)/aws4_request")
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class Timestamp(float):
@@ -44,31 +38,41 @@ class QueryRequest:
     version: str
     params: dict[str, str]
     service: str  # "iam" or "sts"
-    access_key_id: str | None  # from the SigV4 credential scope (None when unsigned)
     request_id: str
 
     def get(self, name: str, default: str | None = None) -> str | None:
         v = self.params.get(name)
         return default if v is None or v == "" else v
 
+    def members(self, name: str) -> list[str]:
+        """``Name.member.1``, ``Name.member.2`` ... in order."""
+        out: list[tuple[int, str]] = []
+        prefix = f"{name}.member."
+        for k, v in self.params.items():
+            if k.startswith(prefix) and k[len(prefix):].isascii() and k[len(prefix):].isdigit():
+                out.append((int(k[len(prefix):]), v))
+        return [v for _, v in sorted(out)]
 
-def parse_request(body: bytes, query: str, headers: Mapping[str, str]) -> QueryRequest:
-    """Decode one query-protocol request (body wins over the query string)."""
+
+def decode_params(body: bytes, query: str) -> dict[str, str]:
+    """The request's parameters (body wins over the query string); SigV4 query parameters dropped."""
     params: dict[str, str] = dict(parse_qsl(query, keep_blank_values=True))
     if body:
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    auth = headers.get("authorization", "")
-    if "Credential=" not in auth and "X-Amz-Credential" in params:  # a presigned request
-        auth = "Credential=" + params["X-Amz-Credential"]
-    m = _CREDENTIAL.search(auth)
-    key, scope = (m.group(1), m.group(2).lower()) if m else (None, None)
-    action = params.pop("Action", "")
-    version = params.pop("Version", "")
     for k in [k for k in params if k.startswith("X-Amz-")]:
         params.pop(k)
-    service = scope if scope in NAMESPACES else ("sts" if action in STS_ACTIONS else "iam")
-    return QueryRequest(action=action, version=version, params=params, service=service,
-                        access_key_id=key, request_id=str(uuid.uuid4()))
+    return params
+
+
+def query_request(params: dict[str, str], service: str, request_id: str) -> QueryRequest:
+    rest = dict(params)
+    action = rest.pop("Action", "")
+    version = rest.pop("Version", "")
+    return QueryRequest(action=action, version=version, params=rest, service=service, request_id=request_id)
+
+
+def xml_text(s: str) -> str:
+    return _NOT_XML.sub("\ufffd", s)
 
 
 def _text(value: Any) -> str:
@@ -78,7 +82,7 @@ def _text(value: Any) -> str:
         return value.iso()
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
-    return str(value)
+    return xml_text(str(value))
 
 
 def _fill(parent: ET.Element, value: Any) -> None:
@@ -93,7 +97,7 @@ def _fill(parent: ET.Element, value: Any) -> None:
         parent.text = _text(value)
 
 
-def _document(root: ET.Element) -> bytes:
+def document(root: ET.Element) -> bytes:
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
@@ -105,14 +109,14 @@ def render_result(req: QueryRequest, result: Mapping[str, Any] | None) -> bytes:
         _fill(ET.SubElement(root, f"{req.action}Result"), result)
     meta = ET.SubElement(root, "ResponseMetadata")
     ET.SubElement(meta, "RequestId").text = req.request_id
-    return _document(root)
+    return document(root)
 
 
 def render_error(service: str, code: str, message: str, request_id: str, fault: str = "Sender") -> bytes:
     root = ET.Element("ErrorResponse", xmlns=NAMESPACES.get(service, IAM_NS))
     err = ET.SubElement(root, "Error")
     ET.SubElement(err, "Type").text = fault
-    ET.SubElement(err, "Code").text = code
-    ET.SubElement(err, "Message").text = message
+    ET.SubElement(err, "Code").text = xml_text(code)
+    ET.SubElement(err, "Message").text = xml_text(message)
     ET.SubElement(root, "RequestId").text = request_id
-    return _document(root)
+    return document(root)
