@@ -22,6 +22,7 @@ from hw.token import SerialToken
 from tokens._fileutil import atomic_write
 from tokens.otp import Algorithm, random_secret
 
+from .errors import SimConfigError
 from .firmware import Firmware
 from .loopback import LoopbackPort
 
@@ -52,7 +53,7 @@ def provision_slots(fw: Firmware, count: int, *, type: str = "totp", algorithm: 
                     pin: bytes | str | None = None) -> list[ProvisionedKey]:
     """Install random seeds in slots 0..count-1 of ``fw`` over the wire protocol."""
     if not 0 <= count <= fw.config.slots:
-        raise ValueError(f"cannot provision {count} slots on a token with {fw.config.slots}")
+        raise SimConfigError(f"cannot provision {count} slots on a token with {fw.config.slots}")
     alg = Algorithm.parse(algorithm)
     tok = SerialToken(LoopbackPort(fw), pin=pin if pin is not None else fw.config.pin)
     out = []
@@ -75,7 +76,7 @@ def pskc_bytes(keys: Sequence[ProvisionedKey], *, psk: bytes | None = None, psk_
     doc = pskc.PSKC()
     if psk is not None:
         if len(psk) not in (16, 24, 32):
-            raise ValueError("the pre-shared key must be 16, 24 or 32 bytes")
+            raise SimConfigError("the pre-shared key must be 16, 24 or 32 bytes")
         algo = {16: "aes128-cbc", 24: "aes192-cbc", 32: "aes256-cbc"}[len(psk)]
         doc.encryption.setup_preshared_key(key=psk, key_name=psk_name, algorithm=algo)
     for k in keys:

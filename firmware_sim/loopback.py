@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 
-from .faults import Endpoint, Unplugged
+from .errors import UnplugFault
+from .faults import Endpoint
 
 
 class LoopbackPort:
@@ -35,7 +36,7 @@ class LoopbackPort:
         self._check()
         try:
             self._rx += self.endpoint.feed(bytes(data))
-        except Unplugged:
+        except UnplugFault:
             self.unplugged = True
         return len(data)
 

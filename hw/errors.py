@@ -26,6 +26,7 @@ _MEANING = {
     Status.ERR_BUSY: "the device is busy",
     Status.ERR_SLOT_RANGE: "no such slot on this device",
     Status.ERR_SLOT_EMPTY: "the slot holds no credential",
+    Status.ERR_COUNTER_EXHAUSTED: "the HOTP slot has used its last counter value; provision it again",
     Status.ERR_PIN_WRONG: "wrong admin PIN",
     Status.ERR_PIN_BLOCKED: "the admin PIN is blocked (too many wrong attempts); only a factory reset helps",
     Status.ERR_LOCKED: "provisioning is locked on this device; factory reset to provision again",

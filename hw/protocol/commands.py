@@ -17,6 +17,9 @@ RESET_MAGIC = b"RESET"
 MIN_PIN, MAX_PIN = 4, 16
 MIN_SEED, MAX_SEED = 10, 64
 MAX_SLOTS = 16
+U64_MAX = 2**64 - 1
+#: the latest time SET_TIME accepts (9999-12-31T23:59:59.999Z in ms); later values: ERR_BAD_PARAM
+MAX_TIME_MS = 253_402_300_799_999
 
 
 class PayloadError(ValueError):
@@ -50,6 +53,7 @@ class Status(IntEnum):
     ERR_BUSY = 0x14
     ERR_SLOT_RANGE = 0x20
     ERR_SLOT_EMPTY = 0x21
+    ERR_COUNTER_EXHAUSTED = 0x22  # an HOTP slot has used counter 2**64-1, its last value
     ERR_PIN_WRONG = 0x30
     ERR_PIN_BLOCKED = 0x31
     ERR_LOCKED = 0x32

@@ -69,10 +69,15 @@ def cobs_decode(data: bytes) -> bytes:
     return bytes(out)
 
 
-def encode_frame(body: bytes) -> bytes:
-    """Body → delimited wire bytes (leading delimiter included so receivers resynchronise)."""
+def check_body(body: bytes) -> None:
+    """Raise FrameError if ``body`` cannot travel in one frame."""
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame body of {len(body)} bytes exceeds the maximum of {MAX_FRAME}")
+
+
+def encode_frame(body: bytes) -> bytes:
+    """Body → delimited wire bytes (leading delimiter included so receivers resynchronise)."""
+    check_body(body)
     raw = body + crc16(body).to_bytes(2, "big")
     return DELIMITER + cobs_encode(raw) + DELIMITER
 
