@@ -26,6 +26,7 @@ from tokens.device import (
 )
 from tokens.errors import InputError
 from tokens.otp import Algorithm, check_digits, check_period, random_secret
+from tokens.params import OtpType
 from tokens.uri import OtpauthURI
 
 from .errors import MalformedReply, PortError
@@ -212,7 +213,7 @@ class SerialToken(Device):
         secret = req.secret if req.secret is not None else random_secret(alg.digest_size)
         self.provision(req.slot, secret, type=typ, algorithm=alg, digits=digits, period=period,
                        counter=counter, pin=opts.get("pin"))
-        uri = OtpauthURI(type="hotp" if typ == "hotp" else "totp", secret=secret, account=req.account,
+        uri = OtpauthURI(type=OtpType.parse(typ), secret=secret, account=req.account,
                          issuer=req.rp_id, algorithm=alg, digits=digits, period=period, counter=counter)
         return Enrollment(kind=self.kind, device_id=self.identity, credential_id=f"slot{req.slot}".encode(),
                           secret=secret, otpauth_uri=uri.to_uri(),

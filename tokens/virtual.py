@@ -25,6 +25,7 @@ from .device import (
 from .errors import DeviceNotEnrolledError, InputError
 from .hotloop import PreparedKey
 from .otp import Algorithm, check_digits, check_period, decode_secret, random_secret, totp_step
+from .params import OtpType
 from .uri import OtpauthURI, parse_otpauth
 
 
@@ -181,7 +182,7 @@ class VirtualTOTP(VirtualOTPDevice):
         return {**super()._details(), "period": self.period}
 
     def to_uri(self) -> OtpauthURI:
-        return OtpauthURI(type="totp", secret=self.secret, account=self.account, issuer=self.issuer,
+        return OtpauthURI(type=OtpType.TOTP, secret=self.secret, account=self.account, issuer=self.issuer,
                           algorithm=self.algorithm, digits=self.digits, period=self.period)
 
     @classmethod
@@ -250,7 +251,7 @@ class VirtualHOTP(VirtualOTPDevice):
         return {**super()._details(), "counter": self.counter}
 
     def to_uri(self) -> OtpauthURI:
-        return OtpauthURI(type="hotp", secret=self.secret, account=self.account, issuer=self.issuer,
+        return OtpauthURI(type=OtpType.HOTP, secret=self.secret, account=self.account, issuer=self.issuer,
                           algorithm=self.algorithm, digits=self.digits, counter=self.counter)
 
     @classmethod
