@@ -67,12 +67,10 @@ def _open_image(source: str | os.PathLike[str] | bytes) -> Any:
             raise InputError(f"cannot read {where}: {e.strerror or e}") from None
     if len(data) > MAX_QR_FILE_BYTES:
         raise InputError(f"{where} is {len(data)} bytes; the limit is {MAX_QR_FILE_BYTES}")
-    with warnings.catch_warnings():  # the caps below are checked here, not by Pillow's warning
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))  # reads the header only
-        except Image.DecompressionBombError as e:  # > 2 x Pillow's MAX_IMAGE_PIXELS
-            raise InputError(f"{where} is too large to decode: {e}") from None
+    try:
+        img = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError as e:  # > 2 x Pillow's MAX_IMAGE_PIXELS
+        raise InputError(f"{where} is too large to decode: {e}") from None
     w, h = img.size
     if w <= 0 or h <= 0:
         raise InputError(f"{where} has no pixels ({w}x{h})")
@@ -98,9 +96,13 @@ def read_qr(source: str | os.PathLike[str] | bytes) -> str:
 
     where = _describe(source)
     try:
-        img = _open_image(source)
-        img.load()
-        gray = img.convert("L")
+        # Pillow warns about corrupt EXIF, invalid APNG, and sizes we cap ourselves: an error or
+        # nothing, never a warning on the user's terminal
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = _open_image(source)
+            img.load()
+            gray = img.convert("L")
     except InputError:
         raise
     except (Image.DecompressionBombError, MemoryError) as e:
