@@ -187,7 +187,8 @@ class Firmware:
         return s
 
     def capabilities(self) -> Capabilities:
-        c = Capabilities.TOTP | Capabilities.HOTP | Capabilities.RTC | Capabilities.PIN | Capabilities.BATTERY
+        c = (Capabilities.TOTP | Capabilities.HOTP | Capabilities.RTC | Capabilities.PIN
+             | Capabilities.BATTERY | Capabilities.SIMULATED)
         if self.config.button:
             c |= Capabilities.BUTTON
         if self.config.monotonic_time:

@@ -81,6 +81,7 @@ class Capabilities(IntFlag):
     PIN = 0x0010
     MONOTONIC_TIME = 0x0020  # SET_TIME refuses to move a valid clock backwards without FORCE
     BATTERY = 0x0040
+    SIMULATED = 0x0080  # a software simulation, not a physical token
 
 
 class DeviceState(IntFlag):

@@ -8,14 +8,14 @@ from typing import Any
 
 from ..clock import DriftModel, SystemClock
 from ..device import (
-    Authentication,
     AuthRequest,
     Capability,
     Device,
     DeviceInfo,
     DeviceKind,
-    Enrollment,
     EnrollRequest,
+    OtpAuthentication,
+    OtpEnrollment,
 )
 from ..errors import InputError, InvalidURIError
 from ..otp import decode_secret
@@ -58,12 +58,12 @@ class StoredDevice(Device):
                           firmware=i.firmware, details={**i.details, "name": self.name,
                                                         "store": str(self.store.path)})
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+    def enroll(self, request: EnrollRequest | None = None) -> OtpEnrollment:
         self._check_open()
         with self.store.using(self.name) as dev:
             return dev.enroll(request)
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         self._check_open()
         with self.store.using(self.name) as dev:
             return dev.authenticate(request)
