@@ -27,7 +27,7 @@ from tokens.device import (
     SlotState,
 )
 from tokens.errors import InputError
-from tokens.otp import Algorithm, check_digits, check_period, random_secret
+from tokens.otp import Algorithm, random_secret
 from tokens.params import OtpParams, OtpType
 
 from .errors import MalformedReply, PortError
@@ -133,29 +133,27 @@ class SerialToken(Device):
     def provision(self, slot: int, secret: bytes, *, type: str = "totp", algorithm: Algorithm | str = "SHA1",
                   digits: int = 6, period: int = 30, counter: int = 0,
                   pin: str | bytes | None = None) -> None:
-        typ = {"totp": SlotType.TOTP, "hotp": SlotType.HOTP}.get(type.lower())
-        if typ is None:
-            raise InputError(f"type must be totp or hotp, not {type!r}")
-        if not 0 <= slot < self._info.slots:
-            raise InputError(f"slot {slot} out of range (this token has {self._info.slots} slots)")
-        if not 10 <= len(secret) <= MAX_SEED:
-            raise InputError(f"the seed must be 10..{MAX_SEED} bytes")
-        if not 0 <= counter < 2**64:
-            raise InputError("counter out of range")
-        cfg = SlotConfig(slot, typ, _ALGS[Algorithm.parse(algorithm)], check_digits(digits),
-                         check_period(period) if typ == SlotType.TOTP else 0, counter, secret,
-                         self._pin_for(pin))
-        if typ == SlotType.TOTP and cfg.period > 3600:
-            raise InputError("this token supports periods up to 3600 s")
-        self._call(Cmd.PROVISION, cfg.to_bytes())
-        self._periods[slot] = cfg.period
+        otype = OtpType.parse(type)
+        totp = otype is OtpType.TOTP
+        params = OtpParams(otype, secret, Algorithm.parse(algorithm), digits, period if totp else 30,
+                           0 if totp else counter)
+        self.provision_params(slot, params, pin=pin)
 
     def provision_params(self, slot: int, params: OtpParams, *, pin: str | bytes | None = None) -> None:
         """PROVISION ``slot`` with an :class:`~tokens.params.OtpParams` (T0 must be 0)."""
+        if not 0 <= slot < self._info.slots:
+            raise InputError(f"slot {slot} out of range (this token has {self._info.slots} slots)")
+        if len(params.secret) > MAX_SEED:
+            raise InputError(f"the seed must be 10..{MAX_SEED} bytes")
         if params.t0 != 0:
             raise InputError("this token computes TOTP codes from T0 = 0")
-        self.provision(slot, params.secret, type=params.type.value, algorithm=params.algorithm,
-                       digits=params.digits, period=params.period, counter=params.counter, pin=pin)
+        if params.is_totp and params.period > 3600:
+            raise InputError("this token supports periods up to 3600 s")
+        cfg = SlotConfig(slot, _TYPES[params.type], _ALGS[params.algorithm], params.digits,
+                         params.period if params.is_totp else 0, params.counter, params.secret,
+                         self._pin_for(pin))
+        self._call(Cmd.PROVISION, cfg.to_bytes())
+        self._periods[slot] = cfg.period
 
     def get_code(self, slot: int = 0) -> CodeReply:
         if not 0 <= slot <= 255:

@@ -210,11 +210,12 @@ class VirtualTOTP(VirtualOTPDevice):
         return OtpauthURI.from_params(self.params().replace(t0=0.0))  # the URI format has no T0
 
     @classmethod
-    def from_uri(cls, uri: str | OtpauthURI, **kw: Any) -> VirtualTOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> VirtualTOTP:
+        """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
         if u.type is not OtpType.TOTP:
             raise InputError("this is a hotp URI; use VirtualHOTP.from_uri")
-        return cls(u.secret, algorithm=u.algorithm, digits=u.digits, period=u.period,
+        return cls(u.secret, algorithm=u.algorithm, digits=u.digits, period=u.period, t0=u.t0,
                    issuer=u.issuer, account=u.account, **kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,7 +277,8 @@ class VirtualHOTP(VirtualOTPDevice):
         return {"counter": self.counter}
 
     @classmethod
-    def from_uri(cls, uri: str | OtpauthURI, **kw: Any) -> VirtualHOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> VirtualHOTP:
+        """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
         if u.type is not OtpType.HOTP:
             raise InputError("this is a totp URI; use VirtualTOTP.from_uri")
