@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hw.token import SerialToken
-from tokens._fileutil import atomic_write
+from tokens.fileutil import atomic_write
 from tokens.otp import Algorithm, random_secret
 from tokens.params import OtpParams, OtpType
 

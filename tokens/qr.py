@@ -8,8 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._fileutil import atomic_write
 from .errors import InputError
+from .fileutil import atomic_write
 
 
 def qr_png_bytes(uri: str, scale: int = 6) -> bytes:

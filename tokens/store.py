@@ -18,9 +18,9 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from . import paths
-from ._fileutil import atomic_write
 from .clock import Clock
 from .errors import DeviceExistsError, DeviceNotFoundError, InputError, StoreError
+from .fileutil import atomic_write
 from .virtual import VirtualHOTP, VirtualTOTP, device_from_dict
 
 FORMAT_VERSION = 1

@@ -11,6 +11,9 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag, unique
 
+from .errors import BadValueError as BadValueError  # re-exported: the records raise them
+from .errors import PayloadError as PayloadError
+
 PROTOCOL_VERSION = 1
 RESPONSE_BIT = 0x80
 RESET_MAGIC = b"RESET"
@@ -20,14 +23,6 @@ MAX_SLOTS = 16
 U64_MAX = 2**64 - 1
 #: the latest time SET_TIME accepts (9999-12-31T23:59:59.999Z in ms); later values: ERR_BAD_PARAM
 MAX_TIME_MS = 253_402_300_799_999
-
-
-class PayloadError(ValueError):
-    """A payload that does not match its record's layout."""
-
-
-class BadValueError(PayloadError):
-    """A payload of the right layout with a field value out of range (an unknown type or hash code)."""
 
 
 @unique

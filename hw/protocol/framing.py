@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import binascii
 
+from .errors import FrameError as FrameError  # re-exported
+
 MAX_FRAME = 250  # body bytes before the CRC (see docs/serial-protocol.md §2)
 CRC_LEN = 2
 # longest COBS encoding of body + CRC: one overhead byte per started 254-byte block
 MAX_ENCODED = MAX_FRAME + CRC_LEN + (MAX_FRAME + CRC_LEN) // 254 + 1
 DELIMITER = b"\x00"
-
-
-class FrameError(ValueError):
-    """A frame that does not decode (bad COBS, too short/long, CRC mismatch)."""
 
 
 def crc16(data: bytes) -> int:
