@@ -118,3 +118,71 @@ def test_manual_clock() -> None:
     assert c.now() == 3
     with pytest.raises(ClockError):
         c.advance(-1)
+
+
+# --------------------------------------------------------------------------- piecewise: O(log n) queries
+
+def _old_piecewise_integral_sq(points: list[tuple[float, float]], period: float | None, t: float,
+                               centre: float) -> float:
+    """The previous O(n)-per-query implementation, kept as the reference."""
+    import bisect
+    import itertools
+    import math
+
+    pts = sorted(points)
+    if period is not None:
+        pts = [*pts, (pts[0][0] + period, pts[0][1])]
+    ts = [p[0] for p in pts]
+    acc = [0.0]
+    for (a, ta), (b, tb) in itertools.pairwise(pts):
+        u0, u1 = ta - centre, tb - centre
+        acc.append(acc[-1] + (b - a) * (u0 * u0 + u0 * u1 + u1 * u1) / 3)
+
+    def at(x: float) -> float:
+        if period is not None:
+            x = ts[0] + math.fmod(x - ts[0], period) % period
+        if x <= ts[0]:
+            return pts[0][1]
+        if x >= ts[-1]:
+            return pts[-1][1]
+        i = bisect.bisect_right(ts, x) - 1
+        (a, ta), (b, tb) = pts[i], pts[i + 1]
+        return ta + (tb - ta) * (x - a) / (b - a)
+
+    base = 0.0
+    if period is not None:
+        cycles = math.floor((t - ts[0]) / period)
+        base = cycles * acc[-1]
+        t = t - cycles * period
+    if t <= ts[0]:
+        return base + (t - ts[0]) * (pts[0][1] - centre) ** 2
+    if t >= ts[-1]:
+        return base + acc[-1] + (t - ts[-1]) * (pts[-1][1] - centre) ** 2
+    i = bisect.bisect_right(ts, t) - 1
+    u0 = pts[i][1] - centre
+    u1 = at(t) - centre
+    return base + acc[i] + (t - ts[i]) * (u0 * u0 + u0 * u1 + u1 * u1) / 3
+
+
+@given(points=st.lists(st.tuples(st.floats(-1e7, 1e7), st.floats(-40, 85)), min_size=1, max_size=40,
+                       unique_by=lambda p: p[0]),
+       periodic=st.booleans(), slack=st.floats(0, 1e6),
+       times=st.lists(st.floats(-1e9, 1e9), min_size=1, max_size=20), centre=st.floats(-10, 40))
+def test_piecewise_cached_integral_matches_the_old_linear_scan(points: list[tuple[float, float]],
+                                                               periodic: bool, slack: float,
+                                                               times: list[float], centre: float) -> None:
+    ts = sorted(p[0] for p in points)
+    period = (ts[-1] - ts[0]) + slack if periodic else None
+    if period is not None and period <= 0:
+        period = 1.0
+    prof = PiecewiseTemperature(points, period=period)
+    for t in times:
+        assert prof.integral_sq(t, centre) == _old_piecewise_integral_sq(points, period, t, centre)
+        assert prof.integral_sq(t, centre + 1) == _old_piecewise_integral_sq(points, period, t, centre + 1)
+
+
+def test_piecewise_tables_are_built_once_per_centre() -> None:
+    prof = PiecewiseTemperature([(float(i), float(i % 7)) for i in range(1000)])
+    for t in range(0, 1000, 7):
+        prof.integral_sq(t + 0.5, 25.0)
+    assert list(prof._acc) == [25.0]  # one O(n) table, reused by every query
