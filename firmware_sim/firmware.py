@@ -118,7 +118,6 @@ class Firmware:
         self._out = bytearray()
         self._last: tuple[bytes, bytes] | None = None  # (request body, encoded response) for retries
         self._pending: _Pending | None = None
-        self.frames_in = 0
         self.internal_errors = 0  # replies that had to be ERR_INTERNAL (the fuzz suite wants 0)
         self._handlers: dict[int, Callable[[Request], bytes]] = {
             Cmd.INFO: self._info, Cmd.GET_TIME: self._get_time, Cmd.SET_TIME: self._set_time,
@@ -129,7 +128,6 @@ class Firmware:
     # ------------------------------------------------------------------ byte interface
     def feed(self, data: bytes) -> bytes:
         for body in self._decoder.feed(data):
-            self.frames_in += 1
             self._on_frame(body)
         return self.poll()
 

@@ -267,11 +267,6 @@ class DriftModel:
         if self.jitter < 0:
             raise ClockError("jitter must not be negative")
 
-    @property
-    def is_ideal(self) -> bool:
-        return (self.offset == 0 and self.ppm == 0 and self.aging_ppm_per_year == 0
-                and self.jitter == 0 and self.temperature is None)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "offset": self.offset, "ppm": self.ppm, "epoch": self.epoch,

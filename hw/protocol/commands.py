@@ -322,7 +322,6 @@ class SlotInfo:
     """One LIST_SLOTS entry (7 bytes).  Nothing secret: the seed is never readable."""
 
     PROVISIONED = 0x01
-    SIZE = 7
 
     slot: int
     provisioned: bool
