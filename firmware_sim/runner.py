@@ -17,7 +17,7 @@ import threading
 import tty
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from .errors import UnplugFault
 from .faults import Endpoint
@@ -44,7 +44,7 @@ class Runner:
         self.error: BaseException | None = None
 
     # -- lifecycle
-    def start(self) -> Runner:
+    def start(self) -> Self:
         self._open()
         self._thread = threading.Thread(target=self._run, name=f"tokensim-runner {self.url}", daemon=True)
         self._thread.start()
@@ -64,7 +64,7 @@ class Runner:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -12,7 +12,7 @@ because the token never gives a seed back.  ``authenticate`` asks the token for 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Self
 
 from tokens.device import (
     AuthRequest,
@@ -97,7 +97,7 @@ class SerialToken(Device):
 
     @classmethod
     def open(cls, url: str, *, pin: str | bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
-             retries: int = DEFAULT_RETRIES) -> SerialToken:
+             retries: int = DEFAULT_RETRIES) -> Self:
         return cls(open_port(url, timeout=timeout), pin=pin, timeout=timeout, retries=retries, url=url)
 
     # ------------------------------------------------------------------ protocol commands

@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from .errors import ClockError
 
@@ -276,7 +276,7 @@ class DriftModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DriftModel:
+    def from_dict(cls, d: dict[str, Any]) -> Self:
         temp = d.get("temperature")
         try:
             return cls(
@@ -305,7 +305,7 @@ class DriftingClock:
     dev_anchor: float | None = None
 
     @classmethod
-    def create(cls, reference: Clock | None = None, **params: Any) -> DriftingClock:
+    def create(cls, reference: Clock | None = None, **params: Any) -> Self:
         """``DriftingClock.create(ManualClock(0), ppm=40, offset=2.5)``."""
         return cls(model=DriftModel(**params), reference=reference or SystemClock())
 
@@ -383,7 +383,7 @@ class DriftingClock:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], reference: Clock | None = None) -> DriftingClock:
+    def from_dict(cls, d: dict[str, Any], reference: Clock | None = None) -> Self:
         anchor = d.get("anchor")
         clk = cls(model=DriftModel.from_dict(d), reference=reference or SystemClock())
         if anchor:

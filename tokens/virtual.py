@@ -9,7 +9,7 @@ consecutive codes (AWS IAM EnableMFADevice) need no 30-second wait.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Self
 
 from .clock import Clock, DriftingClock, DriftModel, SystemClock
 from .device import (
@@ -85,7 +85,7 @@ class VirtualOTPDevice(Device):
         self._set_secret(None)
 
     @property
-    def simulator(self) -> VirtualOTPDevice:
+    def simulator(self) -> Self:
         """The :class:`~tokens.device.Simulated` capability: a virtual token is its own hardware."""
         return self
 
@@ -210,7 +210,7 @@ class VirtualTOTP(VirtualOTPDevice):
         return OtpauthURI.from_params(self.params().replace(t0=0.0))  # the URI format has no T0
 
     @classmethod
-    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> VirtualTOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> Self:
         """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
         if u.type is not OtpType.TOTP:
@@ -277,7 +277,7 @@ class VirtualHOTP(VirtualOTPDevice):
         return {"counter": self.counter}
 
     @classmethod
-    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> VirtualHOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> Self:
         """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
         if u.type is not OtpType.HOTP:

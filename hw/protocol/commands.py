@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag, unique
+from typing import Self
 
 from .errors import BadValueError as BadValueError  # re-exported: the records raise them
 from .errors import PayloadError as PayloadError
@@ -114,7 +115,7 @@ class Request:
     version: int = PROTOCOL_VERSION
 
     @classmethod
-    def parse(cls, body: bytes) -> Request:
+    def parse(cls, body: bytes) -> Self:
         if len(body) < 3:
             raise PayloadError("request shorter than its 3-byte header")
         if body[2] & RESPONSE_BIT:
@@ -136,7 +137,7 @@ class Response:
     version: int = PROTOCOL_VERSION
 
     @classmethod
-    def parse(cls, body: bytes) -> Response:
+    def parse(cls, body: bytes) -> Self:
         if len(body) < 4:
             raise PayloadError("response shorter than its 4-byte header")
         if not body[2] & RESPONSE_BIT:
@@ -210,7 +211,7 @@ class InfoReply:
     serial: str
 
     @classmethod
-    def parse(cls, p: bytes) -> InfoReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         protocol, max_frame, slots, caps, state, retries = r.u8(), r.u8(), r.u8(), r.u16(), r.u8(), r.u8()
         model, firmware, serial = _text(r.lp()), _text(r.lp()), _text(r.lp())
@@ -232,7 +233,7 @@ class TimeReply:
     time_ms: int
 
     @classmethod
-    def parse(cls, p: bytes) -> TimeReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         out = cls(DeviceState(r.u8()), r.u64())
         r.end()
@@ -251,7 +252,7 @@ class SetTimeRequest:
     force: bool = False
 
     @classmethod
-    def parse(cls, p: bytes) -> SetTimeRequest:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         flags, t, pin = r.u8(), r.u64(), r.lp()
         r.end()
@@ -275,7 +276,7 @@ class SlotConfig:
     pin: bytes = field(repr=False)
 
     @classmethod
-    def parse(cls, p: bytes) -> SlotConfig:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         slot, typ, alg, digits, period, counter = r.u8(), r.u8(), r.u8(), r.u8(), r.u16(), r.u64()
         seed, pin = r.lp(), r.lp()
@@ -301,7 +302,7 @@ class CodeReply:
     code: str
 
     @classmethod
-    def parse(cls, p: bytes) -> CodeReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         slot, typ, counter, t, code = r.u8(), r.u8(), r.u64(), r.u64(), r.lp()
         r.end()
