@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from enum import Enum, unique
+from enum import StrEnum, unique
 from typing import Any, Self
 
 from .errors import InputError, InvalidSecretError
@@ -30,8 +30,8 @@ U64_MAX = 2**64 - 1
 
 
 @unique
-class OtpType(str, Enum):
-    """The OTP family; a ``str`` enum, so ``OtpType.TOTP == "totp"``."""
+class OtpType(StrEnum):
+    """The OTP family; a ``StrEnum``, so ``OtpType.TOTP == "totp"`` and it formats as ``totp``."""
 
     TOTP = "totp"
     HOTP = "hotp"
