@@ -137,3 +137,19 @@ def test_finding2_info_reply_always_fits_a_frame() -> None:
     fw = make_firmware(serial="S" * 100, reference=ManualClock(START), pin=PIN)
     out = fw.feed(framing.encode_frame(Request(1, Cmd.INFO).to_bytes()))
     assert [Response.parse(b).status for b in framing.FrameDecoder().feed(out)] == [Status.OK]
+
+
+def test_finding2_served_simulator_keeps_serving(serve: object, open_token: object, fw: Firmware) -> None:
+    """End to end over a real pty and over TCP (what ``tokensim sim serve`` runs): the runner
+    survives both attacks and keeps answering; the fixture fails if the runner died."""
+    runner = serve(fw)  # type: ignore[operator]
+    tok = open_token(runner.url)  # type: ignore[operator]
+    with pytest.raises(ProtocolError) as e:
+        tok.link.transact(Cmd.SET_TIME, SetTimeRequest(U64_MAX, PIN.encode(), True).to_bytes())
+    assert e.value.status == Status.ERR_BAD_PARAM
+    assert tok.get_time().time_ms == int(START * 1000)
+    tok.provision(0, SEED, type="hotp", counter=U64_MAX)
+    assert tok.get_code(0).counter == U64_MAX
+    with pytest.raises(ProtocolError):
+        tok.get_code(0)
+    assert tok.get_info().serial == fw.serial and runner.error is None
