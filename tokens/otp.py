@@ -120,3 +120,7 @@ def totp(key: bytes, t: float, digits: int = 6, period: int = 30,
         raise InputError(f"time {t} is before the TOTP epoch")
     return hotp(key, step, digits, algorithm)
 
+
+def codes_equal(a: str, b: str) -> bool:
+    """Constant-time comparison of two codes."""
+    return hmac.compare_digest(a.encode(), b.encode())
