@@ -20,12 +20,12 @@ demo: install
 
 test: install-dev
 	bash scripts/ensure-services.sh
-	$(BIN)/ruff check tokens firmware_sim hw bench tests
+	$(BIN)/ruff check tokens firmware_sim hw bench tests pytest_tokensim.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: install-dev
-	$(BIN)/ruff check tokens firmware_sim hw bench tests
+	$(BIN)/ruff check tokens firmware_sim hw bench tests pytest_tokensim.py
 	$(BIN)/mypy
 
 pytest: install-dev

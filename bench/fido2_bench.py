@@ -84,8 +84,8 @@ def _udp(seconds: float) -> tuple[float, float]:
 
     from tokens.fido2.udp import open_udp_device
 
-    proc = subprocess.Popen([sys.executable, "-m", "bench.fido2_bench", "--serve"], stdout=subprocess.PIPE,
-                            text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-P", os.path.abspath(__file__), "--serve"],
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         port = json.loads(proc.stdout.readline())["port"]

@@ -11,4 +11,16 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     echo "note: PostgreSQL server binaries not found and cannot install them; PostgreSQL tests will be skipped" >&2
   fi
 fi
+# libfido2 (fido2-tools, libfido2-dev), OpenSSL headers, gcc, ssh-keygen: the FIDO2 interop tests compile a
+# small libfido2 client and an OpenSSH security-key provider
+if [ ! -e /usr/include/fido.h ] || [ ! -e /usr/include/openssl/ecdsa.h ] || ! command -v gcc >/dev/null 2>&1 \
+    || ! command -v ssh-keygen >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing libfido2 (Debian packages 'fido2-tools', 'libfido2-dev', 'libssl-dev', 'gcc', 'openssh-client')..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fido2-tools libfido2-dev libssl-dev \
+      gcc openssh-client >/dev/null) || echo "warning: could not install libfido2; its interop tests will be skipped" >&2
+  else
+    echo "note: libfido2-dev or gcc missing and cannot install them; the libfido2 interop test will be skipped" >&2
+  fi
+fi
 exit 0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import runner
 from tokens._cli.main import main
+from tokens.benchmark import runner
 
 REQUIRED = ["batch_verify_per_s", "batch_verify_hit_per_s", "batch_verify_threads_per_s", "threads",
             "pyotp_verify_per_s", "sha1_limit_verify_per_s", "resync_24h_ms", "stateful_verify_per_s",
@@ -56,7 +56,7 @@ def test_human_report_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_markdown_page_keeps_its_notes(tmp_path: Path) -> None:
-    from bench import report
+    from tokens.benchmark import report
 
     page = tmp_path / "BENCHMARKS.md"
     page.write_text(f"old table\n{report.NOTES_MARKER}\n## Notes\nhand-written analysis\n")
@@ -151,7 +151,7 @@ def test_demo_section_prints_the_comparison() -> None:
 
 
 def test_slow_suites_run_only_when_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from bench import runner
+    from tokens.benchmark import runner
 
     (tmp_path / "fast_bench.py").write_text(
         'SUITE_NAME = "fast"\ndef measure(quick):\n    return {"fast_x": 1}\n')

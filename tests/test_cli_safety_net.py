@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pytest
 
@@ -26,10 +27,28 @@ def _run_with(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> int:
 
 def test_missing_extra_names_the_package_and_the_extra(monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "botocore", None)  # as if the aws extra were not installed
     rc = _run_with(monkeypatch, ModuleNotFoundError("No module named 'botocore'", name="botocore"))
     err = capsys.readouterr().err
     assert rc == 1
     assert err == "error: missing optional dependency botocore (pip install 'tokensim[aws]')\n"
+
+
+def test_the_hint_names_the_extra_that_provides_the_module(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)  # moto comes with [demo] (and [dev]), not [aws]
+    assert _run_with(monkeypatch, ModuleNotFoundError("No module named 'moto'", name="moto")) == 1
+    err = capsys.readouterr().err
+    assert err == "error: missing optional dependency moto (pip install 'tokensim[demo]')\n"
+
+
+def test_a_module_that_exists_is_never_reported_missing(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """An ImportError for a module that is there (shadowed, broken) gets no install hint."""
+    rc = _run_with(monkeypatch, ImportError("cannot import name 'Session' from 'boto3'", name="boto3"))
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1
+    assert "pip install" not in err and "shadowing" in err and "boto3" in err
 
 
 def test_unexpected_exception_is_one_line_with_exit_70(monkeypatch: pytest.MonkeyPatch,

@@ -63,8 +63,8 @@ def test_happy_path_enroll_session_identity(aws: Aws) -> None:
     aws.clock.advance(300)
     late = backend.request_context(creds["AccessKeyId"], "s3:ListAllMyBuckets")
     assert late.mfa_age == 420 and evaluate(policy, late).decision is Decision.IMPLICIT_DENY
-    assert backend.request_context("testing", "s3:ListAllMyBuckets") == RequestContext(
-        "s3:ListAllMyBuckets", "*", None, None, None)  # long-term keys: no MFA keys at all
+    assert backend.request_context("testing", "s3:ListAllMyBuckets") == RequestContext.long_term_keys(
+        "s3:ListAllMyBuckets")  # long-term keys: no MFA keys at all
     # GetUser with the session is alice
     assert aws.session_client("iam", creds).get_user()["User"]["UserName"] == "alice"
 

@@ -107,11 +107,11 @@ def test_tokensim_aws_client_enrolls_and_gets_sessions(aws: Aws, tmp_path: Path,
 def test_cli_bad_policy_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "p.json"
     bad.write_text('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", '
-                   '"Condition": {"StringEquals": {"aws:username": "a"}}}]}')
+                   '"Condition": {"StringEqualz": {"aws:username": "a"}}}]}')
     r = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(tmp_path / "x.db"),
                         "--policy", str(bad)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and r.stdout == ""
-    assert r.stderr.startswith("error: ") and "StringEquals" in r.stderr and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("error: ") and "StringEqualz" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()  # refused before anything was created
 
 

@@ -67,7 +67,7 @@ def test_duplicate_and_ca_without_batch(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["fido2", "new", "x", "--alg", "PS256"], ["fido2", "serve", "x", "--port", "70000"],
+    for argv in (["fido2", "new", "x", "--alg", "PS512"], ["fido2", "serve", "x", "--port", "70000"],
                  ["fido2"]):
         with pytest.raises(SystemExit) as ei:
             main(argv)

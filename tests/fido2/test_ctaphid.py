@@ -13,7 +13,7 @@ from fido2.hid import CTAPHID
 
 from tokens.clock import ManualClock
 from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice, WaitThenTimeout
-from tokens.fido2.ctaphid import BROADCAST, MAX_MESSAGE, CtapHidServer, HidError, fragment
+from tokens.fido2.transport.ctaphid import BROADCAST, MAX_MESSAGE, CtapHidServer, HidError, fragment
 
 
 class Wire:
@@ -123,9 +123,9 @@ def test_invalid_command_and_init_length(rig: tuple[CtapHidServer, Wire, Authent
     server, wire, _ = rig
     cid = open_channel(server, wire)
     feed(server, cid, 0x33, b"")
-    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.INVALID_CMD]))
+    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.INVALID_COMMAND]))
     feed(server, BROADCAST, CTAPHID.INIT, b"1234")
-    assert wire.message() == (BROADCAST, CTAPHID.ERROR, bytes([HidError.INVALID_LEN]))
+    assert wire.message() == (BROADCAST, CTAPHID.ERROR, bytes([HidError.INVALID_LENGTH]))
 
 
 def test_wrong_sequence(rig: tuple[CtapHidServer, Wire, Authenticator]) -> None:
@@ -143,7 +143,7 @@ def test_message_timeout(rig: tuple[CtapHidServer, Wire, Authenticator], clock: 
     server.feed(next(fragment(cid, CTAPHID.PING, b"z" * 100)))
     clock.advance(0.6)
     server.tick()
-    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.MSG_TIMEOUT]))
+    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.TIMEOUT]))
 
 
 def test_other_channel_is_busy_during_assembly(rig: tuple[CtapHidServer, Wire, Authenticator]) -> None:
@@ -192,4 +192,4 @@ def test_vendor_power_cycle_and_unknown_vendor_command(
     assert wire.message() == (cid, VENDOR_POWER_CYCLE, b"")
     assert a.pin.consecutive_fails == 0  # ... cleared by the simulated replug
     feed(server, cid, 0x55, b"")
-    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.INVALID_CMD]))
+    assert wire.message() == (cid, CTAPHID.ERROR, bytes([HidError.INVALID_COMMAND]))

@@ -207,7 +207,7 @@ def test_reset_window_and_presence() -> None:
 
 def test_responses_are_canonical_cbor(a: Authenticator) -> None:
     make(a, rk=True)
-    for cmd, params in ((0x04, None), (0x02, ga()), (0x06, {1: 2, 2: 2}), (0x06, {1: 1, 2: 1})):
+    for cmd, params in ((0x04, None), (0x02, ga()), (0x06, {1: 2, 2: 2}), (0x06, {1: 1, 2: 2})):
         resp = a.process(bytes([cmd]) + (cbor.encode(params) if params else b""))
         assert resp[0] == 0
         assert cbor.encode(cbor.decode(resp[1:])) == resp[1:]

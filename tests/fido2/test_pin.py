@@ -88,7 +88,7 @@ def test_permissions(a: Authenticator) -> None:
     dev = SoftCtapDevice(a)
     cp = _pin(a, PinProtocolV2)
     cp.set_pin("1234")
-    assert _err(cp.get_pin_token, "1234", Perm.BIO_ENROLL) == ERR.UNAUTHORIZED_PERMISSION
+    assert _err(cp.get_pin_token, "1234", Perm.PERSISTENT_CREDENTIAL_MGMT) == ERR.UNAUTHORIZED_PERMISSION
     token = cp.get_pin_token("1234", Perm.GET_ASSERTION, "example.com")
     ctap = Ctap2(dev)
     param = cp.protocol.authenticate(token, b"\x00" * 32)

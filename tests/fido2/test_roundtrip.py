@@ -16,7 +16,7 @@ from fido2.webauthn import AttestationObject, PublicKeyCredentialRpEntity, UserV
 
 from tests.fido2.conftest import RP_ID, RelyingParty, client_for, set_pin
 from tokens.fido2 import Alg, Authenticator, AuthenticatorState, BatchAttestation, SoftCtapDevice
-from tokens.fido2.attestation import OID_AAGUID
+from tokens.fido2.authenticator.attestation import OID_AAGUID
 
 UV = UserVerificationRequirement
 

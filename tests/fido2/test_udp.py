@@ -66,7 +66,7 @@ def serve(home: Path, name: str, reply_port: int | None = None, *extra: str) -> 
         proc.kill()
         raise AssertionError(f"serve did not start: {proc.stderr.read() if proc.stderr else ''}")
     ready = json.loads(line)
-    assert ready["ready"] is True and ready["host"] == "127.0.0.1"
+    assert ready["event"] == "ready" and ready["host"] == "127.0.0.1"
     return Served(proc, int(ready["port"]), reply_port, home, name)
 
 

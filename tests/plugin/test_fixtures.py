@@ -1,4 +1,4 @@
-"""Each fixture of tokens.pytest_plugin, checked against independent implementations."""
+"""Each fixture of pytest_tokensim, checked against independent implementations."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from fido2.ctap import CtapDevice
 from fido2.server import Fido2Server
 from fido2.webauthn import PublicKeyCredentialRpEntity, PublicKeyCredentialUserEntity
 
+from pytest_tokensim import DEFAULT_START, SimulatedSerialToken
 from tokens.clock import ConstantTemperature, DriftModel, ManualClock
 from tokens.device import AuthRequest, Capability, Device, DeviceKind, EnrollRequest
 from tokens.otp import encode_secret
-from tokens.pytest_plugin import DEFAULT_START, SimulatedSerialToken
 from tokens.virtual import VirtualHOTP, VirtualTOTP
 
 pytest_plugins = ["pytester"]
@@ -187,16 +187,58 @@ def test_mfa_aws_checks_codes_on_the_test_clock(mfa_aws: object, aws_serve: obje
         get_mfa_session(mfa_aws.sts, VirtualTOTP(reference=mfa_clock), serial)
 
 
-def test_plugin_imports_without_the_optional_parts() -> None:
+def test_plugin_loads_without_importing_tokensim() -> None:
+    """The plugin loads in every pytest run: only pytest and the standard library at import time."""
     import subprocess
     import sys
 
-    blocked = ["boto3", "botocore", "fido2", "serial", "firmware_sim", "hw", "uvicorn", "starlette",
-               "tokens.verifier", "tokens.fido2", "tokens.aws", "tokens.awsserver"]
+    blocked = ["tokens", "hw", "firmware_sim", "bench", "boto3", "botocore", "fido2", "serial", "uvicorn",
+               "starlette"]
     code = ("import sys\n"
             f"for m in {blocked!r}: sys.modules[m] = None\n"
-            "import tokens.pytest_plugin as p\n"
+            "import pytest_tokensim as p\n"
+            f"assert not [m for m in sys.modules if m.split('.')[0] in {blocked!r} and sys.modules[m]]\n"
             "print(sorted(n for n in dir(p) if n.endswith('_factory')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "totp_factory" in out.stdout and "serial_token_factory" in out.stdout
+
+
+# ---------------------------------------------------------------- registration (was test_docs_example.py)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "pytest.md"
+
+
+def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert found.get("tokensim") == "pytest_tokensim"
+
+
+def test_policy_override_from_the_docs(pytester: pytest.Pytester) -> None:
+    """docs/pytest.md's conftest snippet really changes the policy mfa_verifier uses."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    [snippet] = [b for b in blocks if b.startswith("import pytest\nfrom tokens.verifier import Policy")]
+    pytester.makeconftest(snippet)
+    pytester.makepyfile(test_policy="""
+        from tokens.verifier import Status
+
+        def test_override(mfa_verifier, totp_factory, mfa_clock):
+            assert mfa_verifier.policy.look_ahead == 0 and mfa_verifier.policy.throttle_after == 5
+            token = totp_factory(offset=30)              # one step fast: outside a zero window
+            mfa_verifier.register("bob", token.secret, status=Status.ACTIVE)
+            assert mfa_verifier.verify("bob", token.code()).reason.value == "invalid"
+            mfa_clock.advance(30)
+            assert mfa_verifier.verify("bob", token.consecutive(1, at=mfa_clock.now() - 30)[0]).ok
+    """)
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q").assert_outcomes(passed=1)
+
+
+def test_plugin_can_be_switched_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x(mfa_clock):\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:tokensim", "-q")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'mfa_clock' not found*"])

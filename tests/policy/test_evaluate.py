@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tokens.policy import Decision, Evaluator, PolicyError, RequestContext, evaluate, parse_policy
-from tokens.policy.evaluate import action_matches, resource_matches
+from tokens.policy.matching import action_matches, resource_matches
 
 ACCOUNT = "123456789012"
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -51,7 +51,7 @@ def test_action_wildcards_case_insensitive(pattern: str, action: str, hit: bool)
     ("arn:aws:iam::*:user/${aws:nosuchkey, 'alice'}", USER_ARN, True),
 ])
 def test_resource_wildcards_and_variables(pattern: str, resource: str, hit: bool) -> None:
-    ctx = RequestContext("iam:GetUser", resource, "alice")
+    ctx = RequestContext.long_term_keys("iam:GetUser", resource, "alice")
     assert resource_matches(pattern, resource, ctx) is hit
 
 
@@ -162,23 +162,9 @@ def test_deny_wins_over_allow_in_another_policy_and_first_allow_reported() -> No
     ({"Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "*", "Resource": "*"}]}, "exactly one"),
     ({"Statement": [{"Effect": "Allow", "Action": "*"}]}, "Resource"),
     ({"Statement": [{"Effect": "Allow", "Action": "ListUsers", "Resource": "*"}]}, "service:action"),
-    ({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}, "identity"),
     ({"Statement": [{"Effect": "Allow", "Action": [], "Resource": "*"}]}, "empty"),
     ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": []}]}, "Condition"),
 ])
 def test_malformed_documents(doc: object, msg: str) -> None:
     with pytest.raises(PolicyError, match=msg):
         parse_policy(doc)
-
-
-@pytest.mark.parametrize(("cond", "msg"), [
-    ({"StringEquals": {"aws:username": "alice"}}, "operator StringEquals"),
-    ({"Bool": {"aws:SecureTransport": "true"}}, "key aws:SecureTransport"),
-    ({"ForAnyValue:Bool": {"aws:MultiFactorAuthPresent": "true"}}, "set operator"),
-    ({"Bool": {"aws:MultiFactorAuthPresent": "yes"}}, "true"),
-    ({"NumericLessThan": {"aws:MultiFactorAuthAge": "an hour"}}, "number"),
-])
-def test_unmodelled_conditions_are_refused_not_guessed(cond: dict[str, object], msg: str) -> None:
-    p = pol({"Effect": "Deny", "Action": "never:Used", "Resource": "*", "Condition": cond})
-    with pytest.raises(PolicyError, match=msg):
-        Evaluator([p])

@@ -5,6 +5,7 @@ The files are written by python-pskc itself (an independent implementation of th
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pskc
@@ -122,3 +123,99 @@ def test_cli_import_active(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         ref = pyotp.TOTP(encode_secret(SECRET))
         assert v.verify("TOTP-1", ref.at(START + 4 * 30), at=START).reason is Reason.OK
     assert main(["verifier", "import-pskc", str(f), "--key", "zz", "--db", str(db)]) == 1
+
+
+# ---------------------------------------------------------------- attack run, finding 6
+
+def _package(serial: str, secret_b64: str, *, interval: str | None = None, algo: str = TOTP_URN) -> str:
+    ti = f"<TimeInterval><PlainValue>{interval}</PlainValue></TimeInterval>" if interval is not None else ""
+    return (f"<KeyPackage><DeviceInfo><SerialNo>{serial}</SerialNo></DeviceInfo>"
+            f'<Key Id="{serial}-k" Algorithm="{algo}"><Data><Secret><PlainValue>{secret_b64}</PlainValue>'
+            f"</Secret>{ti}</Data></Key></KeyPackage>")
+
+
+def _container(*packages: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">'
+            + "".join(packages) + "</KeyContainer>")
+
+
+GOOD = base64.b64encode(SECRET).decode()
+
+
+def test_finding6_non_base64_secret_is_a_per_key_error(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "mixed.pskcxml"
+    f.write_text(_container(_package("GOOD-1", GOOD), _package("BAD-1", "!!!notbase64***"),
+                            _package("GOOD-2", GOOD)))
+    v = Verifier(MemoryStore(), clock=ManualClock(START))
+    res = import_pskc(v, f)
+    assert [(r.serial, r.outcome.value) for r in res] == [("GOOD-1", "imported"), ("BAD-1", "error"),
+                                                          ("GOOD-2", "imported")]
+    assert "unreadable key package" in res[1].reason
+    assert v.store.get("BAD-1") is None
+    db = tmp_path / "v.sqlite3"
+    rc = main(["verifier", "import-pskc", str(f), "--db", str(db), "--json"])
+    out = capsys.readouterr()
+    assert rc == 1, "a broken key is a failed import (exit 1), not an internal error (70)"
+    assert [r["outcome"] for r in json.loads(out.out)] == ["imported", "error", "imported"]
+    assert out.err.count("\n") == 1 and out.err.startswith("error: 1 key(s)")
+
+
+def test_finding6_one_bad_key_leaves_no_half_state(tmp_path: Path) -> None:
+    """Per key (default): good keys in, the bad one out, each reported.  --atomic: nothing at all."""
+    f = tmp_path / "mixed.pskcxml"
+    f.write_text(_container(_package("GOOD-1", GOOD), _package("BAD-1", GOOD, interval="0")))
+    v = Verifier(MemoryStore(), clock=ManualClock(START))
+    res = import_pskc(v, f, atomic=True)
+    assert [(r.serial, r.outcome.value) for r in res] == [("GOOD-1", "skipped"), ("BAD-1", "error")]
+    assert "atomic" in res[0].reason
+    assert v.credentials() == []
+    res = import_pskc(v, f)
+    assert [(r.serial, r.outcome.value) for r in res] == [("GOOD-1", "imported"), ("BAD-1", "error")]
+    assert [c.serial for c in v.credentials()] == ["GOOD-1"]
+
+
+@pytest.mark.parametrize("interval", ["0", "-30"])
+def test_finding6_time_interval_zero_is_an_error_not_30(tmp_path: Path, interval: str) -> None:
+    f = tmp_path / "zero.pskcxml"
+    f.write_text(_container(_package("Z-1", GOOD, interval=interval), _package("OK-60", GOOD, interval="60")))
+    v = Verifier(MemoryStore(), clock=ManualClock(START))
+    res = import_pskc(v, f)
+    assert res[0].outcome.value == "error" and "TimeInterval" in res[0].reason
+    assert v.store.get("Z-1") is None
+    assert res[1].imported and v.get("OK-60").period == 60
+
+
+def test_finding6_duplicates_and_short_secrets_are_reported(tmp_path: Path) -> None:
+    f = tmp_path / "dup.pskcxml"
+    short = base64.b64encode(b"short").decode()
+    f.write_text(_container(_package("D-1", GOOD), _package("D-1", GOOD), _package("S-1", short),
+                            _package("AES-1", GOOD, algo="http://www.yubico.com/#yubikey-aes")))
+    v = Verifier(MemoryStore(), clock=ManualClock(START))
+    res = import_pskc(v, f)
+    assert [(r.serial, r.outcome.value) for r in res] == [("D-1", "imported"), ("D-1", "error"),
+                                                          ("S-1", "error"), ("AES-1", "skipped")]
+
+
+def test_missing_file_says_so(tmp_path: Path) -> None:
+    v = Verifier(MemoryStore())
+    with pytest.raises(ImportFormatError, match="No such file"):
+        import_pskc(v, tmp_path / "nosuch.xml")
+    (tmp_path / "other.xml").write_text("<html/>")
+    with pytest.raises(ImportFormatError, match="not a PSKC"):
+        import_pskc(v, tmp_path / "other.xml")
+
+
+def test_pending_import_then_enable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """PSKC imports are pending by default; 'verifier enable' activates them with two codes."""
+    f = tmp_path / "keys.pskcxml"
+    _write(f)
+    db = str(tmp_path / "v.sqlite3")
+    assert main(["verifier", "import-pskc", str(f), "--db", db]) == 0
+    ref = pyotp.TOTP(encode_secret(SECRET))
+    at = START + 4 * 30  # TimeDrift 4: the token runs four steps ahead
+    assert main(["verifier", "check", "TOTP-1", ref.at(at + 120), "--at", str(at), "--db", db]) == 1
+    assert main(["verifier", "enable", "TOTP-1", ref.at(at + 90), ref.at(at + 120), "--at", str(at),
+                 "--db", db]) == 0
+    capsys.readouterr()

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from . import output
+from .common import port_number
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,9 +31,9 @@ def _serve(args: argparse.Namespace) -> int:
     verifier_policy = VerifierPolicy(**tuning)  # InputError (one line) for impossible values
     backend = Backend(db, account_id=args.account_id, verifier_policy=verifier_policy)
     server = AwsServer(db, host=args.host, port=args.port, policies=policies, backend=backend,
-                       on_ready=lambda s: output.print_json(s.info()))
+                       on_ready=lambda s: output.server_ready(s.info()))
     sig = server.run()
-    output.print_json({"event": "stopped", "signal": sig})
+    output.server_stopped(sig)
     return 0
 
 
@@ -45,7 +46,9 @@ def register_serve(aws_sub: argparse._SubParsersAction[Any]) -> None:
                     "(GetSessionToken, GetCallerIdentity). Point clients at it with endpoint_url. "
                     "Signatures are accepted, not checked.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default: 0, a free port)")
+    p.add_argument("--port", type=port_number, default=0, help="TCP port (default: 0, a free port)")
+    p.add_argument("--json", action="store_true",
+                   help="accepted like everywhere: a server's output is always JSON lines (ready, stopped)")
     p.add_argument("--db", metavar="PATH",
                    help="SQLite state file (default: $TOKENSIM_HOME/aws-serve.sqlite3)")
     p.add_argument("--account-id", default="123456789012",

@@ -28,11 +28,11 @@ def add_device_arg(p: argparse.ArgumentParser, *, required: bool = False) -> Non
 
 
 def open_cli_device(url: str, *, reference: Any = None, **options: Any) -> Device:
-    """open_device with the CLI's user interaction (PIN from $TOKENSIM_PIN or the terminal)."""
+    """open_device with the CLI's user interaction (the PIN chain: pin=, $TOKENSIM_PIN, the terminal)."""
     from ..open import open_device
     from ..open.interaction import CliInteraction
 
-    return open_device(url, reference=reference, interaction=CliInteraction(), **options)
+    return open_device(url, reference=reference, interaction=CliInteraction(options.get("pin")), **options)
 
 
 def device_codes(url: str, *, at: float, count: int = 1, slot: int = 0) -> dict[str, Any]:

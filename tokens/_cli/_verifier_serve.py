@@ -27,6 +27,8 @@ def register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     "Ctrl-C / SIGTERM.  Several services (on several machines) can share one "
                     "PostgreSQL store: replay protection holds across all of them.  See docs/deploy.md.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--json", action="store_true",
+                   help="accepted like everywhere: a server's output is always JSON lines (ready, stopped)")
     p.add_argument("--port", type=port_number, default=8080, help="port (default 8080; 0 = any free port)")
     p.add_argument("--db", dest="serve_db", metavar="URL", default=None,
                    help="store: sqlite:///PATH, a file path, or postgresql://USER@HOST:PORT/DB "
@@ -57,7 +59,23 @@ def _serve(args: argparse.Namespace) -> int:
     db = args.serve_db or getattr(args, "db", None) or f"sqlite://{verifier_db()}"
     if args.api_key_env and not _ENV_NAME.fullmatch(args.api_key_env):
         raise InputError(f"--api-key-env wants an environment variable name, got {args.api_key_env!r}")
-    return serve(ServeOptions(
-        db=str(db), host=args.host, port=args.port, workers=args.workers, api_key_env=args.api_key_env,
-        trust_client_time=args.trust_client_time, max_body=args.max_body, max_batch=args.max_batch,
-        pool_size=args.pool_size, log_level=args.log_level))
+    import signal
+
+    from . import output
+
+    # uvicorn re-raises the signal that stopped it once it has shut down: note it here instead of
+    # dying of it, so the "stopped" line is printed and the exit status is 0
+    got: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: got.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        rc = serve(ServeOptions(
+            db=str(db), host=args.host, port=args.port, workers=args.workers, api_key_env=args.api_key_env,
+            trust_client_time=args.trust_client_time, max_body=args.max_body, max_batch=args.max_batch,
+            pool_size=args.pool_size, log_level=args.log_level), announce=output.server_ready)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if rc == 0:
+        output.server_stopped(got[0] if got else None)
+    return rc

@@ -103,8 +103,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _sleep_with_note(seconds: float) -> None:
-    output.err_console.print(f"waiting {seconds:.0f} s for a fresh code (the current one was already used)")
-    time.sleep(seconds)
+    """Wait for the next TOTP step; on a terminal a countdown on stderr shows how long is left."""
+    import sys
+
+    if not sys.stderr.isatty():
+        output.err_console.print(f"waiting {seconds:.0f} s for a fresh code (the current one was "
+                                 "already used)")
+        time.sleep(seconds)
+        return
+    output.countdown(seconds, "fresh code (the current one was already used) in")
 
 
 def cmd_session(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from bench import runner
+    from ..benchmark import runner
 
     if not 0 < args.scale <= 10:
         raise InputError("--scale must be in (0, 10]")
@@ -48,6 +48,13 @@ def run_bench(args: argparse.Namespace) -> int:
         except ImportError:
             raise InputError("--plot needs matplotlib: pip install 'tokensim[plot]'") from None
     sizes = (runner.QUICK if args.quick else runner.FULL).scaled(args.scale)
+    if args.suite:
+        known = sorted(p.stem.removesuffix("_bench") for p in runner.discover_suites())
+        unknown = [name for name in args.suite if name not in known]
+        if unknown:
+            raise InputError(f"no bench suite named {', '.join(map(repr, unknown))} (suites: "
+                             + (", ".join(known) or "none: contributed suites run from a source checkout")
+                             + ")")
     if args.service:
         args.suite = [*(args.suite or []), "service"]
         if args.no_suites:
@@ -67,11 +74,11 @@ def run_bench(args: argparse.Namespace) -> int:
         result = runner.run(args.quick, sizes, suites=not args.no_suites, sweep=bool(args.plot),
                             only_suites=args.suite)
     if args.plot:
-        from bench.plot import plot
+        from ..benchmark.plot import plot
 
         result["plot"] = str(plot(result, args.plot))
     if args.markdown:
-        from bench.report import write
+        from ..benchmark.report import write
 
         command = "tokensim bench" + "".join(f" {a}" for a in sys.argv[2:]) if sys.argv[1:2] == ["bench"] \
             else "tokensim bench"
@@ -90,7 +97,7 @@ def _rate(v: Any) -> str:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    from bench.runner import TARGETS
+    from ..benchmark.runner import TARGETS
 
     output.kv({"backend": r["backend"], "cpu": f"{r['cpu']} ({r['cores']} usable cores)",
                "python": r["python"], "load before run": r.get("load_before", "")}, title="machine")
@@ -136,8 +143,9 @@ def print_report(r: dict[str, Any]) -> None:
 
 def _demo(ctx: Any) -> None:
     """A two-second taste of ``tokensim bench``: the same measurements on small sizes."""
-    from bench import measure
     from tokens.hotloop import BACKEND
+
+    from ..benchmark import measure
 
     w = measure.make_workload(20_000, 500)
     rates = measure.batch_rates(w, hit=False, threads=[1], min_time=0.2)

@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .. import __version__
+from .._imports import prefer_own
 from ..errors import TokensimError
 from . import output
 
 _NOT_COMMANDS = {"main", "output", "common"}
-_EXTRA_FOR = {"boto3": "aws", "botocore": "aws", "moto": "dev", "starlette": "service", "uvicorn": "service",
-              "httpx": "service", "psycopg": "postgres", "psycopg_pool": "postgres", "matplotlib": "plot"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,16 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        prefer_own()  # hw/firmware_sim from tokensim's install, never a same-named folder on sys.path
         rc = func(args)
     except TokensimError as e:
         output.error(str(e) or type(e).__name__)
         return 1
-    except ImportError as e:  # an optional extra that is not installed
+    except ImportError as e:  # an optional extra that is not installed, or a shadowing module
         if os.environ.get("TOKENSIM_DEBUG"):
             raise
-        hint = _EXTRA_FOR.get((e.name or "").split(".")[0], "")
-        output.error(f"missing optional dependency {e.name or e}" +
-                     (f" (pip install 'tokensim[{hint}]')" if hint else ""))
+        from ._hints import import_error_line
+
+        output.error(import_error_line(e))
         return 1
     except KeyboardInterrupt:
         output.error("interrupted")

@@ -1,15 +1,15 @@
 """``tokensim sim serve``: a simulated serial token behind a pseudo-terminal or a TCP socket.
 
-Prints one JSON line ``{"port": ..., "serial": ...}`` once the port is ready, then serves until
-interrupted (Ctrl-C or SIGTERM, exit 0).  The port works with ``tokensim hw ... --port PORT`` and
-with anything that speaks pyserial.  Physical actions on the running token: SIGUSR1 fits a new clock
-battery (the RTC restarts from 0 and needs SET_TIME), SIGUSR2 presses the button.
+Prints one JSON line ``{"event": "ready", "port": ..., "serial": ...}`` once the port is ready, then
+serves until interrupted (Ctrl-C or SIGTERM, exit 0) and prints ``{"event": "stopped", ...}``.  The
+port works with ``tokensim hw ... --port PORT`` and with anything that speaks pyserial.  Physical
+actions on the running token: SIGUSR1 fits a new clock battery (the RTC restarts from 0 and needs
+SET_TIME), SIGUSR2 presses the button.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import threading
 import time
@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError
 from . import output
-from .common import add_drift_args, add_json, drift_from_args, nonneg_float, probability
+from .common import add_drift_args, add_json, drift_from_args, nonneg_float, port_number, probability
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -58,6 +58,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            algorithm=args.algorithm, digits=args.digits, period=args.period)
     if args.pskc_out:
         write_pskc(args.pskc_out, keys, psk=psk)
+    elif keys:
+        import sys
+
+        sys.stderr.write(f"note: --provision {len(keys)}: the seeds stay inside this simulated token (no "
+                         "seed file was written, so no verifier can import them); add --pskc-out FILE.xml "
+                         "to get them\n")
+        sys.stderr.flush()
     endpoint: Endpoint = FaultyEndpoint(fw, plan) if plan.active else fw
 
     on_tick = None
@@ -83,20 +90,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SimError(f"cannot open the simulator's port: {e.strerror or e}") from None
     entry: Path | None = None
     stop = threading.Event()
-    old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    got: list[int] = []
+
+    def on_term(signum: int, _frame: Any) -> None:
+        got.append(signum)
+        stop.set()
+
+    old_term = signal.signal(signal.SIGTERM, on_term)
     old_usr1 = signal.signal(signal.SIGUSR1, lambda *_: runner.run_in_loop(
         lambda: fw.replace_battery(args.new_battery_life)))
     old_usr2 = signal.signal(signal.SIGUSR2, lambda *_: runner.run_in_loop(fw.press_button))
     try:
         entry = register_simulator(runner.url, fw.serial)
-        output.print_json({"port": runner.url, "serial": fw.serial, "slots": args.slots,
-                           "provisioned": len(keys), "pskc": str(args.pskc_out) if args.pskc_out else None,
-                           "pid": os.getpid()})
+        output.server_ready({"port": runner.url, "serial": fw.serial, "slots": args.slots,
+                             "provisioned": len(keys), "pskc": str(args.pskc_out) if args.pskc_out else None})
         while not stop.wait(0.5):
             if runner.error is not None:
                 raise SimError(f"the simulator stopped: {runner.error}")
     except KeyboardInterrupt:
-        pass
+        got.append(signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGUSR1, old_usr1)
@@ -104,6 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runner.stop()
         if entry is not None:
             unregister_simulator(entry)
+    output.server_stopped(got[0] if got else None, serial=fw.serial)
     return 0
 
 
@@ -112,7 +125,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ssub = p.add_subparsers(dest="sim_command", metavar="COMMAND")
     s = ssub.add_parser("serve", help="serve a simulated serial token until interrupted")
     add_json(s)
-    s.add_argument("--tcp", type=int, metavar="PORT", default=None,
+    s.add_argument("--tcp", type=port_number, metavar="PORT", default=None,
                    help="serve on socket://127.0.0.1:PORT (0 = a free port) instead of a pty")
     s.add_argument("--serial", default=None, help="token serial number (default: random TSnnnnnnnn)")
     s.add_argument("--slots", type=int, default=4, help="number of credential slots (1-16, default 4)")
@@ -132,7 +145,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="give up waiting for the button after S seconds (default 10)")
     g = s.add_argument_group("factory provisioning")
     g.add_argument("--provision", type=int, default=0, metavar="N",
-                   help="install random seeds in slots 0..N-1")
+                   help="install random seeds in slots 0..N-1; they leave the token only through "
+                        "--pskc-out (without it they stay inside the simulated token, and a line on "
+                        "stderr says so)")
     g.add_argument("--hotp", action="store_true", help="provision HOTP instead of TOTP")
     g.add_argument("--algorithm", default="SHA1", choices=["SHA1", "SHA256", "SHA512"])
     g.add_argument("--digits", type=int, default=6, choices=[6, 7, 8])

@@ -1,6 +1,7 @@
 """``tokensim verifier``: the MFA verifier on its embedded SQLite store.
 
     tokensim verifier enroll SERIAL (--uri URI | --device NAME) (--code1 C1 --code2 C2 | --auto) [--at T]
+    tokensim verifier enable SERIAL C1 C2 [--at T]     (a pending credential, e.g. a PSKC import)
     tokensim verifier check SERIAL CODE [--at T]
     tokensim verifier resync SERIAL C1 C2 [--at T]
     tokensim verifier show SERIAL | list | disable SERIAL | unlock SERIAL
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
@@ -26,12 +28,20 @@ if TYPE_CHECKING:
     from ..virtual import VirtualHOTP, VirtualTOTP
 
 
-def _verifier(args: argparse.Namespace) -> Verifier:
+def _verifier(args: argparse.Namespace, *, create: bool = False) -> Verifier:
+    """The verifier on ``--db`` (a path, sqlite:///PATH or postgresql://...).  Only commands that add
+    credentials (``create``) may create a SQLite database; the others never create files or folders."""
     from ..paths import verifier_db
     from ..verifier import Verifier
-    from ..verifier.stores import open_store
+    from ..verifier.stores import _sqlite_path, is_postgres_url, open_store
 
-    return Verifier(open_store(args.db or verifier_db()))  # a path, sqlite:///PATH or postgresql://...
+    url = str(args.db or verifier_db())
+    if not create and not is_postgres_url(url) and url.lower() not in ("memory:", "memory://"):
+        path = Path(_sqlite_path(url))
+        if not path.is_file():
+            raise InputError(f"no verifier database at {path} (nothing enrolled there yet: "
+                             "'tokensim verifier enroll' or 'import-pskc' creates it)")
+    return Verifier(open_store(url))
 
 
 def _at(args: argparse.Namespace) -> float:
@@ -68,7 +78,9 @@ def _device(args: argparse.Namespace) -> VirtualTOTP | VirtualHOTP:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from ..verifier import Kind, Status
+    from ..otp import Algorithm
+    from ..verifier import Kind
+    from ..verifier.enroll import TokenParams, enroll
     from ..virtual import VirtualHOTP
 
     at = _at(args)
@@ -83,7 +95,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                                                              issuer="tokensim")
         args.uri, args.device, args.auto = enr.otpauth_uri, None, False
     dev = _device(args)
-    v = _verifier(args)
+    v = _verifier(args, create=True)
     try:
         if args.auto:
             if isinstance(dev, VirtualHOTP) and args.device:
@@ -97,17 +109,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 code1, code2 = dev.last(2, at=at)
         else:
             code1, code2 = args.code1, args.code2
-        existing = v.store.get(args.serial)
-        if existing is None:
-            kind = Kind.HOTP if isinstance(dev, VirtualHOTP) else Kind.TOTP
-            v.register(args.serial, dev.secret, kind=kind, algorithm=dev.algorithm, digits=dev.digits,
-                       period=getattr(dev, "period", 30), t0=getattr(dev, "t0", 0.0),
-                       counter=getattr(dev, "counter", 0), issuer=dev.issuer, account=dev.account, at=at)
-        elif existing.status is not Status.PENDING or existing.secret != dev.secret:
-            from ..verifier import CredentialExistsError
-
-            raise CredentialExistsError(f"credential {args.serial!r} already exists")
-        res = v.enable(args.serial, code1, code2, at=at)
+        if isinstance(dev, VirtualHOTP):
+            params = TokenParams(dev.secret, Kind.HOTP, Algorithm.parse(dev.algorithm), dev.digits,
+                                 counter=dev.counter, issuer=dev.issuer, account=dev.account)
+        else:
+            params = TokenParams(dev.secret, Kind.TOTP, Algorithm.parse(dev.algorithm), dev.digits,
+                                 period=dev.period, t0=dev.t0, issuer=dev.issuer, account=dev.account)
+        res = enroll(v, args.serial, params, code1, code2, at=at)
     finally:
         v.store.close()
     human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
@@ -115,12 +123,34 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return _result(args, res.to_dict(), res.ok, human)
 
 
+def cmd_enable(args: argparse.Namespace) -> int:
+    v = _verifier(args)
+    try:
+        _known(v, args.serial)
+        res = v.enable(args.serial, args.code1, args.code2, at=_at(args))
+    finally:
+        v.store.close()
+    human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
+             else f"{args.serial}: enable failed: {res.reason.value}"
+                  + (" (the credential stays pending)" if res.reason.value in ("not_found", "not_consecutive",
+                                                                                "invalid") else ""))
+    return _result(args, res.to_dict(), res.ok, human)
+
+
 # ------------------------------------------------------------------ check / resync
+
+
+def _known(v: Verifier, serial: str) -> None:
+    from ..verifier import UnknownCredentialError
+
+    if v.store.get(serial) is None:
+        raise UnknownCredentialError(f"no credential {serial}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     v = _verifier(args)
     try:
+        _known(v, args.serial)
         res = v.verify(args.serial, args.code, at=_at(args))
     finally:
         v.store.close()
@@ -136,6 +166,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_resync(args: argparse.Namespace) -> int:
     v = _verifier(args)
     try:
+        _known(v, args.serial)
         res = v.resync(args.serial, args.code1, args.code2, at=_at(args))
     finally:
         v.store.close()
@@ -166,9 +197,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for k in ("created_at", "enabled_at", "last_used_at", "last_failure_at", "updated_at", "throttle_until"):
         data[k] = _fmt_time(data[k])
     if drift:
-        data["predicted offset"] = f"{drift['offset_steps']:+.2f} steps"
-        trusted = "" if drift["rate_trusted"] else " (not yet trusted)"
-        data["drift rate"] = f"{drift['rate_ppm']:+.1f} ppm{trusted}"
+        data["predicted offset"] = f"{drift['offset_steps']:+.2f} ± {drift['offset_sd_steps']:.2f} steps"
+        trusted = "" if drift["rate_trusted"] else " (not yet known well)"
+        data["drift rate"] = f"{drift['rate_ppm']:+.1f} ± {drift['rate_sd_ppm']:.1f} ppm{trusted}"
         data["successes tracked"] = f"{drift['points']} over {drift['span_days']} days"
     output.kv(data, title=f"credential {args.serial}")
     return 0
@@ -217,18 +248,26 @@ def cmd_import_pskc(args: argparse.Namespace) -> int:
             key = bytes.fromhex(args.key)
         except ValueError:
             raise InputError("--key must be hexadecimal") from None
-    v = _verifier(args)
+    if not Path(args.file).is_file():
+        raise InputError(f"{args.file}: no such file" if not Path(args.file).exists()
+                         else f"{args.file}: not a file")
+    v = _verifier(args, create=True)
     try:
-        results = import_pskc(v, args.file, key=key, passphrase=args.passphrase,
+        results = import_pskc(v, args.file, key=key, passphrase=args.passphrase, atomic=args.atomic,
                               status=Status.ACTIVE if args.active else Status.PENDING)
     finally:
         v.store.close()
     if args.json:
         output.print_json([r.to_dict() for r in results])
     else:
-        output.table(["serial", "kind", "imported", "status / reason"],
-                     [(r.serial, r.kind, "yes" if r.imported else "no", r.status or r.reason)
-                      for r in results])
+        output.table(["serial", "kind", "outcome", "status / reason"],
+                     [(r.serial, r.kind, r.outcome.value, r.status or r.reason) for r in results])
+    errors = sum(1 for r in results if r.outcome.value == "error")
+    if errors:
+        imported = sum(1 for r in results if r.imported)
+        output.error(f"{errors} key(s) of {args.file} could not be imported ({imported} imported"
+                     + (", none written: --atomic)" if args.atomic else ")"))
+        return 1
     return 0
 
 
@@ -261,6 +300,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     e.add_argument("--code2", metavar="C2")
     e.add_argument("--auto", action="store_true", help="take the two codes from the token itself at --at")
 
+    n = cmd("enable", "activate a pending credential (e.g. a PSKC import) with two consecutive codes",
+            cmd_enable, at=True)
+    n.add_argument("serial", metavar="SERIAL")
+    n.add_argument("code1", metavar="C1")
+    n.add_argument("code2", metavar="C2")
+
     c = cmd("check", "verify one code", cmd_check, at=True)
     c.add_argument("serial", metavar="SERIAL")
     c.add_argument("code", metavar="CODE")
@@ -282,7 +327,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc = i.add_mutually_exclusive_group()
     enc.add_argument("--key", metavar="HEX", help="pre-shared decryption key (hex)")
     enc.add_argument("--passphrase", metavar="P", help="passphrase (PBKDF2-encrypted files)")
-    i.add_argument("--active", action="store_true", help="import as active instead of pending")
+    i.add_argument("--active", action="store_true",
+                   help="import as active instead of pending (pending keys: 'verifier enable SERIAL C1 C2')")
+    i.add_argument("--atomic", action="store_true",
+                   help="all or nothing: import no key if any key of the file is broken (default: per key; "
+                        "exit 1 when a key failed)")
 
     try:  # the HTTP service adds 'verifier serve' (tokens/_cli/_verifier_serve.py)
         from ._verifier_serve import register_serve
@@ -308,7 +357,8 @@ def _demo(ctx: Any) -> None:
     store = SQLiteStore(verifier_db(ctx.home))
     try:
         v = Verifier(store, clock=clock)
-        naive = Verifier(MemoryStore(), Policy(rate_estimation=False), clock=clock)  # privacyIDEA-style
+        naive = Verifier(MemoryStore(), Policy(rate_estimation=False, look_ahead=1),  # fixed ±1
+                         clock=clock)
         dev = VirtualTOTP(reference=clock, drift=DriftModel(ppm=40, offset=2.0, epoch=t0),
                           issuer="ACME", account="carol")
         for x in (v, naive):
@@ -316,9 +366,10 @@ def _demo(ctx: Any) -> None:
             c1, c2 = dev.last(2, at=t0)
             assert x.enable("CAROL", c1, c2).ok
         ctx.say("token CAROL runs [bold]+40 ppm[/] fast (~3.5 steps a month); enrolled with two consecutive "
-                "codes; window 1 step behind / 1 ahead")
+                "codes; the window covers 99.5 % of where the prediction says the code is (2 to 12 steps)")
         ctx.say("checked weekly for two months, then monthly; 'naive' is offset-only tracking "
-                "(privacyIDEA's timeShift) on the same codes; window and prediction in steps")
+                "(privacyIDEA's timeShift) with a fixed ±1 window on the same codes; window and prediction "
+                "in steps")
         times = [t0 + 7 * _DAY * k for k in range(1, 10)]
         times += [times[-1] + 30 * _DAY * m for m in range(1, 24)]
         rows, naive_resyncs, misses = [], 0, 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..policy import Evaluator, Policy
+from ..policy import Evaluator, PolicyDocument
 from ..policy.evaluate import Decision
 from .backend import Backend, Caller
 from .errors import ApiError
@@ -35,7 +35,7 @@ def resource_of(b: Backend, req: QueryRequest, caller: Caller) -> str:
 
 
 class Authorizer:
-    def __init__(self, policies: Sequence[Policy]) -> None:
+    def __init__(self, policies: Sequence[PolicyDocument]) -> None:
         self.evaluator = Evaluator(policies)
 
     def check(self, b: Backend, req: QueryRequest, caller: Caller) -> None:

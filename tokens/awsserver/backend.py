@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from ..policy.evaluate import RequestContext
+from ..policy import Principal, RequestContext
 from ..verifier import Policy as VerifierPolicy
 from ..verifier import SQLiteStore, Verifier
 from .errors import ApiError, AwsServerError, missing, validation
@@ -156,5 +156,6 @@ class Backend:
                         at: float | None = None) -> RequestContext:
         """What IAM would evaluate for ``action`` made with these credentials."""
         ctx = self.mfa_context(access_key_id, at)
-        return RequestContext(action=action, resource=resource, username=ctx["user"],
-                              mfa_present=ctx["present"], mfa_age=ctx["age"])
+        principal = Principal.user(ctx["user"], self.account_id) if ctx["user"] else None
+        return RequestContext.for_principal(action, resource, principal,
+                                            mfa_present=ctx["present"], mfa_age=ctx["age"])

@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 
 from ..clock import Clock
-from ..policy import Policy
+from ..policy import PolicyDocument
 from .app import create_app
 from .authz import Authorizer
 from .backend import DEFAULT_ACCOUNT, Backend
@@ -62,7 +62,7 @@ class AwsServer:
     def __init__(self, db: str | Path, *, host: str = "127.0.0.1", port: int = 0,
                  account_id: str = DEFAULT_ACCOUNT, clock: Clock | None = None,
                  backend: Backend | None = None, on_ready: Callable[[AwsServer], None] | None = None,
-                 policies: Sequence[Policy] = ()) -> None:
+                 policies: Sequence[PolicyDocument] = ()) -> None:
         self.on_ready = on_ready
         self.policies = tuple(policies)
         authorizer = Authorizer(self.policies) if self.policies else None  # validates before opening the db

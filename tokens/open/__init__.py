@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._imports import prefer_own
 from ..clock import Clock
 from ..device import Device
 from ..errors import InputError, InvalidURIError
@@ -59,6 +60,7 @@ class Scheme:
         if callable(self.handler):
             return self.handler
         mod, _, func = self.handler.partition(":")
+        prefer_own()  # hw/firmware_sim from tokensim's install, never a same-named folder in the cwd
         fn: Handler = getattr(importlib.import_module(mod, __name__), func)
         return fn
 

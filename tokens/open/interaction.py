@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any, Protocol, TextIO, runtime_checkable
 
+from ..errors import InputError
+
 
 @runtime_checkable
 class UserInteraction(Protocol):
@@ -114,16 +116,33 @@ def as_fido2(interaction: UserInteraction) -> Any:
 PIN_ENV = "TOKENSIM_PIN"
 
 
+class PinRequiredError(InputError):
+    """A FIDO2 PIN is needed, none was given, and there is no terminal to ask on."""
+
+
 class CliInteraction(TerminalInteraction):
-    """The CLI's default: ``$TOKENSIM_PIN`` answers PIN requests when set (scripts); otherwise the PIN
-    is asked on the terminal, and only when stdin is one — a pipe never blocks on a prompt."""
+    """The CLI's PIN chain, in one place: the ``--pin`` value (``pin``), then ``$TOKENSIM_PIN``, then a
+    ``getpass`` prompt when stdin is a terminal; otherwise (a pipe, cron, CI) a one-line
+    :class:`PinRequiredError` naming both ways to give it — a script never blocks on a prompt.
+    Asked only when the authenticator really wants a PIN."""
+
+    def __init__(self, pin: str | None = None, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self.pin = pin
 
     def request_pin(self, permissions: Any, rp_id: str | None) -> str | None:
         import os
 
+        if self.pin:
+            return self.pin
         env = os.environ.get(PIN_ENV)
         if env:
             return env
+        what = f" for {rp_id}" if rp_id else ""
         if not sys.stdin.isatty():
-            return None
-        return super().request_pin(permissions, rp_id)
+            raise PinRequiredError(f"the authenticator needs its PIN{what}: pass --pin PIN or set "
+                                   f"{PIN_ENV} (stdin is not a terminal, so nobody can be asked)")
+        pin = super().request_pin(permissions, rp_id)
+        if not pin:
+            raise PinRequiredError(f"no PIN entered{what} (or pass --pin PIN, or set {PIN_ENV})")
+        return pin

@@ -27,8 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .document import Policy
-from .evaluate import Decision, Evaluator, RequestContext, Result
+from .context import RequestContext
+from .document import PolicyDocument
+from .evaluate import Decision, Evaluator, Result
 
 WALKS = ("console", "cli")
 UNCONTROLLED = {"sts:getsessiontoken"}  # AWS: "You cannot use policies to control authentication operations"
@@ -131,7 +132,7 @@ class Report:
         }
 
 
-def grant_all_policy() -> Policy:
+def grant_all_policy() -> PolicyDocument:
     """Stands for "another attached policy allows everything" (e.g. AdministratorAccess)."""
     from .document import parse_policy
 
@@ -140,7 +141,7 @@ def grant_all_policy() -> Policy:
         name="(--grant-all)")
 
 
-def check_enrollment(policies: Iterable[Policy], target: Target | None = None, *,
+def check_enrollment(policies: Iterable[PolicyDocument], target: Target | None = None, *,
                      walks: Iterable[str] = WALKS, mfa_age: float = 60.0, grant_all: bool = False,
                      strict: bool = False) -> Report:
     """Evaluate every enrollment step in every walk, then the MFA session's representative actions."""

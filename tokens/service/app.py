@@ -1,6 +1,7 @@
 """The verification service: the verifier's operations as JSON over HTTP (starlette ASGI app).
 
     POST /v1/enroll       register a token (otpauth URI or base32 secret) and enable it with two codes
+    POST /v1/enable       enable a pending credential (e.g. a PSKC import) with two consecutive codes
     POST /v1/check        verify one code                     -> the verifier's result
     POST /v1/check/batch  verify many codes in one request    -> {"results": [...]}, in order
     POST /v1/resync       two consecutive codes in the wide window
@@ -22,7 +23,6 @@ cache is not shared between threads).
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import os
 import threading
@@ -39,11 +39,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import InputError, TokensimError
-from ..otp import decode_secret
-from ..uri import parse_otpauth
+from ..otp import Algorithm, decode_secret
 from ..verifier.core import Verifier
+from ..verifier.enroll import TokenParams
+from ..verifier.enroll import enroll as enroll_token
 from ..verifier.errors import CredentialExistsError, UnknownCredentialError, VerifierError
-from ..verifier.model import Credential, Status
+from ..verifier.model import Credential, Kind
 from ..verifier.policy import DEFAULT_POLICY, Policy
 from ..verifier.store import Store
 from ..verifier.stores import describe_url, is_postgres_url, open_store
@@ -116,27 +117,23 @@ async def _blocking(fn: Callable[[], T]) -> T:
 
 
 # ---------------------------------------------------------------------------- endpoints
-def _registration(body: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-    """The secret and the register() arguments, from ``uri`` or from the separate fields."""
+def _registration(body: dict[str, Any]) -> TokenParams:
+    """The token's parameters, from ``uri`` or from the separate fields."""
     uri = get_str(body, "uri", required=False, max_len=2048)
     try:
         if uri:
-            u = parse_otpauth(uri)
-            return u.secret, {"kind": u.type, "algorithm": u.algorithm, "digits": u.digits,
-                              "period": u.period, "counter": u.counter, "issuer": u.issuer,
-                              "account": u.account}
+            return TokenParams.from_uri(uri)
         secret = decode_secret(get_str(body, "secret", max_len=1024))
-    except InputError as e:
+        kind = get_str(body, "kind", required=False, default="totp")
+        if kind not in ("totp", "hotp"):
+            raise ApiError("invalid_request", "'kind' must be 'totp' or 'hotp'")
+        return TokenParams(
+            secret, Kind(kind), Algorithm.parse(get_str(body, "algorithm", required=False, default="SHA1")),
+            digits=get_int(body, "digits", 6, 6, 10), period=get_int(body, "period", 30, 1, 3600),
+            counter=get_int(body, "counter", 0, 0, 2**63 - 1), issuer=get_str(body, "issuer", required=False),
+            account=get_str(body, "account", required=False))
+    except (InputError, ValueError) as e:
         raise ApiError("invalid_request", str(e)) from None
-    kind = get_str(body, "kind", required=False, default="totp")
-    if kind not in ("totp", "hotp"):
-        raise ApiError("invalid_request", "'kind' must be 'totp' or 'hotp'")
-    return secret, {
-        "kind": kind, "algorithm": get_str(body, "algorithm", required=False, default="SHA1"),
-        "digits": get_int(body, "digits", 6, 6, 10), "period": get_int(body, "period", 30, 1, 3600),
-        "counter": get_int(body, "counter", 0, 0, 2**63 - 1),
-        "issuer": get_str(body, "issuer", required=False),
-        "account": get_str(body, "account", required=False)}
 
 
 async def enroll(request: Request) -> Response:
@@ -145,19 +142,29 @@ async def enroll(request: Request) -> Response:
     serial = get_str(body, "serial")
     code1, code2 = get_code(body, "code1"), get_code(body, "code2")
     at = get_time(body, st.config.trust_client_time)
-    secret, reg = _registration(body)
+    params = _registration(body)
 
     def run() -> dict[str, Any]:
         v = st.verifier()
-        existing = st.store.get(serial)
-        if existing is None:
-            try:
-                v.register(serial, secret, at=at, **reg)
-            except CredentialExistsError:  # a concurrent enroll of the same serial got there first
-                existing = st.store.get(serial)
-        if existing is not None and (existing.status is not Status.PENDING
-                                     or not hmac.compare_digest(existing.secret, secret)):
-            raise CredentialExistsError(f"credential {serial!r} already exists")
+        res = enroll_token(v, serial, params, code1, code2, at=at)  # the library's one routine
+        out = res.to_dict()
+        if res.ok:
+            out["credential"] = v.get(serial).to_dict()
+        return out
+
+    return JSONResponse(await _blocking(run))
+
+
+async def enable(request: Request) -> Response:
+    st = _state(request)
+    body = await read_json(request, st.config.max_body)
+    serial = get_str(body, "serial")
+    code1, code2 = get_code(body, "code1"), get_code(body, "code2")
+    at = get_time(body, st.config.trust_client_time)
+
+    def run() -> dict[str, Any]:
+        v = st.verifier()
+        v.get(serial)  # unknown serial: 404
         res = v.enable(serial, code1, code2, at=at)
         out = res.to_dict()
         if res.ok:
@@ -298,6 +305,7 @@ def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
 
     routes = [
         Route("/v1/enroll", enroll, methods=["POST"]),
+        Route("/v1/enable", enable, methods=["POST"]),
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/check/batch", check_batch, methods=["POST"]),
         Route("/v1/resync", resync, methods=["POST"]),

@@ -109,6 +109,8 @@ def openapi_spec(auth: bool = False) -> dict[str, Any]:
         "paths": {
             "/v1/enroll": _post("Register a token and enable it with two consecutive codes", "EnrollRequest",
                                 "SyncResult", {"409": _ERR}),
+            "/v1/enable": _post("Enable a pending credential (e.g. a PSKC import) with two consecutive codes",
+                                "SyncRequest", "SyncResult", {"404": _ERR}),
             "/v1/check": _post("Verify one code", "CheckRequest", "VerifyResult"),
             "/v1/check/batch": _post("Verify many codes in one request", "BatchRequest", "BatchResult"),
             "/v1/resync": _post("Resynchronise with two consecutive codes", "SyncRequest", "SyncResult"),

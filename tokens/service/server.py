@@ -20,6 +20,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -100,11 +101,14 @@ def wait_healthy(host: str, port: int, timeout: float) -> bool:
     return False
 
 
-def _announce(opts: ServeOptions, port: int) -> None:
+def _announce(opts: ServeOptions, port: int, announce: Callable[[dict[str, Any]], None] | None) -> None:
     host = f"[{opts.host}]" if ":" in opts.host else opts.host
     if wait_healthy(opts.host, port, opts.ready_timeout):
         line = {"url": f"http://{host}:{port}", "pid": os.getpid(), "workers": opts.workers,
                 "store": describe_url(opts.db), "auth": bool(opts.api_key_env)}
+        if announce is not None:  # the CLI's one ready-line shape
+            announce(line)
+            return
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
     else:
@@ -113,8 +117,9 @@ def _announce(opts: ServeOptions, port: int) -> None:
         os.kill(os.getpid(), 15)  # let uvicorn shut down cleanly
 
 
-def serve(opts: ServeOptions) -> int:
-    """Serve until SIGINT/SIGTERM; returns the exit code."""
+def serve(opts: ServeOptions, announce: Callable[[dict[str, Any]], None] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; returns the exit code.  ``announce`` gets the ready line's fields
+    (default: written to stdout as JSON)."""
     import uvicorn
 
     if opts.workers < 1:
@@ -130,7 +135,7 @@ def serve(opts: ServeOptions) -> int:
         store.close()
     sock = bind(opts.host, opts.port)
     port = int(sock.getsockname()[1])
-    threading.Thread(target=_announce, args=(opts, port), daemon=True, name="announce").start()
+    threading.Thread(target=_announce, args=(opts, port, announce), daemon=True, name="announce").start()
     common: dict[str, Any] = {"log_level": opts.log_level, "access_log": False, "lifespan": "on",
                               "timeout_graceful_shutdown": 10, "server_header": False}
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .core import Verifier
 from .drift import DriftEstimate, estimate
+from .enroll import TokenParams
 from .errors import (
     CredentialExistsError,
     ImportFormatError,
@@ -30,6 +31,6 @@ from .store import Store
 __all__ = [
     "DEFAULT_POLICY", "Credential", "CredentialExistsError", "DriftEstimate", "ImportFormatError", "Kind",
     "MemoryStore", "Observation", "Policy", "Reason", "SQLiteStore", "Status", "Store", "StoreSchemaError",
-    "SyncResult", "ThrottleState", "UnknownCredentialError", "Verifier", "VerifierError", "VerifyResult",
-    "estimate",
+    "SyncResult", "ThrottleState", "TokenParams", "UnknownCredentialError", "Verifier", "VerifierError",
+    "VerifyResult", "estimate",
 ]

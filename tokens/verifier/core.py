@@ -3,7 +3,8 @@
 Flow of :meth:`Verifier.verify` (one read, then at most one write transaction)::
 
     snapshot ─► unknown / not_enabled / locked / throttled?  (code not even looked at)
-             ─► window centred on the predicted step (drift estimate), fixed width
+             ─► window from the drift filter (drift.py): predicted step ± what covers 99.5 % of
+                 the uncertainty, typing delay on the look-behind side, 3..12 steps by default
              ─► constant-time scan of the steps above last_step, and of those at or below it
              ─► match above: store.accept() compare-and-set ─► ok | replayed (lost the race)
                 match at/below: replayed;  no match: invalid (maybe an auto-resync hint)
@@ -24,13 +25,15 @@ from ..errors import InputError
 from ..hotloop import PreparedKey
 from ..otp import Algorithm, check_digits, check_period
 from ..uri import parse_otpauth
-from .drift import DriftEstimate, estimate, position
+from . import drift as _drift
+from .drift import DriftEstimate, FilterState, position
 from .errors import UnknownCredentialError
 from .model import Credential, Kind, Observation, Reason, Status, SyncResult, ThrottleState, VerifyResult
 from .policy import DEFAULT_POLICY, Policy
 from .store import Store
 
 _KEY_CACHE_SIZE = 4096
+_FILTER_CACHE_SIZE = 4096
 
 
 class Verifier:
@@ -42,6 +45,8 @@ class Verifier:
         self.clock: Clock = clock or SystemClock()
         self._keys: OrderedDict[tuple[str, bytes, Algorithm], PreparedKey] = OrderedDict()
         self._keys_lock = threading.Lock()  # one Verifier may serve many threads
+        # the drift filter after a credential's last observation, keyed by what determines it
+        self._filters: OrderedDict[tuple[object, ...], FilterState] = OrderedDict()
 
     # ------------------------------------------------------------------ registry
     def register(self, serial: str, secret: bytes, *, kind: Kind | str = Kind.TOTP,
@@ -158,7 +163,8 @@ class Verifier:
         if isinstance(found, Reason):
             return self._sync_failure(cred, found, now)
         offset = found - base
-        if self.store.resync(serial, found, offset, now, rate_ppm=self._rate_to_keep(cred, now)):
+        rate = self._rate_to_keep(cred, Observation(now, found, offset))
+        if self.store.resync(serial, found, offset, now, rate_ppm=rate):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
         return self._sync_failure(cred, Reason.REPLAYED, now)
 
@@ -243,27 +249,52 @@ class Verifier:
     def _base_step(cred: Credential, at: float) -> int:
         return math.floor(position(at, cred.period, cred.t0))
 
-    def _estimate(self, cred: Credential, hist: list[Observation], at: float) -> DriftEstimate:
-        return estimate(hist, at, period=cred.period, t0=cred.t0, policy=self.policy,
-                        fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm)
+    def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
+        """The drift filter after the last observation (cached: a verify then costs one prediction)."""
+        last = max(hist, key=lambda o: o.at) if hist else None
+        ident = (cred.serial, cred.period, cred.t0, cred.offset_steps, cred.rate_hint_ppm, cred.created_at,
+                 len(hist), hist[0].at if hist else None, last.at if last else None,
+                 last.step if last else None)
+        with self._keys_lock:
+            st = self._filters.get(ident)
+            if st is not None:
+                self._filters.move_to_end(ident)
+                return st
+        st = _drift.run(hist, period=cred.period, t0=cred.t0, policy=self.policy,
+                        fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm,
+                        created_at=cred.enabled_at or cred.created_at)
+        with self._keys_lock:
+            self._filters[ident] = st
+            if len(self._filters) > _FILTER_CACHE_SIZE:
+                self._filters.popitem(last=False)
+        return st
 
-    def _rate_to_keep(self, cred: Credential, at: float) -> float:
-        """The rate a resync carries over: the trusted estimate, else the rate carried so far."""
+    def _estimate(self, cred: Credential, hist: list[Observation], at: float) -> DriftEstimate:
+        if not self.policy.rate_estimation:
+            return _drift.estimate(hist, at, period=cred.period, t0=cred.t0, policy=self.policy,
+                                   fallback_offset=cred.offset_steps)
+        return _drift.estimate_from(self._filter(cred, hist), at, period=cred.period, policy=self.policy)
+
+    def _rate_to_keep(self, cred: Credential, obs: Observation) -> float:
+        """The rate a resync carries over: the filter's, after learning from the jump itself
+        (jump ÷ idle time) — when it is known to ``rate_hint_sd_ppm``; else nothing (the prior)."""
         if cred.kind is Kind.HOTP or not (self.policy.resync_keeps_rate and self.policy.rate_estimation):
             return 0.0
         snap = self.store.snapshot(cred.serial)
         if snap is None:
             return 0.0
-        est = self._estimate(snap[0], snap[1], at)
-        return est.rate_ppm if est.rate_trusted else snap[0].rate_hint_ppm
+        st = self._filter(snap[0], snap[1])
+        rate, sd = _drift.rate_after_jump(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
+        return rate if sd <= self.policy.rate_hint_sd_ppm else 0.0
 
     def _window(self, cred: Credential, hist: list[Observation], at: float) -> tuple[int, int, float | None]:
         if cred.kind is Kind.HOTP:
             nxt = (cred.last_step + 1) if cred.last_step is not None else cred.counter
             return nxt, nxt + self.policy.hotp_look_ahead - 1, None
         est = self._estimate(cred, hist, at)
-        centre = est.centre(position(at, cred.period, cred.t0))
-        return max(0, centre - self.policy.look_behind), max(0, centre + self.policy.look_ahead), est.offset
+        pos = position(at, cred.period, cred.t0)
+        lo, hi = _drift.window(est, pos, period=cred.period, policy=self.policy)
+        return lo, hi, est.offset
 
     def _resync_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
         """(base, start, count) of the wide resync search."""
@@ -312,7 +343,8 @@ class Verifier:
         if hint is not None and hint_at is not None and step == hint + 1 \
                 and 0 <= now - hint_at <= self.policy.auto_resync_timeout:
             offset = step - base
-            if self.store.resync(cred.serial, step, offset, now, rate_ppm=self._rate_to_keep(cred, now)):
+            rate = self._rate_to_keep(cred, Observation(now, step, offset))
+            if self.store.resync(cred.serial, step, offset, now, rate_ppm=rate):
                 return VerifyResult(True, Reason.OK, cred.serial, step=step, offset_steps=offset,
                                     auth_time=now, window=window, predicted_offset=predicted)
             return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)

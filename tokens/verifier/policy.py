@@ -14,13 +14,18 @@ DAY = 86400.0
 class Policy:
     """Every knob of the verifier, with the defaults documented in docs/verifier.md.
 
-    Windows are counted in steps (TOTP) or counters (HOTP).  The rate estimator never widens a
-    window: it only moves its centre.
+    Windows are counted in steps (TOTP) or counters (HOTP).  A TOTP window follows the drift
+    filter's uncertainty (tokens/verifier/drift.py): at least ``look_behind``/``look_ahead`` around
+    the predicted step, wide enough to cover ``coverage`` of where the token can be, never more
+    than ``max_window`` steps in total.
     """
 
-    # verify windows
+    # verify windows: the narrow minimum around the predicted step, and the hard maximum
     look_behind: int = 1
-    look_ahead: int = 1
+    look_ahead: int = 0  # the coverage widens the window ahead when the prediction is uncertain
+    max_window: int = 12  # steps in total (privacyIDEA's default 180 s: 6 back, 5 ahead)
+    coverage: float = 0.995  # probability the window covers the token's code
+    typing_delay: float = 30.0  # s a user may take between reading and submitting (look-behind only)
     hotp_look_ahead: int = 10
     # enable(): search window around the verifier's step (TOTP) / ahead of the counter (HOTP)
     enroll_window: int = 10
@@ -32,16 +37,16 @@ class Policy:
     # consecutive code within auto_resync_timeout resyncs
     auto_resync: bool = False
     auto_resync_timeout: float = 300.0
-    # drift tracking
+    # drift tracking (a Kalman filter over offset and rate; False = offset-only, fixed window)
     rate_estimation: bool = True
-    min_rate_points: int = 2
-    min_rate_span: float = 3 * DAY  # trust a rate only after this spread of successes
     max_rate_ppm: float = 200.0  # cap on the estimated rate
-    rate_prior_ppm: float = 50.0  # ridge prior: typical crystal tolerance
-    rate_hint_sd_ppm: float = 5.0  # ridge prior around a rate carried over a resync (aging, temperature)
-    rate_half_life: float = 90 * DAY  # older successes weigh less (aging, replacement)
+    rate_prior_ppm: float = 25.0  # sd of a crystal's rate before any observation (+-20 ppm parts and worse)
+    rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
+    rate_wander_ppm: float = 3.0  # sd of the rate's change over 90 days (aging, seasonal temperature)
+    offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
+    resync_gate_sigma: float = 6.0  # a resync jump beyond this many sd is a clock set, not drift
     history_size: int = 64  # successes kept per credential
-    resync_keeps_rate: bool = True  # a resync restarts the history but starts from the old rate
+    resync_keeps_rate: bool = True  # a resync restarts the history but starts from the learnt rate
     # throttling
     throttle_after: int = 3  # K consecutive failures before back-off starts
     backoff_base: float = 30.0  # first back-off (s), doubled per further failure
@@ -49,25 +54,29 @@ class Policy:
     lockout_after: int = 10  # M consecutive failures: locked until unlocked
 
     def __post_init__(self) -> None:
-        for name in ("look_behind", "look_ahead", "hotp_look_ahead", "enroll_window",
-                     "hotp_enroll_window", "hotp_resync_window", "min_rate_points", "history_size",
+        for name in ("look_behind", "look_ahead", "max_window", "hotp_look_ahead", "enroll_window",
+                     "hotp_enroll_window", "hotp_resync_window", "history_size",
                      "throttle_after", "lockout_after"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
-        for name in ("resync_window_seconds", "auto_resync_timeout", "min_rate_span", "max_rate_ppm",
-                     "rate_prior_ppm", "rate_hint_sd_ppm", "rate_half_life", "backoff_base", "backoff_max"):
+        for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
+                     "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
+                     "offset_model_sd",
+                     "backoff_base", "backoff_max"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise InputError(f"policy: {name} must be a finite number >= 0 (got {v!r})")
         if self.hotp_look_ahead < 1:
             raise InputError("policy: hotp_look_ahead must be at least 1")
-        if self.min_rate_points < 2:
-            raise InputError("policy: min_rate_points must be at least 2")
-        if self.history_size < self.min_rate_points:
-            raise InputError("policy: history_size must be at least min_rate_points")
-        if self.rate_prior_ppm <= 0 or self.rate_hint_sd_ppm <= 0 or self.rate_half_life <= 0:
-            raise InputError("policy: rate_prior_ppm, rate_hint_sd_ppm and rate_half_life must be positive")
+        if self.history_size < 2:
+            raise InputError("policy: history_size must be at least 2")
+        if self.rate_prior_ppm <= 0 or self.rate_hint_sd_ppm <= 0:
+            raise InputError("policy: rate_prior_ppm and rate_hint_sd_ppm must be positive")
+        if not (isinstance(self.coverage, int | float) and 0.5 <= self.coverage < 1):
+            raise InputError(f"policy: coverage must be in [0.5, 1) (got {self.coverage!r})")
+        if self.look_behind + self.look_ahead + 1 > self.max_window:
+            raise InputError("policy: max_window must hold look_behind + 1 + look_ahead steps")
         if self.lockout_after and self.lockout_after < self.throttle_after:
             raise InputError("policy: lockout_after must not be below throttle_after")
 

@@ -1,0 +1,310 @@
+"""tokensim's pytest plugin (entry point ``pytest11``, name ``tokensim``): MFA devices as fixtures.
+
+Active whenever tokensim is installed; see docs/pytest.md for a worked example.  Switch it off for
+one run with ``pytest -p no:tokensim``.
+
+    mfa_clock                    ManualClock at 2026-01-01T00:00:00Z — the reference time of the test
+    totp_factory(...)            VirtualTOTP on mfa_clock, with a drift model (ppm, offset, aging ...)
+    hotp_factory(...)            VirtualHOTP
+    mfa_verifier                 Verifier on a temporary SQLite store, reading mfa_clock
+    mfa_verifier_policy          the Policy mfa_verifier uses (override this fixture to change it)
+    fido2_authenticator          software CTAP 2.1 authenticator as a fido2.ctap.CtapDevice
+    fido2_authenticator_factory(...)  the same with options (uv, attestation, presence ...)
+    fido2_device                 fido2_authenticator behind the tokensim Device interface
+    serial_token                 simulated serial OTP token on a real pty, driven by hw.SerialToken
+    serial_token_factory(...)    the same with options; returns a SimulatedSerialToken
+    aws_serve                    a local IAM/STS endpoint on mfa_clock that really verifies MFA codes
+    mfa_aws                      tokens.aws.AwsSession (boto3) pointed at aws_serve, with root keys
+
+Devices read ``mfa_clock``: move it with ``mfa_clock.advance(seconds)`` — tests never sleep.
+
+This module is loaded by every pytest run on a machine where tokensim is installed, so it is a
+uniquely named top-level module and imports nothing but pytest and the standard library when it
+loads; each fixture imports the parts of tokensim it needs when a test uses it.  A project whose
+own top-level ``tokens`` module shadows tokensim's package still loads the plugin; only a test
+that uses one of these fixtures fails, with one line saying which module shadows which (the
+choice documented in docs/pytest.md).  ``hw`` and ``firmware_sim`` are loaded from tokensim's
+install even where a same-named folder comes first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from firmware_sim.firmware import Firmware
+    from firmware_sim.runner import PtyRunner
+    from hw.token import SerialToken
+    from tokens.aws import AwsSession
+    from tokens.awsserver import AwsServer
+    from tokens.clock import DriftModel, ManualClock, TemperatureProfile
+    from tokens.fido2 import SoftCtapDevice
+    from tokens.fido2.device import Fido2Device
+    from tokens.otp import Algorithm
+    from tokens.verifier import Policy, Verifier
+    from tokens.virtual import VirtualHOTP, VirtualTOTP
+
+DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+SERIAL_PIN = "123456"  # PIN of the simulated serial tokens made here
+_HERE = Path(__file__).resolve().parent  # tokensim's packages are this module's siblings
+
+
+def _tokens_shadowed_by() -> str | None:
+    """Where ``import tokens`` loads from when that is not tokensim's package (say, a project's own
+    ``tokens.py`` that comes first on ``sys.path``); None when it is tokensim's or not found.
+
+    tokensim installs ``tokens`` next to this module (site-packages, or the source checkout of an
+    editable install).  Decided without running the other module's code when it is not imported.
+    """
+    mod = sys.modules.get("tokens")
+    if mod is not None:
+        origin = getattr(mod, "__file__", None)
+    else:
+        try:
+            spec = importlib.util.find_spec("tokens")
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        origin = spec.origin if spec.has_location else None
+    if origin is not None and Path(origin).resolve() == _HERE / "tokens" / "__init__.py":
+        return None
+    return str(origin or "a namespace package 'tokens'")
+
+
+def _require(*siblings: str) -> None:
+    """Fail the test with one line when tokensim's ``tokens`` package is shadowed; load tokensim's
+    own ``hw``/``firmware_sim`` even where a same-named folder comes first on ``sys.path``."""
+    where = _tokens_shadowed_by()
+    if where is not None:
+        pytest.fail(f"tokensim: this project's own module 'tokens' ({where}) shadows tokensim's 'tokens' "
+                    "package, so tokensim's fixtures cannot run here; rename that module or run pytest "
+                    "with -p no:tokensim", pytrace=False)
+    if siblings:
+        from tokens._imports import ShadowedModuleError, prefer_own
+
+        try:
+            prefer_own(*siblings)
+        except ShadowedModuleError as e:
+            pytest.fail(f"tokensim: {e}", pytrace=False)
+
+
+@pytest.fixture
+def mfa_clock() -> ManualClock:
+    """A manual reference clock starting at 2026-01-01T00:00:00Z; move it with ``advance``."""
+    _require()
+    from tokens.clock import ManualClock
+
+    return ManualClock(DEFAULT_START)
+
+
+# --------------------------------------------------------------------------- OTP tokens
+
+
+@pytest.fixture
+def totp_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualTOTP]]:
+    """Build virtual TOTP tokens whose own clocks drift against ``mfa_clock``.
+
+    ``totp_factory(secret=None, *, drift_ppm=0, offset=0, aging_ppm_per_year=0, temperature=None,
+    jitter=0, seed=0, drift=None, period=30, digits=6, algorithm="SHA1", account=..., issuer=...)``
+
+    ``offset`` is how many seconds the token is ahead now; ``drift_ppm`` its frequency error from
+    now on (+20 ppm ≈ 52 s a month fast).  Pass a whole :class:`~tokens.clock.DriftModel` as
+    ``drift`` for full control.  A random secret is used when ``secret`` is None.
+    """
+    from tokens.clock import DriftModel
+    from tokens.virtual import VirtualTOTP
+
+    made: list[VirtualTOTP] = []
+
+    def make(secret: bytes | None = None, *, drift_ppm: float = 0.0, offset: float = 0.0,
+             aging_ppm_per_year: float = 0.0, temperature: TemperatureProfile | None = None,
+             jitter: float = 0.0, seed: int = 0, drift: DriftModel | None = None, period: int = 30,
+             digits: int = 6, algorithm: Algorithm | str = "SHA1", **kw: Any) -> VirtualTOTP:
+        if drift is None:
+            drift = DriftModel(ppm=drift_ppm, offset=offset, epoch=mfa_clock.now(),
+                               aging_ppm_per_year=aging_ppm_per_year, temperature=temperature,
+                               jitter=jitter, seed=seed)
+        dev = VirtualTOTP(secret, reference=mfa_clock, drift=drift, period=period, digits=digits,
+                          algorithm=algorithm, **kw)
+        made.append(dev)
+        return dev
+
+    yield make
+    for d in made:
+        d.close()
+
+
+@pytest.fixture
+def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
+    """``hotp_factory(secret=None, *, counter=0, digits=6, algorithm="SHA1", ...)`` → a VirtualHOTP.
+
+    Each ``code()`` is a button press (the counter moves on); ``peek()`` looks without pressing.
+    """
+    _require()
+    from tokens.virtual import VirtualHOTP
+
+    made: list[VirtualHOTP] = []
+
+    def make(secret: bytes | None = None, **kw: Any) -> VirtualHOTP:
+        dev = VirtualHOTP(secret, **kw)
+        made.append(dev)
+        return dev
+
+    yield make
+    for d in made:
+        d.close()
+
+
+# --------------------------------------------------------------------------- verifier
+
+
+@pytest.fixture
+def mfa_verifier_policy() -> Policy:
+    """The verifier policy of ``mfa_verifier``; override this fixture in a conftest to change it."""
+    _require()
+    from tokens.verifier import DEFAULT_POLICY
+
+    return DEFAULT_POLICY
+
+
+@pytest.fixture
+def mfa_verifier(tmp_path: Path, mfa_clock: ManualClock, mfa_verifier_policy: Policy) -> Iterator[Verifier]:
+    """A :class:`~tokens.verifier.Verifier` on a fresh SQLite file in ``tmp_path``, reading mfa_clock."""
+    from tokens.verifier import SQLiteStore, Verifier
+
+    store = SQLiteStore(tmp_path / "tokensim-verifier.sqlite3")
+    try:
+        yield Verifier(store, mfa_verifier_policy, clock=mfa_clock)
+    finally:
+        store.close()
+
+
+# --------------------------------------------------------------------------- FIDO2
+
+
+@pytest.fixture
+def fido2_authenticator_factory(mfa_clock: ManualClock) -> Callable[..., SoftCtapDevice]:
+    """``fido2_authenticator_factory(presence=None, biometric=None, **state)`` → a SoftCtapDevice.
+
+    ``state`` goes to :meth:`tokens.fido2.AuthenticatorState.new` (``uv``, ``attestation``,
+    ``algorithms``, ``counter_mode``, ``capacity`` ...); ``presence`` answers touch requests
+    (default: approve).  The result is a ``fido2.ctap.CtapDevice``: hand it to ``Fido2Client``.
+    """
+
+    def make(presence: Any = None, biometric: Any = None, **state: Any) -> SoftCtapDevice:
+        from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
+
+        auth = Authenticator(AuthenticatorState.new(**state), presence=presence, biometric=biometric,
+                             clock=mfa_clock)
+        return SoftCtapDevice(auth)
+
+    return make
+
+
+@pytest.fixture
+def fido2_authenticator(fido2_authenticator_factory: Callable[..., SoftCtapDevice]) -> SoftCtapDevice:
+    """A fresh in-memory software FIDO2 authenticator that approves every touch."""
+    return fido2_authenticator_factory()
+
+
+@pytest.fixture
+def fido2_device(fido2_authenticator: SoftCtapDevice) -> Iterator[Fido2Device]:
+    """``fido2_authenticator`` as a :class:`tokens.device.Device` (enroll = makeCredential ...)."""
+    from tokens.fido2.device import Fido2Device
+
+    dev = Fido2Device(fido2_authenticator, model="tokensim software authenticator")
+    yield dev
+    dev.close()
+
+
+# --------------------------------------------------------------------------- serial token
+
+
+@dataclass
+class SimulatedSerialToken:
+    """A simulated serial token: the driver (a tokensim Device) and the firmware behind the pty."""
+
+    token: SerialToken  # hw.token.SerialToken talking over the pty
+    firmware: Firmware  # the simulated firmware: press_button(), state(), its RTC ...
+    runner: PtyRunner  # serves the firmware on the pty
+
+    @property
+    def url(self) -> str:
+        """The pty's path (/dev/pts/N): open it yourself with ``SerialToken.open(url, pin=...)``."""
+        return self.runner.url
+
+
+@pytest.fixture
+def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., SimulatedSerialToken]]:
+    """``serial_token_factory(drift_ppm=0, offset=0, slots=4, pin="123456", button=False, ...)``.
+
+    Builds the firmware (``firmware_sim.build.make_firmware`` arguments; its RTC drifts against
+    ``mfa_clock``), serves it on a new pseudo-terminal and opens ``hw.token.SerialToken`` on it.
+    Everything is closed and stopped at teardown.
+    """
+    _require("hw", "firmware_sim")
+    made: list[SimulatedSerialToken] = []
+
+    def make(*, pin: str = SERIAL_PIN, timeout: float = 2.0, **firmware: Any) -> SimulatedSerialToken:
+        from firmware_sim.build import make_firmware
+        from firmware_sim.runner import PtyRunner
+        from hw.token import SerialToken
+
+        fw = make_firmware(reference=mfa_clock, pin=pin, **firmware)
+        runner = PtyRunner(fw)
+        runner.start()
+        try:
+            token = SerialToken.open(runner.url, pin=pin, timeout=timeout)
+        except BaseException:
+            runner.stop()
+            raise
+        sim = SimulatedSerialToken(token, fw, runner)
+        made.append(sim)
+        return sim
+
+    yield make
+    for sim in made:
+        try:
+            sim.token.close()
+        finally:
+            sim.runner.stop()
+
+
+@pytest.fixture
+def serial_token(serial_token_factory: Callable[..., SimulatedSerialToken]) -> SerialToken:
+    """A simulated serial OTP token (4 slots, PIN 123456, no drift) on a real pty."""
+    return serial_token_factory().token
+
+
+# --------------------------------------------------------------------------- AWS
+
+
+@pytest.fixture
+def aws_serve(tmp_path: Path, mfa_clock: ManualClock) -> Iterator[AwsServer]:
+    """``tokensim aws serve`` in a thread on 127.0.0.1 (free port), its state in ``tmp_path``.
+
+    IAM and STS over the real AWS query protocol; EnableMFADevice, GetSessionToken ... verify the
+    codes with tokensim's verifier on ``mfa_clock`` (and refuse a code used twice), and the QR code
+    of CreateVirtualMFADevice is a real one.  Needs the ``aws`` and ``service`` extras.
+    """
+    from tokens.awsserver import AwsServer
+
+    with AwsServer(tmp_path / "tokensim-aws-serve.sqlite3", clock=mfa_clock) as server:
+        yield server
+
+
+@pytest.fixture
+def mfa_aws(aws_serve: AwsServer) -> AwsSession:
+    """A :class:`tokens.aws.AwsSession` (real boto3 clients) for ``aws_serve``, signed with root keys."""
+    from tokens.aws import AwsOptions, AwsSession
+
+    return AwsSession(AwsOptions(endpoint_url=aws_serve.url, region="us-east-1", max_attempts=1,
+                                 access_key_id="AKIATOKENSIMTEST0001", secret_access_key="tokensim-test"))

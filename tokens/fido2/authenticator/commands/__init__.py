@@ -1,0 +1,1 @@
+"""One small class per CTAP command group, each given only the services it needs."""

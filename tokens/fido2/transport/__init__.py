@@ -1,0 +1,1 @@
+"""Transports: the in-process ``CtapDevice`` (softdevice), CTAPHID framing (ctaphid) and UDP (udp)."""
