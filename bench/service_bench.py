@@ -172,7 +172,8 @@ def _delta(before: dict[int, float], after: dict[int, float]) -> float:
 def _start_service(db: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     import select
 
-    cmd = [sys.executable, "-m", "tokens.service", "--port", "0", "--db", db, "--trust-client-time",
+    cmd = [sys.executable, "-m", "tokens", "verifier", "serve", "--port", "0", "--db", db,
+           "--trust-client-time",
            "--workers", str(workers), "--log-level", "error"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     assert proc.stdout is not None
@@ -305,8 +306,8 @@ def run_config(db: str, workers: int, seconds: float, pg_pid: int | None, tag: s
 
 
 def store_only(db: str, seconds: float) -> dict[str, float]:
-    """Verifier.verify in this process, no HTTP: per-verify wall time (the store's two round trips
-    included) and this process's CPU per verify (verifier logic + driver)."""
+    """Verifier.verify in this process, no HTTP: per-verify wall time (the store's round trips and
+    commit included) and this process's CPU per verify (verifier logic + driver)."""
     from tokens.verifier import Verifier
     from tokens.verifier.stores import open_store
 
@@ -326,36 +327,68 @@ def store_only(db: str, seconds: float) -> dict[str, float]:
     return {"per_s": round(n / dt, 1), "ms": round(dt / n * 1000.0, 3), "cpu_ms": round(cpu / n * 1000.0, 3)}
 
 
+def _scale() -> float:
+    """``tokensim bench --scale F`` reaches the suite as $TOKENSIM_BENCH_SCALE."""
+    try:
+        f = float(os.environ.get("TOKENSIM_BENCH_SCALE", "1"))
+    except ValueError:
+        return 1.0
+    return f if 0 < f <= 10 else 1.0
+
+
+def best_durable(out: dict[str, float | int | str]) -> dict[str, float | int | str]:
+    """Summary keys: the durable configuration (PostgreSQL or SQLite, not memory) with the least
+    service CPU per accepted verify, its rate and its CPU."""
+    best: tuple[float, str] | None = None
+    for k, v in out.items():
+        if k.endswith("_service_cpu_ms_per_verify") and isinstance(v, int | float) and v > 0 \
+                and not k.startswith("service_memory_"):
+            cfg = k.removesuffix("_service_cpu_ms_per_verify")
+            if best is None or v < best[0]:
+                best = (float(v), cfg)
+    if best is None:
+        return {}
+    cfg = best[1]
+    return {"service_best_config": cfg.removeprefix("service_"),
+            "service_best_cpu_ms_per_verify": best[0],
+            "service_best_verifies_per_s": out.get(f"{cfg}_verifies_per_s", 0.0)}
+
+
 def measure_service(quick: bool) -> dict[str, float | int | str]:
     from tokens.service.pgcluster import TempPostgres
 
-    seconds = 2.5 if quick else 8.0
-    workers_list = (1, 4) if quick else (1, 2, 4)
+    scale = _scale()
+    small = quick or scale < 0.5
+    seconds = max(0.5, (2.5 if quick else 8.0) * scale)
+    store_seconds = max(0.2, (1.0 if quick else 3.0) * scale)
+    workers_list = (1,) if scale < 0.5 else (1, 4) if quick else (1, 2, 4)
     out: dict[str, float | int | str] = {
         "service_clients": CLIENT_PROCS * THREADS_PER_CLIENT, "service_credentials": CREDS,
         "service_seconds_per_config": seconds, "service_load_before": round(os.getloadavg()[0], 2),
     }
     with TempPostgres(max_connections=100, settings={"track_wal_io_timing": "on"}) as pg, \
             tempfile.TemporaryDirectory() as tmp:
+        os.environ["TOKENSIM_HOME"] = tmp  # the seal key the service processes create lives here
         pg_url = pg.create_database("bench")
         pg_pid = int((pg.datadir / "postmaster.pid").read_text().split()[0])
         out["service_postgres_version"] = str(pg_version(pg_url))
         out["service_fsync_ms"] = fsync_ms(tmp)
-        for name, value in store_only(pg_url, 1.0 if quick else 3.0).items():
+        for name, value in store_only(pg_url, store_seconds).items():
             out[f"service_store_only_postgres_{name}"] = value
         # diagnosis only: the same without waiting for the WAL flush (NOT a safe setting: a
         # database crash could then forget accepted steps)
         nosync = pg.create_database("bench_nosync") + "?options=-csynchronous_commit%3Doff"
-        for name, value in store_only(nosync, 1.0 if quick else 3.0).items():
+        for name, value in store_only(nosync, store_seconds).items():
             out[f"service_store_only_postgres_nosync_{name}"] = value
-        for name, value in store_only(f"sqlite://{tmp}/store-only.db", 1.0 if quick else 3.0).items():
+        for name, value in store_only(f"sqlite://{tmp}/store-only.db", store_seconds).items():
             out[f"service_store_only_sqlite_{name}"] = value
-        for name, value in store_only("memory:", 1.0 if quick else 3.0).items():
+        for name, value in store_only("memory:", store_seconds).items():
             out[f"service_store_only_memory_{name}"] = value
         # memory: the same service and clients with no database at all, i.e. the ceiling of the
         # HTTP path itself (one worker: each process would have its own memory store)
         configs = [("postgres", w) for w in workers_list]
-        configs += [("sqlite", w) for w in (() if quick else workers_list)]  # quick: no SQLite
+        # SQLite: one process (its group commit lives in the process); more only in full runs
+        configs += [("sqlite", w) for w in ((1,) if small else workers_list)]
         configs.append(("memory", 1))
         for backend, w in configs:
             db = {"postgres": pg_url, "sqlite": f"sqlite://{tmp}/bench-{w}.db", "memory": "memory:"}[backend]
@@ -363,9 +396,11 @@ def measure_service(quick: bool) -> dict[str, float | int | str]:
             for k, v in res.items():
                 out[f"service_{backend}_w{w}_{k}"] = v
         # one HTTP request for 16 codes: how much of the per-verify cost is the HTTP path
-        res = run_config(pg_url, 2, seconds, pg_pid, "batch", batch=BATCH)
-        for k, v in res.items():
-            out[f"service_postgres_w2_batch{BATCH}_{k}"] = v
+        if not small:
+            res = run_config(pg_url, 2, seconds, pg_pid, "batch", batch=BATCH)
+            for k, v in res.items():
+                out[f"service_postgres_w2_batch{BATCH}_{k}"] = v
+    out.update(best_durable(out))
     return out
 
 

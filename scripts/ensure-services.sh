@@ -23,4 +23,16 @@ if [ ! -e /usr/include/fido.h ] || [ ! -e /usr/include/openssl/ecdsa.h ] || ! co
     echo "note: libfido2-dev or gcc missing and cannot install them; the libfido2 interop test will be skipped" >&2
   fi
 fi
+# Chromium for the browser tests (tests/browser, Playwright drives the distribution's package). They FAIL,
+# never skip, when it is missing: a browser suite that skips in CI tests nothing.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+    && [ -z "${TOKENSIM_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Chromium for the browser tests (Debian package 'chromium')..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the browser tests will fail" >&2
+  else
+    echo "warning: chromium not found and cannot install it; the browser tests will fail" >&2
+  fi
+fi
 exit 0

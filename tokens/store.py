@@ -3,10 +3,15 @@
 One JSON file (``$TOKENSIM_HOME/devices.json``), mode 0600, replaced atomically on every change,
 with every read-modify-write done under an exclusive file lock, so two processes writing at once
 both land and a failed or killed command leaves the previous file intact.
+
+Secrets at rest: each device's ``uri`` (it carries the seed) is written sealed with the keyring
+of :mod:`tokens.keyring` as ``"sealed_uri": {"key": ID, "data": BASE64}`` and opened on read
+(plaintext records of older files are read as they are and sealed on the next write).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -61,10 +66,10 @@ class DeviceStore:
         if data.get("version", 1) > FORMAT_VERSION:
             raise StoreError(f"device store {self.path} was written by a newer tokensim "
                              f"(format {data.get('version')})")
-        return data
+        return _opened(data)
 
     def _write(self, data: dict[str, Any]) -> None:
-        atomic_write(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=0o600)
+        atomic_write(self.path, json.dumps(_sealed(data), indent=2, sort_keys=True) + "\n", mode=0o600)
 
     @contextmanager
     def transaction(self) -> Iterator[dict[str, dict[str, Any]]]:
@@ -157,3 +162,49 @@ class DeviceStore:
             new = dev.to_dict()
             new["created"], new["meta"] = rec.get("created"), rec.get("meta", {})
             devices[name] = new
+
+
+# -- secrets at rest (tokens.keyring): the ``uri`` of each record is sealed on disk
+def _sealed(data: dict[str, Any]) -> dict[str, Any]:
+    from .keyring import default_keyring
+
+    ring = default_keyring()
+    if not ring.sealing:
+        return data
+    devices = {}
+    for name, rec in data.get("devices", {}).items():
+        if isinstance(rec, dict) and isinstance(rec.get("uri"), str):
+            ident, blob = ring.seal(rec["uri"].encode("utf-8", "surrogatepass"), f"device:{name}")
+            rec = {k: v for k, v in rec.items() if k != "uri"}
+            rec["sealed_uri"] = {"key": ident, "data": base64.b64encode(blob).decode()}
+        devices[name] = rec
+    return {**data, "devices": devices}
+
+
+def _opened(data: dict[str, Any]) -> dict[str, Any]:
+    sealed = [n for n, r in data["devices"].items() if isinstance(r, dict) and "sealed_uri" in r]
+    if not sealed:
+        return data
+    from .keyring import KeyringError, default_keyring
+
+    ring = default_keyring()
+    for name in sealed:
+        rec = data["devices"][name]
+        box = rec.pop("sealed_uri")
+        try:
+            blob = base64.b64decode(box["data"], validate=True)
+            ident = str(box["key"])
+        except (KeyError, TypeError, ValueError):
+            raise KeyringError(f"device {name!r}: damaged sealed record") from None
+        rec["uri"] = ring.open(ident, blob, f"device:{name}").decode("utf-8", "surrogatepass")
+    return data
+
+
+def reseal(path: str | Path | None = None) -> int:
+    """Write the device store again, sealing every record with the current primary key (key
+    rotation); returns how many devices it holds."""
+    store = DeviceStore(path)
+    if not store.path.exists():
+        return 0
+    with store.transaction() as devices:
+        return len(devices)

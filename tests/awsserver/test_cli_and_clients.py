@@ -153,6 +153,7 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "lockout_after" in bad.stderr
     proc = start_cli(tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2",
                      "--backoff", "0")
+    same_home = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}  # its seal key lives there
     try:
         url = str(ready_line(proc)["url"])
         kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
@@ -170,14 +171,14 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
                 sts.get_session_token(SerialNumber=serial, TokenCode="000000" if totp.now() != "000000"
                                       else "111111")
         show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
-                               "--json"], capture_output=True, text=True, timeout=30)
+                               "--json"], capture_output=True, text=True, timeout=30, env=same_home)
         assert show.returncode == 0, show.stderr
         assert json.loads(show.stdout)["locked"] is True
         unlock = subprocess.run([sys.executable, "-m", "tokens", "verifier", "unlock", serial, "--db",
-                                 str(db)], capture_output=True, text=True, timeout=30)
+                                 str(db)], capture_output=True, text=True, timeout=30, env=same_home)
         assert unlock.returncode == 0, unlock.stderr
         show = subprocess.run([sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db),
-                               "--json"], capture_output=True, text=True, timeout=30)
+                               "--json"], capture_output=True, text=True, timeout=30, env=same_home)
         assert json.loads(show.stdout)["locked"] is False
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)

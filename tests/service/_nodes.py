@@ -1,4 +1,4 @@
-"""Start verification-service processes (``python -m tokens.service``) and talk to them.
+"""Start verification-service processes (``python -m tokens verifier serve``) and talk to them.
 
 Everything here is stdlib-only so spawned client processes import it quickly.
 """
@@ -46,7 +46,8 @@ class Node:
 
 
 def launch(db: str, *extra: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "tokens.service", "--port", "0", "--db", db, "--trust-client-time",
+    cmd = [sys.executable, "-m", "tokens", "verifier", "serve", "--port", "0", "--db", db,
+           "--trust-client-time",
            "--log-level", "error", *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env=os.environ.copy())

@@ -23,7 +23,8 @@ def test_serve_prints_url_answers_and_stops_cleanly(tmp_path: Path) -> None:
     node = ready(proc)
     try:
         assert node.url.startswith("http://127.0.0.1:")
-        status, health = call(node.url, "GET", "/health")
+        assert call(node.url, "GET", "/health") == (200, {"status": "ok"})  # liveness only
+        status, health = call(node.url, "GET", "/health", headers={"X-API-Key": env["SVC_KEY"]})
         assert status == 200 and health["store"] == f"sqlite://{tmp_path / 'v.db'}"
         assert call(node.url, "POST", "/v1/check", {"serial": "x", "code": "123456"})[0] == 401
         status, out = call(node.url, "POST", "/v1/check", {"serial": "x", "code": "123456"},

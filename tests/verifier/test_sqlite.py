@@ -15,7 +15,7 @@ from tokens.verifier.sqlite import SCHEMA_VERSION
 def test_file_is_private_wal_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "v.sqlite3"
     with SQLiteStore(path) as s:
-        assert isinstance(s, SQLiteStore) and s.schema_version() == SCHEMA_VERSION == 2
+        assert isinstance(s, SQLiteStore) and s.schema_version() == SCHEMA_VERSION == 3
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     try:
@@ -57,9 +57,53 @@ def test_busy_database_is_a_clean_error(tmp_path: Path) -> None:
             blocker.close()
 
 
-def test_version_1_database_is_migrated(tmp_path: Path) -> None:
-    from tokens.verifier.sqlite import _SCHEMA_V1
+# the layout tokensim 1 created (frozen here: the store derives its tables from the record now)
+_SCHEMA_V1 = """
+CREATE TABLE credentials (
+    serial TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('totp', 'hotp')),
+    secret BLOB NOT NULL,
+    algorithm TEXT NOT NULL,
+    digits INTEGER NOT NULL,
+    period INTEGER NOT NULL,
+    t0 REAL NOT NULL,
+    counter INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
+    last_step INTEGER,
+    offset_steps INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    throttle_until REAL NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    resync_hint_step INTEGER,
+    resync_hint_at REAL,
+    issuer TEXT NOT NULL DEFAULT '',
+    account TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    enabled_at REAL,
+    last_used_at REAL,
+    last_failure_at REAL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE drift_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    serial TEXT NOT NULL REFERENCES credentials(serial) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    step INTEGER NOT NULL,
+    offset_steps INTEGER NOT NULL
+);
+CREATE INDEX drift_history_serial ON drift_history (serial, id);
+"""
 
+
+def _layout(path: Path) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        return sorted(tuple(r[1:]) for r in db.execute("PRAGMA table_info(credentials)"))
+    finally:
+        db.close()
+
+
+def test_version_1_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
     db.executescript(_SCHEMA_V1)
@@ -71,9 +115,25 @@ def test_version_1_database_is_migrated(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with SQLiteStore(path) as s:
-        assert s.schema_version() == 2
+        assert s.schema_version() == SCHEMA_VERSION
         cred = s.get("OLD")
         assert cred is not None and cred.rate_hint_ppm == 0.0 and cred.secret == b"k" * 20
         assert s.resync("OLD", 10, 1, 2.0, rate_ppm=37.5)
         again = s.get("OLD")
         assert again is not None and again.rate_hint_ppm == 37.5
+
+
+def test_migrated_layout_equals_a_fresh_one(tmp_path: Path) -> None:
+    """Columns come from the Credential record: an upgraded version-1 table ends up with exactly
+    the columns (names and types) of a table created new."""
+    old = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(old)
+    db.executescript(_SCHEMA_V1)
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    SQLiteStore(old).close()
+    SQLiteStore(tmp_path / "new.sqlite3").close()
+    got, fresh = _layout(old), _layout(tmp_path / "new.sqlite3")
+    assert [c[0] for c in got] == [c[0] for c in fresh]
+    assert [c[:2] for c in got] == [c[:2] for c in fresh]

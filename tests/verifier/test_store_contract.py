@@ -133,3 +133,48 @@ def test_state_survives_reopen(store_factory: StoreFactory) -> None:
     cred, hist = snap
     assert cred.last_step == 7 and cred.secret == SECRET and hist == [Observation(START, 7, 1)]
     assert b.snapshot("missing") is None
+
+
+def test_reserve_counts_in_advance_and_gates(store: Store) -> None:
+    """reserve(): one failure in advance, the back-off/lock of that count, refused unseen when
+    locked or backing off or out of budget; accept(reserved=True) and release() give it back."""
+    pol = Policy(throttle_after=2, backoff_base=10, backoff_max=15, lockout_after=3)
+    store.insert(_cred())
+    pending = store.reserve("S1", START, pol)
+    assert pending is not None and not pending.reserved, "a pending credential admits no attempt"
+    assert store.reserve("missing", START, pol) is None
+    store.activate("S1", 10, 0, START)
+    a1 = store.reserve("S1", START + 1, pol)
+    assert a1 is not None and a1.reserved and a1.cred.failures == 1 and a1.cred.throttle_until == 0
+    assert a1.history == [Observation(START, 10, 0)] and a1.cred.secret == SECRET
+    a2 = store.reserve("S1", START + 2, pol)
+    assert a2 is not None and a2.reserved and (a2.cred.failures, a2.cred.throttle_until) == (2, START + 12)
+    a3 = store.reserve("S1", START + 3, pol)
+    assert a3 is not None and not a3.reserved and a3.cred.failures == 2, "backing off: refused, not counted"
+    store.release("S1", START + 4, pol)  # the second attempt was a replay: give it back
+    got = store.get("S1")
+    assert got is not None and (got.failures, got.throttle_until) == (1, 0.0)
+    a4 = store.reserve("S1", START + 5, pol)
+    assert a4 is not None and a4.reserved and a4.cred.throttle_until == START + 15
+    a5 = store.reserve("S1", START + 21, pol)  # the third: the lock lands with it
+    assert a5 is not None and a5.reserved and a5.cred.locked and a5.cred.throttle_until == START + 36
+    assert not store.reserve("S1", START + 999, pol).reserved  # type: ignore[union-attr]
+    assert not store.accept("S1", 11, 0, START + 22, 10), "an unreserved accept respects the lock"
+    assert store.accept("S1", 11, 0, START + 22, 10, reserved=True), "the holder of a reservation may"
+    got = store.get("S1")
+    assert got is not None and (got.failures, got.throttle_until, got.locked) == (0, 0.0, False)
+    store.release("S1", START + 23, pol)  # nothing to give back: stays at zero
+    got = store.get("S1")
+    assert got is not None and got.failures == 0
+
+
+def test_attempt_context_reserves(store: Store) -> None:
+    pol = Policy(throttle_after=0, lockout_after=2)
+    store.insert(_cred(status=Status.ACTIVE))
+    for expected in (True, True, False):
+        with store.attempt("S1", START, pol) as att:
+            assert att is not None and att.reserved is expected
+    got = store.get("S1")
+    assert got is not None and got.failures == 2 and got.locked
+    with store.attempt("missing", START, pol) as att:
+        assert att is None

@@ -65,9 +65,43 @@ def test_lockout_needs_unlock(store_factory: StoreFactory, clock: ManualClock) -
     assert reasons[:8] == [Reason.INVALID] * 8 and set(reasons[8:]) == {Reason.LOCKED}
     clock.advance(86400)
     assert v.verify("T1", p.at(clock.now())).reason is Reason.LOCKED
-    assert v.resync("T1", p.at(clock.now() - 30), p.at(clock.now())).reason is Reason.LOCKED
     v.unlock("T1")
     assert v.verify("T1", p.at(clock.now())).ok
+
+
+def test_finding9_owner_two_codes_lift_a_lock_an_attacker_caused(store_factory: StoreFactory,
+                                                                 clock: ManualClock) -> None:
+    """#19 finding 9: ten wrong guesses by anyone lock the credential, but not indefinitely: two
+    consecutive codes from the owner's device (in the ordinary window) lift lock and back-off;
+    a wrong pair does not, and single codes stay refused unseen."""
+    v, p = _setup(store_factory, clock)
+    for _ in range(8):
+        clock.advance(300)
+        v.verify("T1", _wrong(p, clock.now()))
+    assert v.get("T1").locked
+    now = clock.now()
+    assert v.resync("T1", _wrong(p, now), _wrong(p, now + 30)).ok is False
+    assert v.get("T1").locked, "a wrong pair lifts nothing"
+    far = now + 3600  # a pair from far outside the verify window does not lift it either
+    assert not v.resync("T1", p.at(far - 30), p.at(far)).ok and v.get("T1").locked
+    assert v.verify("T1", p.at(now)).reason is Reason.LOCKED
+    r = v.resync("T1", p.at(now - 30), p.at(now))
+    assert r.ok, r
+    cred = v.get("T1")
+    assert not cred.locked and cred.failures == 0 and cred.throttle_until == 0
+    clock.advance(30)
+    assert v.verify("T1", p.at(clock.now())).ok
+
+
+def test_owner_unlock_can_be_switched_off(store_factory: StoreFactory, clock: ManualClock) -> None:
+    v = Verifier(store_factory(), Policy(throttle_after=3, lockout_after=4, owner_unlock=False), clock=clock)
+    v.register("T1", SECRET)
+    p = pyotp.TOTP(base64.b32encode(SECRET).decode())
+    assert v.enable("T1", p.at(clock.now() - 30), p.at(clock.now())).ok
+    for _ in range(4):
+        clock.advance(3600)
+        v.verify("T1", _wrong(p, clock.now()))
+    assert v.resync("T1", p.at(clock.now() - 30), p.at(clock.now())).reason is Reason.LOCKED
 
 
 def test_throttle_state_is_shared_between_handles(store_factory: StoreFactory, clock: ManualClock) -> None:

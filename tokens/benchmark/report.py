@@ -89,6 +89,13 @@ def markdown(r: dict[str, Any], command: str, plot: str | None) -> str:
         f"| {_rate(r.get('stateful_verify_per_s'))} |",
         f"| stateful verify, `Verifier.verify_many` in groups of 100 on `SQLiteStore` (group commit) "
         f"(`stateful_verify_batch_per_s`) | {_rate(r.get('stateful_verify_batch_per_s'))} |",
+        f"| stateful verify, {max(2, 2 * (t or 1))} threads sharing one `Verifier` on `SQLiteStore` "
+        f"(their commits grouped) (`stateful_verify_threads_per_s`) "
+        f"| {_rate(r.get('stateful_verify_threads_per_s'))} |",
+        f"| stateful verify on `SQLiteStore`, verifies per CPU-second, 1 per commit / groups of 100 "
+        f"(`stateful_verify_cpu_per_s`, `stateful_verify_batch_cpu_per_s`) "
+        f"| {_rate(r.get('stateful_verify_cpu_per_s'))} / "
+        f"{_rate(r.get('stateful_verify_batch_cpu_per_s'))} |",
         f"| stateful verify through `Verifier` on `MemoryStore` "
         f"| {_rate(r.get('stateful_memory_verify_per_s'))} |",
         f"| 4 KiB write + fsync in the same temp dir, median (`fsync_ms`) | {_ms(r.get('fsync_ms'))} |",
@@ -110,8 +117,38 @@ def markdown(r: dict[str, Any], command: str, plot: str | None) -> str:
         f"| (GIL-free SHA-NI hashing alone, {t} threads vs 1, alternated with the batch runs) "
         f"| {_x(r.get('hash_only_threads_vs_one'))} | |",
         f"| (pure-Python fallback vs pyotp) | {_x(r.get('python_vs_pyotp'))} | |",
+        f"| (stateful SQLite, `verify_many` groups of 100, vs pyotp) "
+        f"| {_x(r.get('stateful_batch_vs_pyotp'))} | |",
+        f"| (stateful SQLite, threads sharing a Verifier, vs pyotp) "
+        f"| {_x(r.get('stateful_threads_vs_pyotp'))} | |",
+        f"| (stateful SQLite, 1 per commit, per CPU-second vs pyotp) "
+        f"| {_x(r.get('stateful_cpu_vs_pyotp'))} | |",
         "",
     ]
+    if isinstance(r.get("service_best_cpu_ms_per_verify"), int | float):
+        pyotp = r.get("pyotp_verify_per_s")
+        lines += [
+            "## Verification service (same run)", "",
+            "Accepted verifies through HTTP (`tokensim verifier serve`, 16 concurrent clients), the",
+            "best durable configuration (least service CPU per accepted verify), beside pyotp's",
+            "stateless verify and the store alone (`Verifier.verify` in process, one per commit):", "",
+            "| measurement | result |", "|---|---|",
+            f"| best durable configuration (`service_best_config`) | {r.get('service_best_config')} |",
+            f"| its accepted verifies/s (`service_best_verifies_per_s`) "
+            f"| {_rate(r.get('service_best_verifies_per_s'))} |",
+            f"| its service CPU per accepted verify (`service_best_cpu_ms_per_verify`) "
+            f"| {_ms(r.get('service_best_cpu_ms_per_verify'))} |",
+            f"| service CPU per verify <= 0.25 ms | | "
+            f"{_met(r['service_best_cpu_ms_per_verify'] <= 0.25)} |",
+            f"| same service on the memory store (the HTTP path alone), CPU per verify "
+            f"| {_ms(r.get('service_memory_w1_service_cpu_ms_per_verify'))} |",
+            f"| store only: SQLite / PostgreSQL / memory, verifies/s "
+            f"| {_rate(r.get('service_store_only_sqlite_per_s'))} / "
+            f"{_rate(r.get('service_store_only_postgres_per_s'))} / "
+            f"{_rate(r.get('service_store_only_memory_per_s'))} |",
+            f"| pyotp stateless verify (this run) | {_rate(pyotp)} |",
+            "",
+        ]
     suites = {k: r[k] for k in r.get("suite_keys", []) if k in r}
     if suites:
         lines += ["## Contributed suites (same run)", "", "| key | value |", "|---|---|"]

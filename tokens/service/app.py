@@ -8,16 +8,21 @@
     POST /v1/disable      stop accepting codes for a serial
     POST /v1/unlock       clear failures, back-off and lock
     GET  /v1/credentials/{serial}   the credential without its secret, plus the drift estimate
-    GET  /health          liveness + store reachability (no auth)
+    GET  /health          liveness (no auth); with the key also the store, pid and pool
     GET  /openapi.json    this API described as OpenAPI 3.1 (no auth)
 
 Serials go in the body (an AWS serial is an ARN with ``/`` in it), except for the read-only show.
 Failed authentications are results, not errors: HTTP 200 with ``"ok": false`` and a ``reason``.
 Errors are ``{"error": {"code", "message"}}`` with the status of :data:`._http.ERROR_STATUS`.
 
-Each process opens one store (a pooled PostgreSQL store, or SQLite) at start-up; store calls
-block, so they run in the worker thread pool.  One :class:`Verifier` per thread (its prepared-key
-cache is not shared between threads).
+Each process opens one store (a pooled PostgreSQL store, or SQLite) at start-up.  Verifications
+(``/v1/check``, ``/v1/check/batch``) go through a group-commit queue (:mod:`.commit`): what
+arrives together shares one durable commit, answered only after it.  ``POST /v1/check`` is also
+served by a small pure-ASGI fast path (:class:`_FastCheck`) that skips starlette's routing and
+request objects — the same validation (:mod:`.schema`), guard and queue.  Other store calls run
+in the worker thread pool, one :class:`Verifier` per thread.
+
+A global guard (:mod:`.guard`) bounds evaluated failures per client address and per process.
 """
 
 from __future__ import annotations
@@ -37,19 +42,35 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import InputError, TokensimError
+from ..keyring import KeyringError
 from ..otp import Algorithm, decode_secret
 from ..verifier.core import Verifier
 from ..verifier.enroll import TokenParams
 from ..verifier.enroll import enroll as enroll_token
 from ..verifier.errors import CredentialExistsError, UnknownCredentialError, VerifierError
-from ..verifier.model import Credential, Kind
+from ..verifier.model import Credential, Kind, Reason
 from ..verifier.policy import DEFAULT_POLICY, Policy
 from ..verifier.store import Store
 from ..verifier.stores import describe_url, is_postgres_url, open_store
-from ._http import ApiError, ApiKeyMiddleware, error_response, get_code, get_int, get_str, get_time, read_json
+from ._http import (
+    ApiError,
+    ApiKeyMiddleware,
+    Disconnected,
+    FastJSON,
+    authorized,
+    dumps,
+    error_response,
+    parse_json,
+    read_body,
+    read_json,
+)
+from .commit import Committer
+from .guard import Budget, FailureGuard
 from .openapi import openapi_spec
+from .schema import CHECK, ENROLL, SERIAL_ONLY, SYNC
 
 __all__ = ["ServiceConfig", "create_app", "open_service_store"]
 
@@ -57,6 +78,8 @@ log = logging.getLogger("tokensim.service")
 T = TypeVar("T")
 
 OPEN_PATHS = frozenset({"/health", "/openapi.json"})
+CLIENT_BUDGET = Budget(30, 0.1)  # evaluated failures per client address: 30 at once, then 6 a minute
+SERVICE_BUDGET = Budget(300, 5.0)  # ... per service process: 300 at once, then 5 a second
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,9 @@ class ServiceConfig:
     max_batch: int = 1000
     pool_size: int = 8
     policy: Policy = DEFAULT_POLICY
+    # the global guard: evaluated failures per client address and per process (None = off)
+    client_budget: Budget | None = CLIENT_BUDGET
+    service_budget: Budget | None = SERVICE_BUDGET
 
 
 def open_service_store(config: ServiceConfig) -> Store:
@@ -78,12 +104,16 @@ def open_service_store(config: ServiceConfig) -> Store:
 
 
 class _State:
-    """Per-process: the store and a Verifier per worker thread."""
+    """Per-process: the store, a Verifier per worker thread, the guard and the commit queue."""
 
     def __init__(self, config: ServiceConfig, store: Store | None = None) -> None:
         self.config = config
         self.store: Store = store if store is not None else open_service_store(config)
         self._local = threading.local()
+        self.key = config.api_key.encode() if config.api_key else None
+        self.guard = FailureGuard(config.client_budget, config.service_budget)
+        workers = config.pool_size if is_postgres_url(config.db) else 1  # one SQLite connection
+        self.committer = Committer(self.store, lambda: Verifier(self.store, config.policy), workers=workers)
 
     def verifier(self) -> Verifier:
         v: Verifier | None = getattr(self._local, "verifier", None)
@@ -98,51 +128,79 @@ def _state(request: Request) -> _State:
     return st
 
 
+def _api_error_of(e: BaseException) -> ApiError:
+    """The API error for a library error raised while serving a request."""
+    if isinstance(e, ApiError):
+        return e
+    if isinstance(e, UnknownCredentialError):
+        return ApiError("not_found", str(e))
+    if isinstance(e, CredentialExistsError):
+        return ApiError("conflict", str(e))
+    if isinstance(e, InputError):
+        return ApiError("invalid_request", str(e))
+    if isinstance(e, VerifierError | KeyringError):
+        # the store could not be reached (PostgresStoreError), is broken (schema) or its seeds do
+        # not open with the configured key: retryable by an operator
+        log.warning("store error: %s", e)
+        return ApiError("store_unavailable", str(e))
+    if isinstance(e, TokensimError):
+        return ApiError("invalid_request", str(e))
+    raise e
+
+
 async def _blocking(fn: Callable[[], T]) -> T:
     """Run a store-touching call in the thread pool, mapping library errors to API errors."""
     try:
         return await run_in_threadpool(fn)
-    except UnknownCredentialError as e:
-        raise ApiError("not_found", str(e)) from None
-    except CredentialExistsError as e:
-        raise ApiError("conflict", str(e)) from None
-    except InputError as e:
-        raise ApiError("invalid_request", str(e)) from None
-    except VerifierError as e:
-        # the store could not be reached (PostgresStoreError) or is broken (schema): retryable
-        log.warning("store error: %s", e)
-        raise ApiError("store_unavailable", str(e)) from None
-    except TokensimError as e:
-        raise ApiError("invalid_request", str(e)) from None
+    except Exception as e:
+        raise _api_error_of(e) from None
+
+
+def _client(scope: Scope) -> str:
+    peer = scope.get("client")
+    return str(peer[0]) if peer else "unknown"
+
+
+def _admit(st: _State, scope: Scope) -> None:
+    wait = st.guard.admit(_client(scope))
+    if wait is not None:
+        raise ApiError("rate_limited", "too many failed codes from this client or this service; "
+                       f"retry in {wait:.0f} s", headers={"Retry-After": str(max(1, round(wait)))})
+
+
+async def _verify(st: _State, scope: Scope,
+                  items: list[tuple[str, str, float | None]]) -> list[dict[str, Any]]:
+    """Guard, group-committed verification, guard bookkeeping; the results as dicts."""
+    _admit(st, scope)
+    try:
+        results = await st.committer.verify(items)
+    except Exception as e:
+        raise _api_error_of(e) from None
+    st.guard.failed(_client(scope), sum(1 for r in results if r.reason is Reason.INVALID))
+    return [r.to_dict() for r in results]
 
 
 # ---------------------------------------------------------------------------- endpoints
-def _registration(body: dict[str, Any]) -> TokenParams:
-    """The token's parameters, from ``uri`` or from the separate fields."""
-    uri = get_str(body, "uri", required=False, max_len=2048)
+def _registration(req: dict[str, Any]) -> TokenParams:
+    """The token's parameters, from ``uri`` or from the separate fields (validated by ENROLL)."""
     try:
-        if uri:
-            return TokenParams.from_uri(uri)
-        secret = decode_secret(get_str(body, "secret", max_len=1024))
-        kind = get_str(body, "kind", required=False, default="totp")
-        if kind not in ("totp", "hotp"):
-            raise ApiError("invalid_request", "'kind' must be 'totp' or 'hotp'")
-        return TokenParams(
-            secret, Kind(kind), Algorithm.parse(get_str(body, "algorithm", required=False, default="SHA1")),
-            digits=get_int(body, "digits", 6, 6, 10), period=get_int(body, "period", 30, 1, 3600),
-            counter=get_int(body, "counter", 0, 0, 2**63 - 1), issuer=get_str(body, "issuer", required=False),
-            account=get_str(body, "account", required=False))
+        if req["uri"]:
+            return TokenParams.from_uri(req["uri"])
+        if not req["secret"]:
+            raise ApiError("invalid_request", "missing field 'secret' (or 'uri')")
+        return TokenParams(decode_secret(req["secret"]), Kind(req["kind"]), Algorithm.parse(req["algorithm"]),
+                           digits=req["digits"], period=req["period"], counter=req["counter"],
+                           issuer=req["issuer"] or "", account=req["account"] or "")
     except (InputError, ValueError) as e:
         raise ApiError("invalid_request", str(e)) from None
 
 
 async def enroll(request: Request) -> Response:
     st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial = get_str(body, "serial")
-    code1, code2 = get_code(body, "code1"), get_code(body, "code2")
-    at = get_time(body, st.config.trust_client_time)
-    params = _registration(body)
+    req = ENROLL.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
+    serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
+    params = _registration(req)
+    _admit(st, request.scope)
 
     def run() -> dict[str, Any]:
         v = st.verifier()
@@ -152,15 +210,16 @@ async def enroll(request: Request) -> Response:
             out["credential"] = v.get(serial).to_dict()
         return out
 
-    return JSONResponse(await _blocking(run))
+    out = await _blocking(run)
+    _count_sync_failure(st, request.scope, out)
+    return FastJSON(out)
 
 
 async def enable(request: Request) -> Response:
     st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial = get_str(body, "serial")
-    code1, code2 = get_code(body, "code1"), get_code(body, "code2")
-    at = get_time(body, st.config.trust_client_time)
+    req = SYNC.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
+    serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
+    _admit(st, request.scope)
 
     def run() -> dict[str, Any]:
         v = st.verifier()
@@ -171,16 +230,25 @@ async def enable(request: Request) -> Response:
             out["credential"] = v.get(serial).to_dict()
         return out
 
-    return JSONResponse(await _blocking(run))
+    out = await _blocking(run)
+    _count_sync_failure(st, request.scope, out)
+    return FastJSON(out)
+
+
+_GUESSES = frozenset({Reason.INVALID.value, Reason.NOT_FOUND.value, Reason.NOT_CONSECUTIVE.value})
+
+
+def _count_sync_failure(st: _State, scope: Scope, out: dict[str, Any]) -> None:
+    if out.get("reason") in _GUESSES:
+        st.guard.failed(_client(scope))
 
 
 async def check(request: Request) -> Response:
+    """(Normally answered by :class:`_FastCheck`; this route is its twin for the route table.)"""
     st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial, code = get_str(body, "serial"), get_code(body, "code")
-    at = get_time(body, st.config.trust_client_time)
-    res = await _blocking(lambda: st.verifier().verify(serial, code, at=at))
-    return JSONResponse(res.to_dict())
+    req = CHECK.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
+    (res,) = await _verify(st, request.scope, [(req["serial"], req["code"], req["at"])])
+    return FastJSON(res)
 
 
 async def check_batch(request: Request) -> Response:
@@ -196,29 +264,23 @@ async def check_batch(request: Request) -> Response:
         if not isinstance(item, dict):
             raise ApiError("invalid_request", f"items[{i}] must be an object")
         try:
-            parsed.append((get_str(item, "serial"), get_code(item, "code"),
-                           get_time(item, st.config.trust_client_time)))
+            r = CHECK.read(item, trust_time=st.config.trust_client_time)
         except ApiError as e:
             raise ApiError(e.code, f"items[{i}]: {e.message}") from None
-
-    def run() -> list[dict[str, Any]]:
-        v = st.verifier()
-        with v.store.batch():  # group commit where the store supports it; answers only after it
-            done = [v.verify(serial, code, at=at) for serial, code, at in parsed]
-        return [r.to_dict() for r in done]
-
-    results = await _blocking(run)
-    return JSONResponse({"results": results, "ok": sum(1 for r in results if r["ok"])})
+        parsed.append((r["serial"], r["code"], r["at"]))
+    results = await _verify(st, request.scope, parsed)
+    return FastJSON({"results": results, "ok": sum(1 for r in results if r["ok"])})
 
 
 async def resync(request: Request) -> Response:
     st = _state(request)
-    body = await read_json(request, st.config.max_body)
-    serial = get_str(body, "serial")
-    code1, code2 = get_code(body, "code1"), get_code(body, "code2")
-    at = get_time(body, st.config.trust_client_time)
-    res = await _blocking(lambda: st.verifier().resync(serial, code1, code2, at=at))
-    return JSONResponse(res.to_dict())
+    req = SYNC.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
+    _admit(st, request.scope)
+    res = await _blocking(lambda: st.verifier().resync(req["serial"], req["code1"], req["code2"],
+                                                       at=req["at"]))
+    out = res.to_dict()
+    _count_sync_failure(st, request.scope, out)
+    return FastJSON(out)
 
 
 def _admin(action: Callable[[Verifier, str], None]) -> Callable[[Request], Any]:
@@ -226,8 +288,7 @@ def _admin(action: Callable[[Verifier, str], None]) -> Callable[[Request], Any]:
 
     async def endpoint(request: Request) -> Response:
         st = _state(request)
-        body = await read_json(request, st.config.max_body)
-        serial = get_str(body, "serial")
+        serial = SERIAL_ONLY.read(await read_json(request, st.config.max_body), trust_time=False)["serial"]
 
         def run() -> Credential:
             action(st.verifier(), serial)
@@ -263,7 +324,11 @@ async def health(request: Request) -> Response:
     try:
         await _blocking(lambda: st.store.get("health-probe"))
     except ApiError as e:
+        if not authorized(request.scope, st.key):
+            return error_response("store_unavailable", "the store is not reachable")
         return error_response("store_unavailable", e.message)
+    if not authorized(request.scope, st.key):  # #19 finding 10: liveness only, no store path or pid
+        return FastJSON({"status": "ok"})
     out: dict[str, Any] = {"status": "ok", "store": describe_url(st.config.db), "pid": os.getpid()}
     stats = getattr(st.store, "pool_stats", None)
     if callable(stats):  # PostgreSQL: connections, waits (this worker process only)
@@ -278,7 +343,14 @@ async def openapi(request: Request) -> Response:
 # ---------------------------------------------------------------------------- errors
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.code, exc.message, exc.status)
+    return error_response(exc.code, exc.message, exc.status, exc.headers)
+
+
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    """#19 finding 5: a client gone mid-body is one log line; the answer goes nowhere."""
+    log.info("client %s went away before its request body to %s was complete", _client(request.scope),
+             request.url.path)
+    return Response(status_code=400)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -301,6 +373,7 @@ def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.tokensim.committer.close)
             await run_in_threadpool(app.state.tokensim.store.close)
 
     routes = [
@@ -317,6 +390,50 @@ def create_app(config: ServiceConfig, store: Store | None = None) -> Starlette:
     ]
     middleware = ([Middleware(ApiKeyMiddleware, api_key=config.api_key, open_paths=OPEN_PATHS)]
                   if config.api_key else [])
+    middleware.append(Middleware(_FastCheck))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers={ApiError: _api_error, HTTPException: _http_error,
-                                         Exception: _internal_error})
+                                         Disconnected: _disconnected, Exception: _internal_error})
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class _FastCheck:
+    """``POST /v1/check`` without starlette's routing, Request and Response objects: raw ASGI
+    messages, the same limits, validation, guard and group-commit queue as the route.  Sits
+    after the API-key middleware; every other request passes through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/check" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        st: _State = scope["app"].state.tokensim
+        try:
+            declared = ctype = None
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    declared = value.decode("latin-1")
+                elif name == b"content-type":
+                    ctype = value.decode("latin-1")
+            if ctype is not None and ctype.split(";")[0].strip().lower() != "application/json":
+                raise ApiError("unsupported_media_type", f"expected application/json, got {ctype!r}")
+            body = parse_json(await read_body(receive, st.config.max_body, declared))
+            req = CHECK.read(body, trust_time=st.config.trust_client_time)
+            (res,) = await _verify(st, scope, [(req["serial"], req["code"], req["at"])])
+            await _send(send, 200, dumps(res))
+        except ApiError as e:
+            headers = [(k.lower().encode(), v.encode()) for k, v in (e.headers or {}).items()]
+            await _send(send, e.status, dumps({"error": {"code": e.code, "message": e.message}}), headers)
+        except Disconnected:
+            log.info("client %s went away before its request body to /v1/check was complete",
+                     _client(scope))
+
+
+async def _send(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the verification service, served at ``/openapi.json``.
 
-Hand-written (no framework magic) so it documents exactly what the handlers in :mod:`.app` do.
+Hand-written (no framework magic); the request bodies come from :mod:`.schema`, the same models
+the handlers validate with, so the description cannot drift from what is enforced.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..verifier.model import Reason
 from ._http import ERROR_STATUS
+from .schema import MODELS, SERIAL
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -24,45 +27,18 @@ def _ok(schema: str, description: str) -> dict[str, Any]:
 
 
 _ERR = {"description": "error", "content": {"application/json": {"schema": _ref("Error")}}}
-_COMMON_ERRORS = {"400": _ERR, "401": _ERR, "413": _ERR, "415": _ERR, "422": _ERR, "503": _ERR}
+_COMMON_ERRORS = {"400": _ERR, "401": _ERR, "413": _ERR, "415": _ERR, "422": _ERR, "429": _ERR, "503": _ERR}
 
-_CODE = {"type": "string", "pattern": "^[0-9]{6,10}$",
-         "description": "the code as shown (keep leading zeros)"}
-_AT = {"type": "number", "minimum": 0,
-       "description": "reference time in Unix seconds; refused unless the service runs with "
-                      "--trust-client-time"}
-_SERIAL = {"type": "string", "minLength": 1, "maxLength": 256}
-
+_REASONS = [r.value for r in Reason]
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "enum": sorted(ERROR_STATUS)},
                        "message": {"type": "string"}}}}},
-    "EnrollRequest": {
-        "type": "object", "required": ["serial", "code1", "code2"],
-        "description": "Either 'uri' (otpauth://) or 'secret' (base32) with the optional token parameters.",
-        "properties": {
-            "serial": _SERIAL, "uri": {"type": "string", "maxLength": 2048},
-            "secret": {"type": "string", "description": "base32"},
-            "kind": {"type": "string", "enum": ["totp", "hotp"], "default": "totp"},
-            "algorithm": {"type": "string", "enum": ["SHA1", "SHA256", "SHA512"], "default": "SHA1"},
-            "digits": {"type": "integer", "minimum": 6, "maximum": 10, "default": 6},
-            "period": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 30},
-            "counter": {"type": "integer", "minimum": 0, "default": 0},
-            "issuer": {"type": "string"}, "account": {"type": "string"},
-            "code1": _CODE, "code2": _CODE, "at": _AT}},
-    "CheckRequest": {"type": "object", "required": ["serial", "code"],
-                     "properties": {"serial": _SERIAL, "code": _CODE, "at": _AT}},
-    "BatchRequest": {"type": "object", "required": ["items"], "properties": {
-        "items": {"type": "array", "minItems": 1, "items": _ref("CheckRequest"),
-                  "description": "verified in order; the limit is the service's --max-batch"}}},
-    "SyncRequest": {"type": "object", "required": ["serial", "code1", "code2"],
-                    "properties": {"serial": _SERIAL, "code1": _CODE, "code2": _CODE, "at": _AT}},
-    "SerialRequest": {"type": "object", "required": ["serial"], "properties": {"serial": _SERIAL}},
+    **{m.name: m.openapi() for m in MODELS},
     "VerifyResult": {"type": "object", "required": ["ok", "reason", "serial"], "properties": {
         "ok": {"type": "boolean"},
-        "reason": {"type": "string",
-                   "enum": ["ok", "invalid", "replayed", "locked", "throttled", "not_enabled", "unknown"]},
+        "reason": {"type": "string", "enum": _REASONS},
         "serial": {"type": "string"}, "step": {"type": ["integer", "null"]},
         "offset_steps": {"type": ["integer", "null"]},
         "retry_after": {"type": "number", "description": "seconds of back-off left when throttled"},
@@ -74,9 +50,7 @@ _SCHEMAS: dict[str, Any] = {
         "ok": {"type": "integer", "description": "how many were accepted"}}},
     "SyncResult": {"type": "object", "required": ["ok", "reason", "serial"], "properties": {
         "ok": {"type": "boolean"},
-        "reason": {"type": "string", "enum": [
-            "ok", "invalid", "replayed", "locked", "throttled", "not_enabled", "unknown", "not_found",
-            "not_consecutive", "already_active"]},
+        "reason": {"type": "string", "enum": _REASONS},
         "serial": {"type": "string"}, "step": {"type": ["integer", "null"]},
         "offset_steps": {"type": ["integer", "null"]}, "retry_after": {"type": "number"},
         "credential": _ref("Credential")}},
@@ -88,8 +62,9 @@ _SCHEMAS: dict[str, Any] = {
                        "drift")}},
     "AdminResult": {"type": "object", "properties": {"ok": {"type": "boolean"},
                                                      "credential": _ref("Credential")}},
-    "Health": {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]},
-                                                "store": {"type": "string"}, "pid": {"type": "integer"}}},
+    "Health": {"type": "object", "description": "without the API key (when one is set) only 'status'",
+               "properties": {"status": {"type": "string", "enum": ["ok"]},
+                              "store": {"type": "string"}, "pid": {"type": "integer"}}},
 }
 
 
@@ -119,7 +94,8 @@ def openapi_spec(auth: bool = False) -> dict[str, Any]:
                                 {"404": _ERR}),
             "/v1/credentials/{serial}": {"get": {
                 "summary": "Show a credential (no secret) and its drift estimate",
-                "parameters": [{"name": "serial", "in": "path", "required": True, "schema": _SERIAL}],
+                "parameters": [{"name": "serial", "in": "path", "required": True,
+                                "schema": SERIAL.openapi()}],
                 "responses": {"200": _ok("Credential", "the credential"), "404": _ERR, "401": _ERR,
                               "503": _ERR}}},
             "/health": {"get": {"summary": "Liveness and store reachability", "security": [],

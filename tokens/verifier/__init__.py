@@ -18,6 +18,7 @@ from .enroll import TokenParams
 from .errors import (
     CredentialExistsError,
     ImportFormatError,
+    PostgresStoreError,
     StoreSchemaError,
     UnknownCredentialError,
     VerifierError,
@@ -30,7 +31,7 @@ from .store import Store
 
 __all__ = [
     "DEFAULT_POLICY", "Credential", "CredentialExistsError", "DriftEstimate", "ImportFormatError", "Kind",
-    "MemoryStore", "Observation", "Policy", "Reason", "SQLiteStore", "Status", "Store", "StoreSchemaError",
-    "SyncResult", "ThrottleState", "TokenParams", "UnknownCredentialError", "Verifier", "VerifierError",
-    "VerifyResult", "estimate",
+    "MemoryStore", "Observation", "Policy", "PostgresStoreError", "Reason", "SQLiteStore", "Status", "Store",
+    "StoreSchemaError", "SyncResult", "ThrottleState", "TokenParams", "UnknownCredentialError", "Verifier",
+    "VerifierError", "VerifyResult", "estimate",
 ]

@@ -8,7 +8,10 @@ Flow of :meth:`Verifier.verify` (one read, then at most one write transaction)::
              ─► constant-time scan of the steps above last_step, and of those at or below it
              ─► match above: store.accept() compare-and-set ─► ok | replayed (lost the race)
                 match at/below: replayed;  no match: invalid (maybe an auto-resync hint)
-             ─► every failure: store.record_failure() ─► back-off deadline / lock
+             ─► (verify) the attempt is reserved first: store.attempt() counts it as a failure
+                 in advance, atomically, only while the throttle admits it; a success or a
+                 replay gives it back (accept / release)
+             ─► every other failure: store.record_failure() ─► back-off deadline / lock
 
 Codes are only ever computed and compared through :class:`tokens.hotloop.PreparedKey`.
 """
@@ -30,7 +33,7 @@ from .drift import DriftEstimate, FilterState, position
 from .errors import UnknownCredentialError
 from .model import Credential, Kind, Observation, Reason, Status, SyncResult, ThrottleState, VerifyResult
 from .policy import DEFAULT_POLICY, Policy
-from .store import Store
+from .store import Attempt, Store
 
 _KEY_CACHE_SIZE = 4096
 _FILTER_CACHE_SIZE = 4096
@@ -156,30 +159,53 @@ class Verifier:
         if cred.status is not Status.ACTIVE:
             return SyncResult(False, Reason.NOT_ENABLED, serial)
         gate = self._gate(cred, now)
-        if gate is not None:
+        if gate is not None and not self.policy.owner_unlock:
             return SyncResult(False, gate[0], serial, retry_after=gate[1])
-        base, start, count = self._resync_range(cred, now)
+        if gate is not None:  # locked or backing off: only the owner's device lifts it (see _owner_range)
+            base, start, count = self._owner_range(cred, now)
+        else:
+            base, start, count = self._resync_range(cred, now)
         found = self._find_pair(cred, code1, code2, start, count)
         if isinstance(found, Reason):
             return self._sync_failure(cred, found, now)
         offset = found - base
         rate = self._rate_to_keep(cred, Observation(now, found, offset))
-        if self.store.resync(serial, found, offset, now, rate_ppm=rate):
+        if self.store.resync(serial, found, offset, now, rate_ppm=rate, unlock=gate is not None):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
         return self._sync_failure(cred, Reason.REPLAYED, now)
 
+    def _owner_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
+        """(base, start, count) for two consecutive codes that lift a lock or back-off: the
+        second code must fall in the ordinary verify window, so a guessed pair succeeds with
+        about (window steps) / 10**(2*digits) — the owner's device, tracked for drift, is there."""
+        snap = self.store.snapshot(cred.serial)
+        hist = snap[1] if snap is not None else []
+        lo, hi, _ = self._window(cred, hist, at)
+        base = self._base_step(cred, at) if cred.kind is Kind.TOTP else lo
+        start = max(0, lo - 1)
+        return base, start, hi - start + 1
+
     # ------------------------------------------------------------------ verify
     def verify(self, serial: str, code: str, at: float | None = None) -> VerifyResult:
-        """Check one code at reference time ``at``; never raises for a bad code or unknown serial."""
+        """Check one code at reference time ``at``; never raises for a bad code or unknown serial.
+
+        The attempt is reserved in the store (counted as a failure in advance, atomically) before
+        the code is looked at, so concurrent guesses never get past the failure budget."""
         now = self._now(at)
-        snap = self.store.snapshot(serial)
-        if snap is None:
+        with self.store.attempt(serial, now, self.policy) as att:
+            return self._verify_reserved(serial, code, now, att)
+
+    def _verify_reserved(self, serial: str, code: str, now: float, att: Attempt | None) -> VerifyResult:
+        if att is None:
             return VerifyResult(False, Reason.UNKNOWN, serial)
-        cred, hist = snap
+        cred, hist = att.cred, att.history
         if cred.status is not Status.ACTIVE:
             return VerifyResult(False, Reason.NOT_ENABLED, serial)
-        gate = self._gate(cred, now)
-        if gate is not None:
+        if not att.reserved:  # refused unseen: locked, backing off, or the budget is taken
+            gate = self._gate(cred, now)
+            if gate is None:
+                spent = bool(self.policy.lockout_after) and cred.failures >= self.policy.lockout_after
+                gate = (Reason.LOCKED if spent else Reason.THROTTLED, 0.0)
             return VerifyResult(False, gate[0], serial, retry_after=gate[1])
         lo, hi, predicted = self._window(cred, hist, now)
         window = (lo, hi)
@@ -196,7 +222,7 @@ class Verifier:
         if fresh is not None:
             step = fresh_lo + fresh
             offset = step - base
-            if self.store.accept(serial, step, offset, now, self.policy.history_size):
+            if self.store.accept(serial, step, offset, now, self.policy.history_size, reserved=True):
                 return VerifyResult(True, Reason.OK, serial, step=step, offset_steps=offset, auth_time=now,
                                     window=window, predicted_offset=predicted)
             current = self.store.get(serial)
@@ -204,16 +230,25 @@ class Verifier:
                 return VerifyResult(False, Reason.UNKNOWN, serial)
             if current.status is not Status.ACTIVE:
                 return VerifyResult(False, Reason.NOT_ENABLED, serial)
-            if current.locked:
-                return VerifyResult(False, Reason.LOCKED, serial)
-            return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)
+            return self._replayed(cred, now, step, window, predicted)
         if old is not None:
-            return self._failure(cred, Reason.REPLAYED, now, old_lo + old, window, predicted)
+            return self._replayed(cred, now, old_lo + old, window, predicted)
         if self.policy.auto_resync:
             res = self._auto_resync(cred, code, now, window, predicted)
             if res is not None:
                 return res
-        return self._failure(cred, Reason.INVALID, now, None, window, predicted)
+        # the reservation already counted this failure
+        state = ThrottleState(cred.failures, cred.throttle_until, cred.locked)
+        return VerifyResult(False, Reason.INVALID, serial, retry_after=_retry(state, now),
+                            window=window, predicted_offset=predicted)
+
+    def _replayed(self, cred: Credential, now: float, step: int, window: tuple[int, int],
+                  predicted: float | None) -> VerifyResult:
+        """A code already used: refused, and its reservation given back — a replay tells nothing
+        about the next code, so it must not let anyone who saw one code lock the owner out."""
+        self.store.release(cred.serial, now, self.policy)
+        return VerifyResult(False, Reason.REPLAYED, cred.serial, step=step, window=window,
+                            predicted_offset=predicted)
 
     def verify_many(self, items: Iterable[tuple[str, str]], at: float | None = None) -> list[VerifyResult]:
         """Verify many ``(serial, code)`` pairs at one time with group commit.
@@ -347,15 +382,9 @@ class Verifier:
             if self.store.resync(cred.serial, step, offset, now, rate_ppm=rate):
                 return VerifyResult(True, Reason.OK, cred.serial, step=step, offset_steps=offset,
                                     auth_time=now, window=window, predicted_offset=predicted)
-            return self._failure(cred, Reason.REPLAYED, now, step, window, predicted)
+            return self._replayed(cred, now, step, window, predicted)
         self.store.set_resync_hint(cred.serial, step, now)
         return None
-
-    def _failure(self, cred: Credential, reason: Reason, now: float, step: int | None,
-                 window: tuple[int, int], predicted: float | None) -> VerifyResult:
-        state = self.store.record_failure(cred.serial, now, self.policy)
-        return VerifyResult(False, reason, cred.serial, step=step, retry_after=_retry(state, now),
-                            window=window, predicted_offset=predicted)
 
     def _sync_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
         state = self.store.record_failure(cred.serial, now, self.policy)

@@ -5,7 +5,10 @@
         ├── UnknownCredentialError    no credential with that serial (also a KeyError)
         ├── CredentialExistsError     the serial is already registered
         ├── StoreSchemaError          the state store was written by an incompatible version
+        ├── PostgresStoreError        the PostgreSQL store could not be reached or refused
         └── ImportFormatError         a PSKC file that cannot be read or decrypted
+
+Sealed seeds that do not open raise :class:`tokens.keyring.KeyringError` (a StoreError).
 
 Failed *authentications* are not errors: ``verify``/``enable``/``resync`` return a result with a
 reason.  Errors are for misuse (unknown serial, duplicate registration, a broken store).
@@ -33,6 +36,10 @@ class CredentialExistsError(VerifierError):
 
 class StoreSchemaError(VerifierError):
     """The store's schema version is not one this code understands."""
+
+
+class PostgresStoreError(VerifierError):
+    """The PostgreSQL store could not be reached or refused an operation."""
 
 
 class ImportFormatError(VerifierError):

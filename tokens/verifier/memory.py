@@ -7,7 +7,7 @@ import threading
 from .errors import CredentialExistsError, UnknownCredentialError
 from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
-from .store import Store
+from .store import Attempt, Store
 
 
 class MemoryStore(Store):
@@ -64,27 +64,30 @@ class MemoryStore(Store):
             self._hist[serial] = [Observation(at, step, offset)]
             return True
 
-    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool:
+    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int, *,
+               reserved: bool = False) -> bool:
         with self._lock:
             cred = self._creds.get(serial)
-            if cred is None or cred.status is not Status.ACTIVE or cred.locked or \
+            if cred is None or cred.status is not Status.ACTIVE or (cred.locked and not reserved) or \
                     (cred.last_step is not None and cred.last_step >= step):
                 return False
             self._creds[serial] = cred.evolve(
                 last_step=step, offset_steps=offset, last_used_at=at, failures=0, throttle_until=0.0,
+                locked=cred.locked and not reserved,
                 resync_hint_step=None, resync_hint_at=None, updated_at=at)
             hist = [*self._hist[serial], Observation(at, step, offset)]
             self._hist[serial] = hist[-history_size:] if history_size > 0 else []
             return True
 
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool:
         with self._lock:
             cred = self._creds.get(serial)
-            if cred is None or cred.status is not Status.ACTIVE or cred.locked or \
+            if cred is None or cred.status is not Status.ACTIVE or (cred.locked and not unlock) or \
                     (cred.last_step is not None and cred.last_step >= step):
                 return False
             self._creds[serial] = cred.evolve(
-                last_step=step, offset_steps=offset, failures=0, throttle_until=0.0,
+                last_step=step, offset_steps=offset, failures=0, throttle_until=0.0, locked=False,
                 resync_hint_step=None, resync_hint_at=None, rate_hint_ppm=float(rate_ppm), updated_at=at)
             self._hist[serial] = [Observation(at, step, offset)]
             return True
@@ -98,6 +101,34 @@ class MemoryStore(Store):
             self._creds[serial] = cred.evolve(failures=failures, throttle_until=until, locked=locked,
                                               last_failure_at=at, updated_at=at)
             return ThrottleState(failures, until, locked)
+
+    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+        with self._lock:
+            cred = self._creds.get(serial)
+            if cred is None:
+                return None
+            hist = list(self._hist[serial])
+            if cred.status is not Status.ACTIVE or cred.locked or at < cred.throttle_until or \
+                    (policy.lockout_after and cred.failures >= policy.lockout_after):
+                return Attempt(cred, hist, False)
+            failures = cred.failures + 1
+            until, locked = policy.after_failure(failures, at)
+            cred = cred.evolve(failures=failures, throttle_until=until, locked=locked or cred.locked,
+                               last_failure_at=at, updated_at=at)
+            self._creds[serial] = cred
+            return Attempt(cred, hist, True)
+
+    def release(self, serial: str, at: float, policy: Policy) -> None:
+        with self._lock:
+            cred = self._creds.get(serial)
+            if cred is None or cred.failures <= 0:
+                return
+            n = cred.failures - 1
+            self._creds[serial] = cred.evolve(
+                failures=n,
+                throttle_until=cred.throttle_until if policy.throttle_after and n >= policy.throttle_after
+                else 0.0,
+                locked=cred.locked and not (policy.lockout_after and n < policy.lockout_after))
 
     def unlock(self, serial: str, at: float) -> bool:
         with self._lock:

@@ -38,11 +38,12 @@ import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import InputError
-from ..otp import Algorithm
-from .errors import CredentialExistsError, StoreSchemaError, UnknownCredentialError, VerifierError
-from .model import Credential, Kind, Observation, Status, ThrottleState
+from ..keyring import Keyring, default_keyring
+from . import columns
+from .errors import CredentialExistsError, PostgresStoreError, StoreSchemaError, UnknownCredentialError
+from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
-from .store import Store
+from .store import Attempt, Store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "PostgresStoreError"]
 
@@ -89,14 +90,17 @@ CREATE INDEX drift_history_serial ON drift_history (serial, id);
 ALTER TABLE credentials ADD COLUMN rate_hint_ppm double precision NOT NULL DEFAULT 0;
 """,
 }
-SCHEMA_VERSION = max(MIGRATIONS)
+# Version 3: the credentials columns are derived from the Credential record
+# (tokens/verifier/columns.py); from here on a new field is added on open, by the derived
+# ALTER TABLE, with no migration text to write.  A new database is created at the newest layout.
+SCHEMA_VERSION = 3
+# the drift history table has not changed since version 1: a new database creates it from there
+_HISTORY_DDL = MIGRATIONS[1][MIGRATIONS[1].index("CREATE TABLE drift_history"):]
 
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number ("tokensim" in ASCII)
 _MIGRATION_LOCK = 0x746F6B656E73696D
 
-_COLUMNS = ("serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps, "
-            "failures, throttle_until, locked, resync_hint_step, resync_hint_at, issuer, account, "
-            "created_at, enabled_at, last_used_at, last_failure_at, updated_at, rate_hint_ppm")
+_COLUMNS = columns.column_list()
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
 # CTE parts that replace a credential's history by the one observation of ``upd``
 _RESTART_HISTORY = ("wipe AS (DELETE FROM drift_history WHERE serial IN (SELECT serial FROM upd)),"
@@ -104,32 +108,8 @@ _RESTART_HISTORY = ("wipe AS (DELETE FROM drift_history WHERE serial IN (SELECT 
                     " SELECT serial, %(at)s, %(step)s, %(offset)s FROM upd)")
 
 
-class PostgresStoreError(VerifierError):
-    """The PostgreSQL store could not be reached or refused an operation."""
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else int(v)
-
-
-def _opt_float(v: Any) -> float | None:
-    return None if v is None else float(v)
-
-
-def _row_to_credential(r: tuple[Any, ...]) -> Credential:
-    (serial, kind, secret, algorithm, digits, period, t0, counter, status, last_step, offset_steps,
-     failures, throttle_until, locked, hint_step, hint_at, issuer, account, created_at, enabled_at,
-     last_used_at, last_failure_at, updated_at, rate_hint_ppm) = r
-    return Credential(
-        serial=str(serial), kind=Kind(kind), secret=bytes(secret), algorithm=Algorithm(algorithm),
-        digits=int(digits), period=int(period), t0=float(t0), counter=int(counter),
-        status=Status(status), last_step=_opt_int(last_step), offset_steps=int(offset_steps),
-        failures=int(failures), throttle_until=float(throttle_until), locked=bool(locked),
-        resync_hint_step=_opt_int(hint_step), resync_hint_at=_opt_float(hint_at),
-        issuer=str(issuer), account=str(account), created_at=float(created_at),
-        enabled_at=_opt_float(enabled_at), last_used_at=_opt_float(last_used_at),
-        last_failure_at=_opt_float(last_failure_at), updated_at=float(updated_at),
-        rate_hint_ppm=float(rate_hint_ppm))
+_HIST_AGG = ("(SELECT coalesce(array_agg(array[h.at, h.step, h.offset_steps] ORDER BY h.id), '{}')"
+             " FROM drift_history h WHERE h.serial = {t}.serial)")
 
 
 def _redact(url: str) -> str:
@@ -153,8 +133,11 @@ class PostgresStore(Store):
     """
 
     def __init__(self, url: str, *, pool_size: int = 8, min_pool: int = 1, timeout: float = 10.0,
-                 connect_timeout: float = 5.0, migrate: bool = True) -> None:
+                 connect_timeout: float = 5.0, migrate: bool = True, keyring: Keyring | None = None) -> None:
         self.url = url
+        self._keyring = keyring
+        self._local = threading.local()  # the connection a batch() of this thread runs on
+        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
         self._closed = False
         self._close_lock = threading.Lock()
         kwargs: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout)),
@@ -194,9 +177,34 @@ class PostgresStore(Store):
         except PoolTimeout as e:
             raise PostgresStoreError(f"no PostgreSQL connection available: {e}") from None
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit: every operation of this thread inside runs on one pooled connection in
+        one transaction, made durable by one COMMIT (one WAL flush for the group).  Row locks
+        taken by the reservations are held until then.  Any error (a deadlock with another
+        group included) rolls the whole group back and is raised; nothing of it was committed."""
+        if getattr(self._local, "conn", None) is not None:  # nested: the outer batch commits
+            yield
+            return
+        try:
+            with self._conn() as conn, conn.transaction():
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
+        except psycopg.DataError as e:
+            raise InputError(f"PostgreSQL refused the value: {e}") from None
+        except psycopg.Error as e:
+            raise PostgresStoreError(f"PostgreSQL batch failed: {e}".strip()) from None
+
     def _run(self, op: Callable[[psycopg.Connection[tuple[Any, ...]]], T], *, tx: bool = False) -> T:
         """Run ``op`` (one statement, or with ``tx`` one BEGIN ... COMMIT block), once more on a
-        fresh connection if the first one broke."""
+        fresh connection if the first one broke.  Inside :meth:`batch` it runs on the batch's
+        connection and transaction, without retry."""
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            return op(pinned)
         for attempt in (1, 2):
             try:
                 with self._conn() as conn:
@@ -222,8 +230,18 @@ class PostgresStore(Store):
             if current > SCHEMA_VERSION:
                 raise StoreSchemaError(f"{_redact(self.url)} has schema version {current}; "
                                        f"this tokensim knows up to {SCHEMA_VERSION}")
+            if current == 0:  # a new database: the newest layout, derived from the record
+                conn.execute(columns.table_ddl(columns.PG))
+                conn.execute(_HISTORY_DDL)
+            else:
+                for version in range(current + 1, max(MIGRATIONS) + 1):
+                    conn.execute(MIGRATIONS[version])
+                have = [r[0] for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = 'credentials'"
+                    " AND table_schema = current_schema()")]
+                for stmt in columns.missing_columns(have, columns.PG):
+                    conn.execute(stmt)
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                conn.execute(MIGRATIONS[version])
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
 
         self._run(migrate, tx=True)
@@ -244,14 +262,18 @@ class PostgresStore(Store):
                 self._pool.close()
 
     # -- credentials
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = default_keyring()
+        return self._keyring
+
+    def _cred(self, row: Any) -> Credential:
+        return columns.from_row(row, lambda: self.keyring)
+
     def insert(self, cred: Credential) -> None:
-        c = cred
-        params = (c.serial, c.kind.value, c.secret, c.algorithm.value, c.digits, c.period, c.t0,
-                  c.counter, c.status.value, c.last_step, c.offset_steps, c.failures, c.throttle_until,
-                  c.locked, c.resync_hint_step, c.resync_hint_at, c.issuer, c.account,
-                  c.created_at, c.enabled_at, c.last_used_at, c.last_failure_at, c.updated_at,
-                  c.rate_hint_ppm)
-        sql = (f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join(['%s'] * 24)})"
+        params = columns.to_row(cred, self.keyring, columns.PG)
+        sql = (f"INSERT INTO credentials ({_COLUMNS}) VALUES ({', '.join(['%s'] * len(params))})"
                " ON CONFLICT (serial) DO NOTHING")
         if not self._run(lambda conn: conn.execute(sql, params).rowcount == 1):
             raise CredentialExistsError(f"credential {cred.serial!r} already exists")
@@ -259,12 +281,27 @@ class PostgresStore(Store):
     def get(self, serial: str) -> Credential | None:
         row = self._run(lambda c: c.execute(f"SELECT {_COLUMNS} FROM credentials WHERE serial = %s",
                                             (serial,)).fetchone())
-        return None if row is None else _row_to_credential(row)
+        return None if row is None else self._cred(row)
 
     def credentials(self) -> list[Credential]:
         rows = self._run(lambda c: c.execute(f"SELECT {_COLUMNS} FROM credentials ORDER BY serial")
                          .fetchall())
-        return [_row_to_credential(r) for r in rows]
+        return [self._cred(r) for r in rows]
+
+    def reseal(self, keyring: Keyring) -> int:
+        """Seal every seed again with ``keyring``'s primary key (key rotation), in one transaction."""
+        def op(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM credentials FOR UPDATE").fetchall()
+            for row in rows:
+                cred = self._cred(row)
+                ident, sealed = keyring.seal(cred.secret, cred.serial)
+                conn.execute(f"UPDATE credentials SET secret = %s, {columns.SECRET_KEY} = %s"
+                             " WHERE serial = %s", (sealed, ident, cred.serial))
+            return len(rows)
+
+        n = self._run(op, tx=True)
+        self._keyring = keyring
+        return n
 
     def delete(self, serial: str) -> bool:
         return self._run(lambda c: c.execute("DELETE FROM credentials WHERE serial = %s",
@@ -287,13 +324,15 @@ class PostgresStore(Store):
             f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
             {"serial": serial, "step": step, "offset": offset, "at": at})
 
-    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool:
+    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int, *,
+               reserved: bool = False) -> bool:
         params = {"serial": serial, "step": step, "offset": offset, "at": at,
                   "keep": max(0, history_size - 1)}  # older observations kept besides the new one
         ok = self._count(
             "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
-            f" last_used_at = %(at)s, {_CLEAR_THROTTLE}, updated_at = %(at)s"
-            " WHERE serial = %(serial)s AND status = 'active' AND NOT locked"
+            f" last_used_at = %(at)s, {_CLEAR_THROTTLE}, locked = {'false' if reserved else 'locked'},"
+            " updated_at = %(at)s WHERE serial = %(serial)s AND status = 'active'"
+            + ("" if reserved else " AND NOT locked") +
             " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
             " ins AS (INSERT INTO drift_history (serial, at, step, offset_steps)"
             " SELECT serial, %(at)s, %(step)s, %(offset)s FROM upd),"
@@ -305,11 +344,12 @@ class PostgresStore(Store):
             self._run(lambda c: c.execute("DELETE FROM drift_history WHERE serial = %s", (serial,)))
         return ok
 
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool:
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool:
         return self._count(
             "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
-            f" rate_hint_ppm = %(rate)s, {_CLEAR_THROTTLE}, updated_at = %(at)s"
-            " WHERE serial = %(serial)s AND status = 'active' AND NOT locked"
+            f" rate_hint_ppm = %(rate)s, locked = false, {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " WHERE serial = %(serial)s AND status = 'active'" + ("" if unlock else " AND NOT locked") +
             " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
             f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
             {"serial": serial, "step": step, "offset": offset, "at": at, "rate": float(rate_ppm)})
@@ -335,6 +375,34 @@ class PostgresStore(Store):
             return ThrottleState(failures, until, locked)
 
         return self._run(op, tx=True)
+
+    def _sql(self, policy: Policy) -> tuple[str, str]:
+        sql = self._reserve_sql.get(policy)
+        if sql is None:
+            set_, gate = columns.reserve_sql(columns.PG, policy, "%(at)s")
+            # one statement: the conditional UPDATE, or (refused) the row as it is; the history
+            # comes along either way, so an attempt costs one round trip
+            sql = (f"WITH upd AS (UPDATE credentials SET {set_} WHERE serial = %(serial)s AND {gate}"
+                   f" RETURNING {_COLUMNS})"
+                   f" SELECT {columns.column_list('upd.')}, true, {_HIST_AGG.replace('{t}', 'upd')} FROM upd"
+                   f" UNION ALL SELECT {columns.column_list('c.')}, false, {_HIST_AGG.replace('{t}', 'c')}"
+                   " FROM credentials c WHERE c.serial = %(serial)s AND NOT EXISTS (SELECT 1 FROM upd)",
+                   f"UPDATE credentials SET {columns.release_set(columns.PG, policy)}"
+                   " WHERE serial = %s AND failures > 0")
+            self._reserve_sql[policy] = sql
+        return sql
+
+    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+        sql = self._sql(policy)[0]
+        row = self._run(lambda c: c.execute(sql, {"serial": serial, "at": at}).fetchone())
+        if row is None:
+            return None
+        hist = [Observation(float(a), int(s), int(o)) for a, s, o in row[-1]]
+        return Attempt(self._cred(row[:-2]), hist, bool(row[-2]))
+
+    def release(self, serial: str, at: float, policy: Policy) -> None:
+        sql = self._sql(policy)[1]
+        self._run(lambda c: c.execute(sql, (serial,)))
 
     def unlock(self, serial: str, at: float) -> bool:
         return self._run(lambda c: c.execute(
@@ -362,4 +430,4 @@ class PostgresStore(Store):
         if row is None:
             return None
         hist = [Observation(float(a), int(s), int(o)) for a, s, o in row[-1]]
-        return _row_to_credential(row[:-1]), hist
+        return self._cred(row[:-1]), hist

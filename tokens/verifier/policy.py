@@ -52,6 +52,9 @@ class Policy:
     backoff_base: float = 30.0  # first back-off (s), doubled per further failure
     backoff_max: float = 3600.0
     lockout_after: int = 10  # M consecutive failures: locked until unlocked
+    # the owner's way out of a lock or back-off an attacker caused: resync() with two consecutive
+    # codes whose second lies in the verify window is evaluated even then, and lifts it
+    owner_unlock: bool = True
 
     def __post_init__(self) -> None:
         for name in ("look_behind", "look_ahead", "max_window", "hotp_look_ahead", "enroll_window",

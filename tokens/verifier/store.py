@@ -18,9 +18,23 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
 - ``resync(serial, step, offset, at, rate_ppm=0.0)``: like ``accept`` (status active,
   ``last_step < step``) but replaces the history by this one observation, so the offset and the
   rate estimate start over, and stores ``rate_ppm`` as ``rate_hint_ppm`` (the rate to start from).
+  With ``unlock=True`` (the owner's two codes) it also succeeds on, and clears, a lock.
 - ``record_failure(serial, at, policy)``: atomically increments ``failures`` and sets
   ``throttle_until, locked = policy.after_failure(failures, at)`` (a lock is never cleared here);
   returns the new :class:`ThrottleState`.
+- ``reserve(serial, at, policy)``: the throttle, atomically and *before* any code is looked at.
+  Only if the credential is ``active``, not locked, ``at >= throttle_until`` and (with a
+  lockout) ``failures < policy.lockout_after``: counts the attempt as a failure in advance
+  (``failures + 1`` and the back-off/lock :meth:`Policy.after_failure` gives for it) and returns
+  the credential and history *after* that, with ``reserved=True``.  Otherwise it changes nothing
+  and returns the current state with ``reserved=False``; None for an unknown serial.  Of N
+  concurrent callers at most the remaining budget get ``reserved=True``.
+- ``accept(..., reserved=True)``: the success of a reserved attempt — like ``accept`` but it
+  ignores (and clears) a lock, since the reservation was granted before any lock landed.
+- ``release(serial, at, policy)``: gives a reservation back (the code was a replay: it is not
+  counted as a failure): ``failures - 1`` and the back-off/lock of that count.
+- ``attempt(serial, at, policy)``: a context manager around ``reserve``; the SQLite store runs the
+  whole attempt (reserve, check, accept/release) as one transaction, one commit.
 - ``set_status`` / ``unlock`` / ``set_resync_hint`` / ``delete`` change only what they name.
 - ``history(serial)`` returns observations oldest first; ``snapshot`` reads the credential and its
   history consistently (one read transaction where the backend has them).
@@ -30,11 +44,23 @@ from __future__ import annotations
 
 import abc
 import contextlib
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 
 from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What :meth:`Store.reserve` saw: the credential (after the reservation when ``reserved``)
+    and its history."""
+
+    cred: Credential
+    history: list[Observation]
+    reserved: bool
 
 
 class Store(abc.ABC):
@@ -63,14 +89,30 @@ class Store(abc.ABC):
     def activate(self, serial: str, step: int, offset: int, at: float) -> bool: ...
 
     @abc.abstractmethod
-    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int) -> bool: ...
+    def accept(self, serial: str, step: int, offset: int, at: float, history_size: int, *,
+               reserved: bool = False) -> bool: ...
 
     @abc.abstractmethod
-    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0) -> bool: ...
+    def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
+               unlock: bool = False) -> bool: ...
 
     # -- failures and throttling
     @abc.abstractmethod
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState: ...
+
+    @abc.abstractmethod
+    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+        """Count one attempt as a failure in advance, atomically, if the throttle admits it."""
+
+    @abc.abstractmethod
+    def release(self, serial: str, at: float, policy: Policy) -> None:
+        """Give back one reservation (the attempt turned out not to count as a failure)."""
+
+    @contextlib.contextmanager
+    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+        """``reserve`` for the duration of one verification; stores that can run the whole
+        attempt as one transaction (one commit) override this."""
+        yield self.reserve(serial, at, policy)
 
     @abc.abstractmethod
     def unlock(self, serial: str, at: float) -> bool:
