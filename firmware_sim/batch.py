@@ -16,12 +16,14 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hw.token import SerialToken
-from tokens._fileutil import atomic_write
+from tokens.fileutil import atomic_write
 from tokens.otp import Algorithm, random_secret
+from tokens.params import OtpParams, OtpType
 
+from .errors import SimConfigError
 from .firmware import Firmware
 from .loopback import LoopbackPort
 
@@ -32,15 +34,16 @@ HOTP_URN = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
 
 @dataclass(frozen=True)
 class ProvisionedKey:
+    """One provisioned slot: the token's serial, the slot and the credential installed there."""
+
     serial: str
     slot: int
-    secret: bytes = field(repr=False)
-    type: str = "totp"
-    algorithm: Algorithm = Algorithm.SHA1
-    digits: int = 6
-    period: int = 30
-    counter: int = 0
+    params: OtpParams
     model: str = ""
+
+    @property
+    def secret(self) -> bytes:
+        return self.params.secret
 
     @property
     def key_id(self) -> str:
@@ -52,16 +55,17 @@ def provision_slots(fw: Firmware, count: int, *, type: str = "totp", algorithm: 
                     pin: bytes | str | None = None) -> list[ProvisionedKey]:
     """Install random seeds in slots 0..count-1 of ``fw`` over the wire protocol."""
     if not 0 <= count <= fw.config.slots:
-        raise ValueError(f"cannot provision {count} slots on a token with {fw.config.slots}")
+        raise SimConfigError(f"cannot provision {count} slots on a token with {fw.config.slots}")
     alg = Algorithm.parse(algorithm)
+    otype = OtpType.parse(type)
     tok = SerialToken(LoopbackPort(fw), pin=pin if pin is not None else fw.config.pin)
     out = []
     try:
         for slot in range(count):
-            secret = random_secret(alg.digest_size)
-            tok.provision(slot, secret, type=type, algorithm=alg, digits=digits, period=period)
-            out.append(ProvisionedKey(fw.serial, slot, secret, type, alg, digits, period,
-                                      model=fw.config.model))
+            params = OtpParams(otype, random_secret(alg.digest_size), alg, digits,
+                               period if otype is OtpType.TOTP else 30)
+            tok.provision_params(slot, params)
+            out.append(ProvisionedKey(fw.serial, slot, params, model=fw.config.model))
     finally:
         tok.close()
     return out
@@ -75,19 +79,20 @@ def pskc_bytes(keys: Sequence[ProvisionedKey], *, psk: bytes | None = None, psk_
     doc = pskc.PSKC()
     if psk is not None:
         if len(psk) not in (16, 24, 32):
-            raise ValueError("the pre-shared key must be 16, 24 or 32 bytes")
+            raise SimConfigError("the pre-shared key must be 16, 24 or 32 bytes")
         algo = {16: "aes128-cbc", 24: "aes192-cbc", 32: "aes256-cbc"}[len(psk)]
         doc.encryption.setup_preshared_key(key=psk, key_name=psk_name, algorithm=algo)
     for k in keys:
+        p = k.params
         kw: dict[str, str | bytes | int | None] = dict(
             id=k.key_id, manufacturer=manufacturer, serial=k.key_id, model=k.model or None,
-            algorithm=TOTP_URN if k.type == "totp" else HOTP_URN, algorithm_suite=f"HMAC-{k.algorithm.value}",
-            secret=k.secret, response_length=k.digits, response_encoding="DECIMAL",
+            algorithm=TOTP_URN if p.is_totp else HOTP_URN, algorithm_suite=f"HMAC-{p.algorithm.value}",
+            secret=p.secret, response_length=p.digits, response_encoding="DECIMAL",
             issuer=manufacturer)
-        if k.type == "totp":
-            kw.update(time_interval=k.period, time_offset=0)
+        if p.is_totp:
+            kw.update(time_interval=p.period, time_offset=0)
         else:
-            kw.update(counter=k.counter)
+            kw.update(counter=p.counter)
         doc.add_key(**kw)
     buf = io.BytesIO()
     doc.write(buf)

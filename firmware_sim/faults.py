@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .errors import SimConfigError, UnplugFault
+
 
 class Endpoint(Protocol):
     """What a runner drives: bytes in, bytes out, plus output that becomes due over time."""
@@ -29,10 +31,6 @@ class Endpoint(Protocol):
     def poll(self) -> bytes: ...
 
     def wakeup(self) -> float | None: ...
-
-
-class Unplugged(Exception):
-    """Raised by an endpoint to tell its runner to drop the connection (cable pulled)."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,9 @@ class FaultPlan:
     def __post_init__(self) -> None:
         for name in ("corrupt", "drop", "garbage", "latency_prob", "unplug"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be a probability between 0 and 1")
+                raise SimConfigError(f"{name} must be a probability between 0 and 1")
         if self.latency < 0:
-            raise ValueError("latency must not be negative")
+            raise SimConfigError("latency must not be negative")
 
     @property
     def active(self) -> bool:
@@ -102,7 +100,7 @@ class FaultyEndpoint:
             if self.plan.unplug and self._rng.random() < self.plan.unplug:
                 self._count("unplug")
                 self.inner.feed(b"\x00" + frame + b"\x00")  # the command may run; the reply is lost
-                raise Unplugged("cable pulled mid-command")
+                raise UnplugFault("cable pulled mid-command")
             damaged = self._damage(frame, "in")
             if damaged is not None:
                 self._queue(self.inner.feed(b"\x00" + damaged + b"\x00"))

@@ -20,10 +20,12 @@ from hw.protocol.commands import (
     MAX_PIN,
     MAX_SEED,
     MAX_SLOTS,
+    MAX_TIME_MS,
     MIN_PIN,
     MIN_SEED,
     PROTOCOL_VERSION,
     RESET_MAGIC,
+    U64_MAX,
     BadValueError,
     Capabilities,
     Cmd,
@@ -44,6 +46,7 @@ from hw.protocol.commands import (
 )
 from tokens.hotloop import PreparedKey
 
+from .errors import SimConfigError
 from .rtc import Rtc
 
 FIRMWARE_VERSION = "1.0.0"
@@ -65,11 +68,14 @@ class FirmwareConfig:
 
     def __post_init__(self) -> None:
         if not 1 <= self.slots <= MAX_SLOTS:
-            raise ValueError(f"slots must be 1..{MAX_SLOTS}")
+            raise SimConfigError(f"slots must be 1..{MAX_SLOTS}")
         if not MIN_PIN <= len(self.pin) <= MAX_PIN:
-            raise ValueError(f"the PIN must be {MIN_PIN}..{MAX_PIN} bytes")
+            raise SimConfigError(f"the PIN must be {MIN_PIN}..{MAX_PIN} bytes")
         if not 1 <= self.pin_retries <= 255:
-            raise ValueError("pin_retries must be 1..255")
+            raise SimConfigError("pin_retries must be 1..255")
+        info = 3 + 2 + 2 + 3 + sum(len(x.encode()) for x in (self.serial, self.model, self.firmware))
+        if info + 4 > framing.MAX_FRAME:  # the INFO reply must fit one frame
+            raise SimConfigError("serial, model and firmware strings are too long for the INFO reply")
 
 
 @dataclass
@@ -112,7 +118,7 @@ class Firmware:
         self._out = bytearray()
         self._last: tuple[bytes, bytes] | None = None  # (request body, encoded response) for retries
         self._pending: _Pending | None = None
-        self.frames_in = 0
+        self.internal_errors = 0  # replies that had to be ERR_INTERNAL (the fuzz suite wants 0)
         self._handlers: dict[int, Callable[[Request], bytes]] = {
             Cmd.INFO: self._info, Cmd.GET_TIME: self._get_time, Cmd.SET_TIME: self._set_time,
             Cmd.PROVISION: self._provision, Cmd.GET_CODE: self._get_code,
@@ -122,7 +128,6 @@ class Firmware:
     # ------------------------------------------------------------------ byte interface
     def feed(self, data: bytes) -> bytes:
         for body in self._decoder.feed(data):
-            self.frames_in += 1
             self._on_frame(body)
         return self.poll()
 
@@ -153,12 +158,7 @@ class Firmware:
         p = self._pending
         if p is None:
             return False
-        try:
-            payload = self._compute_code(p.request)
-            reply = Response(p.request.seq, p.request.cmd, Status.OK, payload).to_bytes()
-        except CommandError as e:
-            reply = Response(p.request.seq, p.request.cmd, e.status, e.payload).to_bytes()
-        self._finish(p.request, p.body, reply)
+        self._finish(p.request, p.body, self._run(p.request, self._compute_code))
         return True
 
     def replace_battery(self, life: float | None = None) -> None:
@@ -185,7 +185,8 @@ class Firmware:
         return s
 
     def capabilities(self) -> Capabilities:
-        c = Capabilities.TOTP | Capabilities.HOTP | Capabilities.RTC | Capabilities.PIN | Capabilities.BATTERY
+        c = (Capabilities.TOTP | Capabilities.HOTP | Capabilities.RTC | Capabilities.PIN
+             | Capabilities.BATTERY | Capabilities.SIMULATED)
         if self.config.button:
             c |= Capabilities.BUTTON
         if self.config.monotonic_time:
@@ -238,15 +239,23 @@ class Firmware:
             self._pending = _Pending(req, body, now + self.config.button_timeout, now + KEEPALIVE_INTERVAL)
             self._emit(Response(req.seq, req.cmd, Status.PENDING, b"\x01").to_bytes())
             return
+        self._finish(req, body, self._run(req, handler))
+
+    def _run(self, req: Request, handler: Callable[[Request], bytes]) -> bytes:
+        """The handler's reply; every failure becomes an error status, never an exception."""
         try:
             reply = Response(req.seq, req.cmd, Status.OK, handler(req)).to_bytes()
+            framing.check_body(reply)
+            return reply
         except CommandError as e:
-            reply = self._error(req, e.status, e.payload)
+            return self._error(req, e.status, e.payload)
         except BadValueError:
-            reply = self._error(req, Status.ERR_BAD_PARAM)
+            return self._error(req, Status.ERR_BAD_PARAM)
         except PayloadError:
-            reply = self._error(req, Status.ERR_BAD_LENGTH)
-        self._finish(req, body, reply)
+            return self._error(req, Status.ERR_BAD_LENGTH)
+        except Exception:  # a firmware bug must not take the token off the wire: count it, answer
+            self.internal_errors += 1
+            return self._error(req, Status.ERR_INTERNAL)
 
     # ------------------------------------------------------------------ helpers
     def _check_pin(self, pin: bytes) -> None:
@@ -265,7 +274,11 @@ class Firmware:
         return raw
 
     def _time_ms(self) -> int:
-        return max(0, math.floor(self.rtc.now() * 1000))
+        """The RTC in whole ms, saturating at 0 and 2**64-1 (a u64 on the wire never wraps)."""
+        ms = self.rtc.now() * 1000
+        if not ms >= 0:  # negative or NaN
+            return 0
+        return U64_MAX if ms >= U64_MAX else min(U64_MAX, math.floor(ms))
 
     # ------------------------------------------------------------------ commands
     def _info(self, req: Request) -> bytes:
@@ -282,6 +295,8 @@ class Firmware:
 
     def _set_time(self, req: Request) -> bytes:
         r = SetTimeRequest.parse(req.payload)
+        if r.time_ms > MAX_TIME_MS:
+            raise CommandError(Status.ERR_BAD_PARAM)
         self._check_pin(r.pin)
         if self.rtc.stopped:
             raise CommandError(Status.ERR_BATTERY)
@@ -330,7 +345,9 @@ class Firmware:
             used = ms // (1000 * s.period)
         else:
             used = s.counter
-            s.counter += 1
+            if used > U64_MAX:
+                raise CommandError(Status.ERR_COUNTER_EXHAUSTED)
+            s.counter += 1  # past U64_MAX only to mark the slot exhausted
             if not self.rtc.valid or self.rtc.stopped:
                 ms = 0
         return CodeReply(req.payload[0], s.type, used, ms, s.key.code(used, s.digits)).to_bytes()

@@ -8,16 +8,21 @@ the conformance suite can drive the firmware synchronously under a ManualClock.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from .faults import Endpoint, Unplugged
+from .errors import UnplugFault
+from .faults import Endpoint
 
 
 class LoopbackPort:
     """pyserial-shaped: ``write``, ``read(size)``, ``in_waiting``, ``timeout``, ``close``."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float | None = 0.25) -> None:
+    def __init__(self, endpoint: Endpoint, timeout: float | None = 0.25, *,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
+        self._monotonic, self._sleep = monotonic, sleep
         self._rx = bytearray()
         self.is_open = True
         self.unplugged = False
@@ -35,7 +40,7 @@ class LoopbackPort:
         self._check()
         try:
             self._rx += self.endpoint.feed(bytes(data))
-        except Unplugged:
+        except UnplugFault:
             self.unplugged = True
         return len(data)
 
@@ -46,16 +51,16 @@ class LoopbackPort:
 
     def read(self, size: int = 1, /) -> bytes:
         self._check()
-        deadline = time.monotonic() + (self.timeout or 0.0)
+        deadline = self._monotonic() + (self.timeout or 0.0)
         while not self._rx:
             self._rx += self.endpoint.poll()
             if self._rx:
                 break
             wait = self.endpoint.wakeup()
-            if wait is None or time.monotonic() >= deadline:
+            if wait is None or self._monotonic() >= deadline:
                 self._check()
                 return b""
-            time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+            self._sleep(min(wait, max(0.0, deadline - self._monotonic())))
             self._check()
         out = bytes(self._rx[:size])
         del self._rx[:size]

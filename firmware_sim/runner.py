@@ -3,7 +3,7 @@ pseudo-terminal (``os.openpty`` in raw mode) or a TCP socket (pyserial ``socket:
 
 A runner owns one thread that waits with ``select`` on the port and a wake-up pipe, feeds what
 arrives to the endpoint and writes back what it returns.  An endpoint raising
-:class:`~firmware_sim.faults.Unplugged` makes the runner drop the line: the pty master is closed
+:class:`~firmware_sim.errors.UnplugFault` makes the runner drop the line: the pty master is closed
 (the host's next read fails), or the TCP client is disconnected (a new client may connect).
 """
 
@@ -17,9 +17,10 @@ import threading
 import tty
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Self, TypeVar
 
-from .faults import Endpoint, Unplugged
+from .errors import UnplugFault
+from .faults import Endpoint
 
 T = TypeVar("T")
 IDLE_WAKEUP = 0.5  # seconds; the loop re-checks its stop flag at least this often
@@ -43,7 +44,7 @@ class Runner:
         self.error: BaseException | None = None
 
     # -- lifecycle
-    def start(self) -> Runner:
+    def start(self) -> Self:
         self._open()
         self._thread = threading.Thread(target=self._run, name=f"tokensim-runner {self.url}", daemon=True)
         self._thread.start()
@@ -63,7 +64,7 @@ class Runner:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -130,7 +131,7 @@ class Runner:
         try:
             with self.lock:
                 out = self.endpoint.feed(data)
-        except Unplugged:
+        except UnplugFault:
             self.unplugged.set()
             self._unplug()
             return

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tokens._fileutil import atomic_write
+from tokens.fileutil import atomic_write
 from tokens.paths import home
 
 # (VID, PID) → what it is.  Boards that DIY tokens are built on enumerate with their vendor's

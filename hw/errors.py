@@ -1,7 +1,12 @@
 """Errors of the serial driver.
 
     DeviceError (tokens.errors)
-    └── HwError                      base of everything the serial driver raises
+    └── HwError                      base of everything the serial stack raises
+        ├── WireFormatError (ValueError)  bytes that do not follow the wire format (hw.protocol)
+        │   ├── FrameError           bad COBS, too short/long, CRC mismatch
+        │   └── PayloadError         a payload that does not match its record's layout
+        │       └── BadValueError    right layout, a field value out of range
+        ├── LinkConfigError (InputError)  impossible driver settings (retries, timeout)
         ├── PortError                the port cannot be opened (missing, busy, permission)
         ├── NotResponding            no valid reply after every retry
         ├── Unplugged                the port went away (read/write failed, cable pulled)
@@ -14,9 +19,10 @@
 
 from __future__ import annotations
 
-from tokens.errors import DeviceError, DeviceNotEnrolledError
+from tokens.errors import DeviceNotEnrolledError, InputError
 
 from .protocol.commands import Status
+from .protocol.errors import BadValueError, FrameError, HwError, PayloadError, WireFormatError
 
 _MEANING = {
     Status.ERR_UNKNOWN_CMD: "the device does not know this command",
@@ -26,6 +32,7 @@ _MEANING = {
     Status.ERR_BUSY: "the device is busy",
     Status.ERR_SLOT_RANGE: "no such slot on this device",
     Status.ERR_SLOT_EMPTY: "the slot holds no credential",
+    Status.ERR_COUNTER_EXHAUSTED: "the HOTP slot has used its last counter value; provision it again",
     Status.ERR_PIN_WRONG: "wrong admin PIN",
     Status.ERR_PIN_BLOCKED: "the admin PIN is blocked (too many wrong attempts); only a factory reset helps",
     Status.ERR_LOCKED: "provisioning is locked on this device; factory reset to provision again",
@@ -37,8 +44,8 @@ _MEANING = {
 }
 
 
-class HwError(DeviceError):
-    """Base of the serial driver's errors."""
+class LinkConfigError(HwError, InputError):
+    """Impossible link settings (negative retries, a timeout that is not positive)."""
 
 
 class PortError(HwError):
@@ -95,3 +102,8 @@ def error_for(code: int, payload: bytes = b"", command: str = "") -> ProtocolErr
     if status == Status.ERR_TIME_NOT_SET:
         return TimeNotSetError(code, payload, command)
     return ProtocolError(code, payload, command)
+
+
+__all__ = ["BadValueError", "FrameError", "HwError", "LinkConfigError", "MalformedReply", "NotResponding",
+           "PayloadError", "PinError", "PortError", "ProtocolError", "SlotEmptyError", "TimeNotSetError",
+           "Unplugged", "WireFormatError", "error_for"]

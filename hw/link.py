@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .errors import MalformedReply, NotResponding, Unplugged, error_for
+from .errors import LinkConfigError, MalformedReply, NotResponding, Unplugged, error_for
 from .protocol import framing
 from .protocol.commands import PROTOCOL_VERSION, Cmd, PayloadError, Request, Response, Status
 
@@ -48,7 +48,7 @@ class Link:
     def __init__(self, port: Port, *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
                  max_wait: float = DEFAULT_MAX_WAIT, monotonic: Callable[[], float] = time.monotonic) -> None:
         if retries < 0 or timeout <= 0:
-            raise ValueError("retries must be >= 0 and timeout > 0")
+            raise LinkConfigError("retries must be >= 0 and timeout > 0")
         self.port = port
         self.timeout, self.retries, self.max_wait = timeout, retries, max_wait
         self._monotonic = monotonic

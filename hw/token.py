@@ -12,21 +12,23 @@ because the token never gives a seed back.  ``authenticate`` asks the token for 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Self
 
 from tokens.device import (
-    Authentication,
     AuthRequest,
     Capability,
     Device,
     DeviceInfo,
     DeviceKind,
-    Enrollment,
     EnrollRequest,
+    OtpAuthentication,
+    OtpEnrollment,
+    OtpOptions,
+    SlotState,
 )
 from tokens.errors import InputError
-from tokens.otp import Algorithm, check_digits, check_period, random_secret
-from tokens.uri import OtpauthURI
+from tokens.otp import Algorithm, random_secret
+from tokens.params import OtpParams, OtpType
 
 from .errors import MalformedReply, PortError
 from .link import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Link, Port
@@ -50,6 +52,9 @@ from .protocol.commands import (
 FACTORY_PIN = "123456"
 PIN_ENV = "TOKENSIM_HW_PIN"
 _ALGS = {Algorithm.SHA1: HashAlg.SHA1, Algorithm.SHA256: HashAlg.SHA256, Algorithm.SHA512: HashAlg.SHA512}
+_ALG_OF = {v: k for k, v in _ALGS.items()}
+_TYPES = {OtpType.TOTP: SlotType.TOTP, OtpType.HOTP: SlotType.HOTP}
+_TYPE_OF = {v: k for k, v in _TYPES.items()}
 
 
 def open_port(url: str, *, timeout: float = DEFAULT_TIMEOUT, baudrate: int = 115200) -> Port:
@@ -83,6 +88,7 @@ class SerialToken(Device):
         self.link = Link(port, timeout=timeout, retries=retries)
         self.url = url
         self._pin = _pin_bytes(pin)
+        self._periods: dict[int, int] = {}  # TOTP period per slot, learnt from PROVISION / LIST_SLOTS
         try:
             self._info = self.get_info()
         except BaseException:
@@ -91,7 +97,7 @@ class SerialToken(Device):
 
     @classmethod
     def open(cls, url: str, *, pin: str | bytes | None = None, timeout: float = DEFAULT_TIMEOUT,
-             retries: int = DEFAULT_RETRIES) -> SerialToken:
+             retries: int = DEFAULT_RETRIES) -> Self:
         return cls(open_port(url, timeout=timeout), pin=pin, timeout=timeout, retries=retries, url=url)
 
     # ------------------------------------------------------------------ protocol commands
@@ -127,21 +133,27 @@ class SerialToken(Device):
     def provision(self, slot: int, secret: bytes, *, type: str = "totp", algorithm: Algorithm | str = "SHA1",
                   digits: int = 6, period: int = 30, counter: int = 0,
                   pin: str | bytes | None = None) -> None:
-        typ = {"totp": SlotType.TOTP, "hotp": SlotType.HOTP}.get(type.lower())
-        if typ is None:
-            raise InputError(f"type must be totp or hotp, not {type!r}")
+        otype = OtpType.parse(type)
+        totp = otype is OtpType.TOTP
+        params = OtpParams(otype, secret, Algorithm.parse(algorithm), digits, period if totp else 30,
+                           0 if totp else counter)
+        self.provision_params(slot, params, pin=pin)
+
+    def provision_params(self, slot: int, params: OtpParams, *, pin: str | bytes | None = None) -> None:
+        """PROVISION ``slot`` with an :class:`~tokens.params.OtpParams` (T0 must be 0)."""
         if not 0 <= slot < self._info.slots:
             raise InputError(f"slot {slot} out of range (this token has {self._info.slots} slots)")
-        if not 10 <= len(secret) <= MAX_SEED:
+        if len(params.secret) > MAX_SEED:
             raise InputError(f"the seed must be 10..{MAX_SEED} bytes")
-        if not 0 <= counter < 2**64:
-            raise InputError("counter out of range")
-        cfg = SlotConfig(slot, typ, _ALGS[Algorithm.parse(algorithm)], check_digits(digits),
-                         check_period(period) if typ == SlotType.TOTP else 0, counter, secret,
-                         self._pin_for(pin))
-        if typ == SlotType.TOTP and cfg.period > 3600:
+        if params.t0 != 0:
+            raise InputError("this token computes TOTP codes from T0 = 0")
+        if params.is_totp and params.period > 3600:
             raise InputError("this token supports periods up to 3600 s")
+        cfg = SlotConfig(slot, _TYPES[params.type], _ALGS[params.algorithm], params.digits,
+                         params.period if params.is_totp else 0, params.counter, params.secret,
+                         self._pin_for(pin))
         self._call(Cmd.PROVISION, cfg.to_bytes())
+        self._periods[slot] = cfg.period
 
     def get_code(self, slot: int = 0) -> CodeReply:
         if not 0 <= slot <= 255:
@@ -160,15 +172,31 @@ class SerialToken(Device):
         except PayloadError as e:
             raise MalformedReply(f"LIST_SLOTS reply does not parse: {e}") from None
 
+    def slots(self) -> list[SlotState]:
+        """The :class:`~tokens.device.HasSlots` capability: LIST_SLOTS as typed records."""
+        out = []
+        for s in self.list_slots():
+            typ = _TYPE_OF.get(SlotType(s.type)) if s.type in (1, 2) else None
+            if not s.provisioned or typ is None:
+                out.append(SlotState(s.slot, s.provisioned))
+                continue
+            alg = _ALG_OF.get(HashAlg(s.algorithm)) if s.algorithm in (1, 2, 3) else None
+            period = s.period if typ is OtpType.TOTP else None
+            if period:
+                self._periods[s.slot] = period
+            out.append(SlotState(s.slot, True, typ, alg, s.digits, period))
+        return out
+
+    def _period(self, slot: int) -> int | None:
+        if slot not in self._periods:
+            self.slots()
+        return self._periods.get(slot)
+
     def lock(self, pin: str | bytes | None = None) -> None:
         self._call(Cmd.LOCK, pin_payload(self._pin_for(pin)))
 
     def factory_reset(self) -> None:
         self._call(Cmd.FACTORY_RESET, RESET_MAGIC)
-
-    def __enter__(self) -> SerialToken:
-        self._check_open()
-        return self
 
     # ------------------------------------------------------------------ Device interface
     @property
@@ -191,7 +219,7 @@ class SerialToken(Device):
             out |= Capability.CLOCK | Capability.SET_TIME
         if caps & Capabilities.BUTTON:
             out |= Capability.BUTTON
-        if self._info.model.startswith("tokensim"):
+        if caps & Capabilities.SIMULATED:
             out |= Capability.SIMULATED
         return out
 
@@ -201,32 +229,24 @@ class SerialToken(Device):
         return DeviceInfo(identity=i.serial, kind=self.kind, capabilities=self.capabilities, model=i.model,
                           firmware=i.firmware, details=info_details(i))
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+    def enroll(self, request: EnrollRequest | None = None) -> OtpEnrollment:
         self._check_open()
         req = request or EnrollRequest()
-        opts = req.options
-        typ = str(opts.get("type", "totp")).lower()
-        alg = Algorithm.parse(opts.get("algorithm", "SHA1"))
-        digits, period = int(opts.get("digits", 6)), int(opts.get("period", 30))
-        counter = int(opts.get("counter", 0))
-        secret = req.secret if req.secret is not None else random_secret(alg.digest_size)
-        self.provision(req.slot, secret, type=typ, algorithm=alg, digits=digits, period=period,
-                       counter=counter, pin=opts.get("pin"))
-        uri = OtpauthURI(type="hotp" if typ == "hotp" else "totp", secret=secret, account=req.account,
-                         issuer=req.rp_id, algorithm=alg, digits=digits, period=period, counter=counter)
-        return Enrollment(kind=self.kind, device_id=self.identity, credential_id=f"slot{req.slot}".encode(),
-                          secret=secret, otpauth_uri=uri.to_uri(),
-                          details={"slot": req.slot, "type": typ, "algorithm": alg.value, "digits": digits,
-                                   "period": period, "serial": self.identity})
+        opts = req.otp or OtpOptions()
+        secret = req.secret if req.secret is not None else random_secret(opts.algorithm.digest_size)
+        params = opts.params(secret, issuer=req.rp_id, account=req.account)
+        self.provision_params(req.slot, params, pin=opts.pin)
+        return OtpEnrollment(kind=self.kind, device_id=self.identity, params=params, slot=req.slot)
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         self._check_open()
         slot = request.slot if request else 0
         r = self.get_code(slot)
         totp = r.type == SlotType.TOTP
-        return Authentication(kind=self.kind, device_id=self.identity, code=r.code, counter=r.counter,
-                              device_time=r.time_ms / 1000 if totp or r.time_ms else None,
-                              details={"slot": r.slot, "type": "totp" if totp else "hotp"})
+        return OtpAuthentication(kind=self.kind, device_id=self.identity, code=r.code, type=_TYPE_OF[r.type],
+                                 counter=r.counter,
+                                 device_time=r.time_ms / 1000 if totp or r.time_ms else None,
+                                 period=self._period(r.slot) if totp else None, slot=r.slot)
 
     def reset(self) -> None:
         self.factory_reset()

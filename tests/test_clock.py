@@ -118,3 +118,61 @@ def test_manual_clock() -> None:
     assert c.now() == 3
     with pytest.raises(ClockError):
         c.advance(-1)
+
+
+# --------------------------------------------------------------------------- piecewise: O(log n) queries
+
+def _old_piecewise_integral_sq(points: list[tuple[float, float]], period: float | None, t: float,
+                               centre: float) -> float:
+    """The O(n)-per-query way, written independently: walk every segment from the first point
+    (the antiderivative is 0 there), adding each segment's exact integral of (T - c)**2."""
+    import itertools
+    import math
+
+    def seg(length: float, a: float, b: float) -> float:  # ∫ over a linear piece from a to b
+        u, v = a - centre, b - centre
+        return length * (u * u + u * v + v * v) / 3
+
+    pts = sorted(points)
+    if period is not None:
+        pts = [*pts, (pts[0][0] + period, pts[0][1])]
+    t_first, t_last = pts[0][0], pts[-1][0]
+    total = 0.0
+    if period is not None:
+        whole = sum(seg(b[0] - a[0], a[1], b[1]) for a, b in itertools.pairwise(pts))
+        cycles = math.floor((t - t_first) / period)
+        total, t = cycles * whole, t - cycles * period
+    if t <= t_first:
+        return total + (t - t_first) * (pts[0][1] - centre) ** 2
+    for a, b in itertools.pairwise(pts):
+        if t <= a[0]:
+            break
+        end = min(t, b[0])
+        value_at_end = a[1] + (b[1] - a[1]) * (end - a[0]) / (b[0] - a[0]) if b[0] > a[0] else b[1]
+        total += seg(end - a[0], a[1], value_at_end)
+    if t > t_last:
+        total += (t - t_last) * (pts[-1][1] - centre) ** 2
+    return total
+
+
+@given(points=st.lists(st.tuples(st.integers(-10**7, 10**7).map(float), st.floats(-40, 85)), min_size=1,
+                       max_size=40, unique_by=lambda p: p[0]),
+       periodic=st.booleans(), slack=st.floats(1, 1e6),
+       times=st.lists(st.floats(-1e9, 1e9), min_size=1, max_size=20), centre=st.floats(-10, 40))
+def test_piecewise_bisected_integral_matches_a_linear_walk(points: list[tuple[float, float]],
+                                                               periodic: bool, slack: float,
+                                                               times: list[float], centre: float) -> None:
+    ts = sorted(p[0] for p in points)
+    period = (ts[-1] - ts[0]) + slack if periodic else None
+    prof = PiecewiseTemperature(points, period=period)
+    for t in times:
+        for c in (centre, centre + 1):
+            want = _old_piecewise_integral_sq(points, period, t, c)
+            assert prof.integral_sq(t, c) == pytest.approx(want, rel=1e-9, abs=1e-6 * (1 + abs(t)))
+
+
+def test_piecewise_tables_are_built_once_per_centre() -> None:
+    prof = PiecewiseTemperature([(float(i), float(i % 7)) for i in range(1000)])
+    for t in range(0, 1000, 7):
+        prof.integral_sq(t + 0.5, 25.0)
+    assert list(prof._acc) == [25.0]  # one O(n) table, reused by every query

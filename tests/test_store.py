@@ -107,3 +107,15 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     shared = store.get("shared-hotp")
     assert isinstance(shared, VirtualHOTP) and shared.counter == 2 * n
     json.loads(Path(path).read_text())  # still valid JSON
+
+
+def test_created_comes_from_the_injected_clock_not_the_host(tmp_path: Path) -> None:
+    ref = ManualClock(1_234_567_890)
+    store = DeviceStore(tmp_path / "d.json", reference=ref)
+    store.add("a", VirtualHOTP())
+    store.add("b", VirtualHOTP(), at=42.0)
+    assert store.record("a")["created"] == 1_234_567_890
+    assert store.record("b")["created"] == 42.0
+    ref.advance(100)
+    store.add("a", VirtualHOTP(), replace=True)  # replacing keeps the first creation time
+    assert store.record("a")["created"] == 1_234_567_890

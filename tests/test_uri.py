@@ -26,6 +26,7 @@ def test_round_trip(secret: bytes, account: str, issuer: str, alg: Algorithm, di
                    algorithm=alg, digits=digits, period=30 if hotp else period,
                    counter=counter if hotp else 0)
     assert parse_otpauth(u.to_uri()) == u
+    assert "secret" not in repr(u)  # the secret never shows in a repr
 
 
 def test_pyotp_reads_our_uris_and_we_read_theirs() -> None:

@@ -23,9 +23,16 @@ from .device import (
     DeviceKind,
     Enrollment,
     EnrollRequest,
+    Fido2Authentication,
+    Fido2Enrollment,
+    Fido2Options,
+    OtpAuthentication,
+    OtpEnrollment,
+    OtpOptions,
 )
 from .errors import TokensimError
 from .open import open_device
+from .params import OtpParams, OtpType
 
 __version__ = "0.1.0"
 
@@ -42,7 +49,15 @@ __all__ = [
     "DriftingClock",
     "EnrollRequest",
     "Enrollment",
+    "Fido2Authentication",
+    "Fido2Enrollment",
+    "Fido2Options",
     "ManualClock",
+    "OtpAuthentication",
+    "OtpEnrollment",
+    "OtpOptions",
+    "OtpParams",
+    "OtpType",
     "PiecewiseTemperature",
     "SinusoidalTemperature",
     "SystemClock",

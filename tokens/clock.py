@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from .errors import ClockError
 
@@ -149,7 +149,14 @@ class SinusoidalTemperature(TemperatureProfile):
 
 
 class PiecewiseTemperature(TemperatureProfile):
-    """Linear interpolation between ``(t, °C)`` points; flat outside them, or repeating with ``period``."""
+    """Linear interpolation between ``(t, °C)`` points; flat outside them, or repeating with ``period``.
+
+    Queries cost O(log n) in the number of points: the points (closed into a cycle when periodic)
+    and, per ``centre``, the cumulative integrals of ``(T - centre)²`` up to each point are computed
+    once; a query bisects for its segment and adds the partial segment in closed form.
+    """
+
+    _MAX_CENTRES = 8  # cumulative tables kept (a drift model asks for one: its turnover)
 
     def __init__(self, points: Sequence[tuple[float, float]], period: float | None = None) -> None:
         pts = sorted((float(a), float(b)) for a, b in points)
@@ -161,7 +168,9 @@ class PiecewiseTemperature(TemperatureProfile):
             raise ClockError("the period must be positive and cover all the points")
         self.points = pts
         self.period = float(period) if period is not None else None
-        self._ts = [p[0] for p in pts]
+        self._cycle = self._points()
+        self._ts = [p[0] for p in self._cycle]
+        self._acc: dict[float, list[float]] = {}
 
     def _canon(self, t: float) -> float:
         if self.period is None:
@@ -176,9 +185,8 @@ class PiecewiseTemperature(TemperatureProfile):
         return [*self.points, (self.points[0][0] + self.period, self.points[0][1])]
 
     def at(self, t: float) -> float:
-        pts = self._points()
+        pts, ts = self._cycle, self._ts
         t = self._canon(t)
-        ts = [p[0] for p in pts]
         if t <= ts[0]:
             return pts[0][1]
         if t >= ts[-1]:
@@ -187,17 +195,22 @@ class PiecewiseTemperature(TemperatureProfile):
         (a, ta), (b, tb) = pts[i], pts[i + 1]
         return ta + (tb - ta) * (t - a) / (b - a)
 
-    def _cumulative(self, centre: float) -> tuple[list[float], list[float]]:
-        pts = self._points()
-        acc = [0.0]
-        for (a, ta), (b, tb) in itertools.pairwise(pts):
-            u0, u1 = ta - centre, tb - centre
-            acc.append(acc[-1] + (b - a) * (u0 * u0 + u0 * u1 + u1 * u1) / 3)
-        return [p[0] for p in pts], acc
+    def _cumulative(self, centre: float) -> list[float]:
+        """∫(T - centre)² from the first point to each point; computed once per centre (O(n))."""
+        acc = self._acc.get(centre)
+        if acc is None:
+            acc = [0.0]
+            for (a, ta), (b, tb) in itertools.pairwise(self._cycle):
+                u0, u1 = ta - centre, tb - centre
+                acc.append(acc[-1] + (b - a) * (u0 * u0 + u0 * u1 + u1 * u1) / 3)
+            if len(self._acc) >= self._MAX_CENTRES:
+                self._acc.clear()
+            self._acc[centre] = acc
+        return acc
 
     def integral_sq(self, t: float, centre: float) -> float:
-        pts = self._points()
-        ts, acc = self._cumulative(centre)
+        pts, ts = self._cycle, self._ts
+        acc = self._cumulative(centre)
         base = 0.0
         if self.period is not None:
             cycles = math.floor((t - ts[0]) / self.period)
@@ -254,11 +267,6 @@ class DriftModel:
         if self.jitter < 0:
             raise ClockError("jitter must not be negative")
 
-    @property
-    def is_ideal(self) -> bool:
-        return (self.offset == 0 and self.ppm == 0 and self.aging_ppm_per_year == 0
-                and self.jitter == 0 and self.temperature is None)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "offset": self.offset, "ppm": self.ppm, "epoch": self.epoch,
@@ -268,7 +276,7 @@ class DriftModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DriftModel:
+    def from_dict(cls, d: dict[str, Any]) -> Self:
         temp = d.get("temperature")
         try:
             return cls(
@@ -297,7 +305,7 @@ class DriftingClock:
     dev_anchor: float | None = None
 
     @classmethod
-    def create(cls, reference: Clock | None = None, **params: Any) -> DriftingClock:
+    def create(cls, reference: Clock | None = None, **params: Any) -> Self:
         """``DriftingClock.create(ManualClock(0), ppm=40, offset=2.5)``."""
         return cls(model=DriftModel(**params), reference=reference or SystemClock())
 
@@ -375,7 +383,7 @@ class DriftingClock:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], reference: Clock | None = None) -> DriftingClock:
+    def from_dict(cls, d: dict[str, Any], reference: Clock | None = None) -> Self:
         anchor = d.get("anchor")
         clk = cls(model=DriftModel.from_dict(d), reference=reference or SystemClock())
         if anchor:

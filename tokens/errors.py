@@ -3,6 +3,7 @@
     TokensimError                      base of everything raised on purpose
     ├── InputError (ValueError)        bad argument, URI, secret, QR image ...
     │   ├── InvalidURIError            an otpauth:// or device URL that does not parse
+    │   │   └── OtpauthURIError        (tokens.uri) an otpauth:// URI: syntax, parameters, labels
     │   └── InvalidSecretError         not base32 / empty / too short
     ├── DeviceError                    a device could not do what was asked
     │   ├── DeviceNotEnrolledError     authenticate() before enroll() / after reset()

@@ -124,4 +124,3 @@ def totp(key: bytes, t: float, digits: int = 6, period: int = 30,
 def codes_equal(a: str, b: str) -> bool:
     """Constant-time comparison of two codes."""
     return hmac.compare_digest(a.encode(), b.encode())
-

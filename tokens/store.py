@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from . import paths
-from ._fileutil import atomic_write
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .errors import DeviceExistsError, DeviceNotFoundError, InputError, StoreError
+from .fileutil import atomic_write
 from .virtual import VirtualHOTP, VirtualTOTP, device_from_dict
 
 FORMAT_VERSION = 1
@@ -40,7 +39,8 @@ def check_name(name: str) -> str:
 
 
 class DeviceStore:
-    """Named devices in one file.  ``reference`` is the clock the loaded TOTP devices read."""
+    """Named devices in one file.  ``reference`` is the clock the loaded TOTP devices read, and the
+    clock that dates new records (``created``)."""
 
     def __init__(self, path: str | Path | None = None, reference: Clock | None = None,
                  lock_timeout: float = 10.0) -> None:
@@ -116,13 +116,15 @@ class DeviceStore:
 
     # -- changes
     def add(self, name: str, device: VirtualTOTP | VirtualHOTP, *, meta: dict[str, Any] | None = None,
-            replace: bool = False) -> None:
+            replace: bool = False, at: float | None = None) -> None:
+        """Store ``device`` as ``name``; ``created`` is ``at`` (default: the store's reference clock)."""
         check_name(name)
+        created = at if at is not None else (self.reference or SystemClock()).now()
         with self.transaction() as devices:
             if name in devices and not replace:
                 raise DeviceExistsError(f"a device named {name!r} already exists")
             rec = device.to_dict()
-            rec["created"] = devices.get(name, {}).get("created", time.time())
+            rec["created"] = devices.get(name, {}).get("created", created)
             rec["meta"] = dict(meta or {})
             devices[name] = rec
 

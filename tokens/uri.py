@@ -5,37 +5,43 @@
 
 LABEL is ``issuer:account`` or ``account``.  Inconsistent URIs are rejected, not guessed at:
 an ``issuer=`` that disagrees with the label prefix, a ``counter`` on a TOTP URI or none on HOTP,
-digits outside 6-8, an unknown algorithm.
+digits outside 6-8, an unknown algorithm.  Every rejection is an :class:`OtpauthURIError`
+(an :class:`~tokens.errors.InvalidURIError`, hence a ``ValueError`` and a ``TokensimError``); a
+URI that parses can always be written back with :meth:`OtpauthURI.to_uri`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Self
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import InputError, InvalidURIError
 from .otp import Algorithm, check_digits, check_period, decode_secret, encode_secret
+from .params import OtpParams, OtpType, check_label_text
 
-OtpType = Literal["totp", "hotp"]
-_KNOWN = {"secret", "issuer", "algorithm", "digits", "period", "counter", "image"}
+
+class OtpauthURIError(InvalidURIError):
+    """An otpauth:// URI that does not parse, or whose parameters are invalid or inconsistent."""
 
 
 @dataclass(frozen=True)
-class OtpauthURI:
-    type: OtpType
-    secret: bytes
-    account: str = ""
-    issuer: str = ""
-    algorithm: Algorithm = Algorithm.SHA1
-    digits: int = 6
-    period: int = 30
-    counter: int = 0
+class OtpauthURI(OtpParams):
+    """An :class:`~tokens.params.OtpParams` as written in an otpauth:// URI (plus the optional
+    ``image=`` logo URL).  The URI format has no T0, so ``t0`` must stay 0."""
+
     image: str = ""
 
-    @property
-    def label(self) -> str:
-        return f"{self.issuer}:{self.account}" if self.issuer else self.account
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.t0 != 0:
+            raise InputError("an otpauth URI has no T0: the parameters need t0 = 0")
+        check_label_text("image", self.image)
+
+    @classmethod
+    def from_params(cls, p: OtpParams, image: str = "") -> Self:
+        return cls(p.type, p.secret, p.algorithm, p.digits, p.period, p.counter, p.t0, p.issuer,
+                   p.account, image)
 
     def to_uri(self) -> str:
         label = quote(self.issuer, safe="") + ":" if self.issuer else ""
@@ -44,33 +50,45 @@ class OtpauthURI:
         if self.issuer:
             q.append(f"issuer={quote(self.issuer, safe='')}")
         q += [f"algorithm={self.algorithm.value}", f"digits={self.digits}"]
-        q.append(f"period={self.period}" if self.type == "totp" else f"counter={self.counter}")
+        q.append(f"period={self.period}" if self.is_totp else f"counter={self.counter}")
         if self.image:
             q.append(f"image={quote(self.image, safe='')}")
-        return f"otpauth://{self.type}/{label}?{'&'.join(q)}"
+        return f"otpauth://{self.type.value}/{label}?{'&'.join(q)}"
 
 
 def _int(name: str, value: str) -> int:
-    try:
-        return int(value, 10)
-    except ValueError:
-        raise InvalidURIError(f"otpauth URI: {name}={value!r} is not a whole number") from None
+    # ASCII digits only: int() would also take "٦", "+6", " 6" and "6_0"
+    if not (value.isascii() and value.isdigit()) or len(value) > 40:
+        raise OtpauthURIError(f"otpauth URI: {name}={value[:40]!r} is not a whole number")
+    return int(value, 10)
 
 
 def parse_otpauth(uri: str) -> OtpauthURI:
-    """Parse and validate an otpauth:// URI; raises InvalidURIError with the reason."""
+    """Parse and validate an otpauth:// URI; raises :class:`OtpauthURIError` with the reason."""
+    try:
+        return _parse(uri)
+    except OtpauthURIError:
+        raise
+    except InputError as e:
+        raise OtpauthURIError(f"otpauth URI: {e}") from None
+
+
+def _parse(uri: str) -> OtpauthURI:
     if not isinstance(uri, str) or not uri.strip():
-        raise InvalidURIError("otpauth URI is empty")
-    parts = urlsplit(uri.strip())
+        raise OtpauthURIError("otpauth URI is empty")
+    try:
+        parts = urlsplit(uri.strip())
+    except ValueError as e:  # "otpauth://[..." : an unbalanced IPv6 bracket in the type position
+        raise OtpauthURIError(f"otpauth URI does not parse ({e})") from None
     if parts.scheme.lower() != "otpauth":
-        raise InvalidURIError(f"not an otpauth:// URI (scheme {parts.scheme or 'missing'!r})")
+        raise OtpauthURIError(f"not an otpauth:// URI (scheme {parts.scheme or 'missing'!r})")
     otype: OtpType
     if parts.netloc.lower() == "totp":
-        otype = "totp"
+        otype = OtpType.TOTP
     elif parts.netloc.lower() == "hotp":
-        otype = "hotp"
+        otype = OtpType.HOTP
     else:
-        raise InvalidURIError(f"otpauth URI type must be totp or hotp, not {parts.netloc!r}")
+        raise OtpauthURIError(f"otpauth URI type must be totp or hotp, not {parts.netloc[:40]!r}")
     label = unquote(parts.path.lstrip("/"))
     if ":" in label:
         label_issuer, account = (s.strip() for s in label.split(":", 1))
@@ -80,39 +98,31 @@ def parse_otpauth(uri: str) -> OtpauthURI:
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         key = k.lower()
         if key in params:
-            raise InvalidURIError(f"otpauth URI: parameter {key!r} is given twice")
+            raise OtpauthURIError(f"otpauth URI: parameter {key!r} is given twice")
         params[key] = v
     if "secret" not in params or not params["secret"]:
-        raise InvalidURIError("otpauth URI has no secret= parameter")
-    try:
-        secret = decode_secret(params["secret"])
-    except InputError as e:
-        raise InvalidURIError(f"otpauth URI: {e}") from None
+        raise OtpauthURIError("otpauth URI has no secret= parameter")
+    secret = decode_secret(params["secret"])
     issuer = params.get("issuer", "").strip()
     if issuer and label_issuer and issuer != label_issuer:
-        raise InvalidURIError(
+        raise OtpauthURIError(
             f"otpauth URI is inconsistent: issuer={issuer!r} but the label says {label_issuer!r}")
-    try:
-        algorithm = Algorithm.parse(params.get("algorithm", "SHA1"))
-        digits = check_digits(_int("digits", params.get("digits", "6")))
-        period = 30
-        counter = 0
-        if otype == "totp":
-            if "counter" in params:
-                raise InvalidURIError("otpauth URI is inconsistent: a totp URI carries counter=")
-            period = check_period(_int("period", params.get("period", "30")))
-        else:
-            if "counter" not in params:
-                raise InvalidURIError("otpauth URI: hotp needs a counter= parameter")
-            if "period" in params:
-                raise InvalidURIError("otpauth URI is inconsistent: a hotp URI carries period=")
-            counter = _int("counter", params["counter"])
-            if not 0 <= counter < 2**64:
-                raise InvalidURIError(f"otpauth URI: counter {counter} out of range")
-    except InvalidURIError:
-        raise
-    except InputError as e:
-        raise InvalidURIError(f"otpauth URI: {e}") from None
+    algorithm = Algorithm.parse(params.get("algorithm", "SHA1"))
+    digits = check_digits(_int("digits", params.get("digits", "6")))
+    period = 30
+    counter = 0
+    if otype is OtpType.TOTP:
+        if "counter" in params:
+            raise OtpauthURIError("otpauth URI is inconsistent: a totp URI carries counter=")
+        period = check_period(_int("period", params.get("period", "30")))
+    else:
+        if "counter" not in params:
+            raise OtpauthURIError("otpauth URI: hotp needs a counter= parameter")
+        if "period" in params:
+            raise OtpauthURIError("otpauth URI is inconsistent: a hotp URI carries period=")
+        counter = _int("counter", params["counter"])
+        if not 0 <= counter < 2**64:
+            raise OtpauthURIError(f"otpauth URI: counter {counter} out of range")
     return OtpauthURI(type=otype, secret=secret, account=account, issuer=issuer or label_issuer,
                       algorithm=algorithm, digits=digits, period=period, counter=counter,
                       image=params.get("image", ""))

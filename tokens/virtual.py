@@ -9,22 +9,24 @@ consecutive codes (AWS IAM EnableMFADevice) need no 30-second wait.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Self
 
 from .clock import Clock, DriftingClock, DriftModel, SystemClock
 from .device import (
-    Authentication,
     AuthRequest,
     Capability,
     Device,
     DeviceInfo,
     DeviceKind,
-    Enrollment,
     EnrollRequest,
+    OtpAuthentication,
+    OtpEnrollment,
+    OtpOptions,
 )
 from .errors import DeviceNotEnrolledError, InputError
 from .hotloop import PreparedKey
 from .otp import Algorithm, check_digits, check_period, decode_secret, random_secret, totp_step
+from .params import OtpParams, OtpType
 from .uri import OtpauthURI, parse_otpauth
 
 
@@ -36,7 +38,7 @@ class VirtualOTPDevice(Device):
     """Shared parts of virtual HOTP/TOTP tokens."""
 
     _kind: DeviceKind
-    _type: str
+    _type: OtpType
 
     def __init__(self, secret: bytes | None = None, *, algorithm: Algorithm | str = Algorithm.SHA1,
                  digits: int = 6, issuer: str = "tokensim", account: str = "user@tokensim",
@@ -45,7 +47,7 @@ class VirtualOTPDevice(Device):
         self.digits = check_digits(digits)
         self.issuer = issuer
         self.account = account
-        self._serial = serial or new_serial("VT" if self._type == "totp" else "VH")
+        self._serial = serial or new_serial("VT" if self._type is OtpType.TOTP else "VH")
         self._secret: bytes | None = None
         self._key: PreparedKey | None = None
         self._set_secret(secret if secret is not None else random_secret())
@@ -82,31 +84,51 @@ class VirtualOTPDevice(Device):
         self._check_open()
         self._set_secret(None)
 
-    def to_uri(self) -> OtpauthURI:
+    @property
+    def simulator(self) -> Self:
+        """The :class:`~tokens.device.Simulated` capability: a virtual token is its own hardware."""
+        return self
+
+    def params(self) -> OtpParams:
+        """The credential this token holds (secret included)."""
+        return OtpParams(self._type, self.secret, self.algorithm, self.digits, **self._type_params(),
+                         issuer=self.issuer, account=self.account)
+
+    def _type_params(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def to_uri(self) -> OtpauthURI:
+        return OtpauthURI.from_params(self.params())
 
     def uri(self) -> str:
         """The otpauth:// URI (contains the secret)."""
         return self.to_uri().to_uri()
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+    def _apply(self, opts: OtpOptions) -> None:
+        if opts.type is not self._type:
+            raise InputError(f"a virtual {self._type.value} token cannot enroll a {opts.type.value} "
+                             "credential")
+        self.algorithm, self.digits = opts.algorithm, check_digits(opts.digits)
+
+    def enroll(self, request: EnrollRequest | None = None) -> OtpEnrollment:
         self._check_open()
         req = request or EnrollRequest()
+        if req.otp is not None:
+            self._apply(req.otp)
         if req.secret is not None:
             self._set_secret(req.secret)
-        elif self._secret is None:
-            self._set_secret(random_secret())
+        elif self._secret is None or req.otp is not None:
+            self._set_secret(self._secret or random_secret())  # a new algorithm needs a new PreparedKey
         if request is not None:
             self.account, self.issuer = req.account, req.rp_id
-        return Enrollment(kind=self.kind, device_id=self.identity, secret=self.secret,
-                          otpauth_uri=self.uri(), details=self._details())
+        return OtpEnrollment(kind=self.kind, device_id=self.identity, params=self.params())
 
     def _details(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm.value, "digits": self.digits}
+        return {"algorithm": self.algorithm.value, "digits": self.digits, **self._type_params()}
 
     def info(self) -> DeviceInfo:
         return DeviceInfo(identity=self.identity, kind=self.kind, capabilities=self.capabilities,
-                          model=f"tokensim virtual {self._type.upper()}", firmware="",
+                          model=f"tokensim virtual {self._type.value.upper()}", firmware="",
                           details={**self._details(), "issuer": self.issuer, "account": self.account,
                                    "enrolled": self._secret is not None})
 
@@ -115,7 +137,7 @@ class VirtualTOTP(VirtualOTPDevice):
     """A time-based token with its own drifting clock."""
 
     _kind = DeviceKind.TOTP
-    _type = "totp"
+    _type = OtpType.TOTP
 
     def __init__(self, secret: bytes | None = None, *, period: int = 30, t0: float = 0.0,
                  clock: DriftingClock | None = None, reference: Clock | None = None,
@@ -169,27 +191,31 @@ class VirtualTOTP(VirtualOTPDevice):
             raise InputError("the device's clock is too close to the TOTP epoch")
         return self._prepared().codes(step - n + 1, n, self.digits)
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         at = request.at if request else None
         dt = self.device_time(at)
         step = self._checked_step(at)
         code = self._prepared().code(step, self.digits)
-        return Authentication(kind=self.kind, device_id=self.identity, code=code, counter=step,
-                              device_time=dt)
+        return OtpAuthentication(kind=self.kind, device_id=self.identity, code=code, type=self._type,
+                                 counter=step, device_time=dt, period=self.period)
 
-    def _details(self) -> dict[str, Any]:
-        return {**super()._details(), "period": self.period}
+    def _type_params(self) -> dict[str, Any]:
+        return {"period": self.period, "t0": self.t0}
+
+    def _apply(self, opts: OtpOptions) -> None:
+        super()._apply(opts)
+        self.period = check_period(opts.period)
 
     def to_uri(self) -> OtpauthURI:
-        return OtpauthURI(type="totp", secret=self.secret, account=self.account, issuer=self.issuer,
-                          algorithm=self.algorithm, digits=self.digits, period=self.period)
+        return OtpauthURI.from_params(self.params().replace(t0=0.0))  # the URI format has no T0
 
     @classmethod
-    def from_uri(cls, uri: str | OtpauthURI, **kw: Any) -> VirtualTOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> Self:
+        """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
-        if u.type != "totp":
+        if u.type is not OtpType.TOTP:
             raise InputError("this is a hotp URI; use VirtualHOTP.from_uri")
-        return cls(u.secret, algorithm=u.algorithm, digits=u.digits, period=u.period,
+        return cls(u.secret, algorithm=u.algorithm, digits=u.digits, period=u.period, t0=u.t0,
                    issuer=u.issuer, account=u.account, **kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,7 +229,7 @@ class VirtualHOTP(VirtualOTPDevice):
     """A counter-based token: every press (``code()``) shows the next counter's code."""
 
     _kind = DeviceKind.HOTP
-    _type = "hotp"
+    _type = OtpType.HOTP
 
     def __init__(self, secret: bytes | None = None, *, counter: int = 0, **kw: Any) -> None:
         if not 0 <= counter < 2**64:
@@ -232,31 +258,29 @@ class VirtualHOTP(VirtualOTPDevice):
         self.counter += n
         return codes
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         used = self.counter
         code = self.code()
-        return Authentication(kind=self.kind, device_id=self.identity, code=code, counter=used)
+        return OtpAuthentication(kind=self.kind, device_id=self.identity, code=code, type=self._type,
+                                 counter=used)
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
-        if request is not None and request.secret is not None:
-            self.counter = int(request.options.get("counter", 0))
+    def enroll(self, request: EnrollRequest | None = None) -> OtpEnrollment:
+        if request is not None and request.secret is not None:  # a new seed starts a new count
+            self.counter = request.otp.counter if request.otp is not None else 0
         return super().enroll(request)
 
     def reset(self) -> None:
         super().reset()
         self.counter = 0
 
-    def _details(self) -> dict[str, Any]:
-        return {**super()._details(), "counter": self.counter}
-
-    def to_uri(self) -> OtpauthURI:
-        return OtpauthURI(type="hotp", secret=self.secret, account=self.account, issuer=self.issuer,
-                          algorithm=self.algorithm, digits=self.digits, counter=self.counter)
+    def _type_params(self) -> dict[str, Any]:
+        return {"counter": self.counter}
 
     @classmethod
-    def from_uri(cls, uri: str | OtpauthURI, **kw: Any) -> VirtualHOTP:
+    def from_uri(cls, uri: str | OtpParams, **kw: Any) -> Self:
+        """A token for an otpauth:// URI (or any :class:`~tokens.params.OtpParams`)."""
         u = parse_otpauth(uri) if isinstance(uri, str) else uri
-        if u.type != "hotp":
+        if u.type is not OtpType.HOTP:
             raise InputError("this is a totp URI; use VirtualTOTP.from_uri")
         return cls(u.secret, algorithm=u.algorithm, digits=u.digits, counter=u.counter,
                    issuer=u.issuer, account=u.account, **kw)
@@ -270,7 +294,7 @@ class VirtualHOTP(VirtualOTPDevice):
 def device_from_uri(uri: str, *, reference: Clock | None = None,
                     drift: DriftModel | None = None) -> VirtualTOTP | VirtualHOTP:
     u = parse_otpauth(uri)
-    if u.type == "totp":
+    if u.type is OtpType.TOTP:
         return VirtualTOTP.from_uri(u, reference=reference, drift=drift)
     return VirtualHOTP.from_uri(u)
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag, unique
+from typing import Self
+
+from .errors import BadValueError as BadValueError  # re-exported: the records raise them
+from .errors import PayloadError as PayloadError
 
 PROTOCOL_VERSION = 1
 RESPONSE_BIT = 0x80
@@ -17,14 +21,9 @@ RESET_MAGIC = b"RESET"
 MIN_PIN, MAX_PIN = 4, 16
 MIN_SEED, MAX_SEED = 10, 64
 MAX_SLOTS = 16
-
-
-class PayloadError(ValueError):
-    """A payload that does not match its record's layout."""
-
-
-class BadValueError(PayloadError):
-    """A payload of the right layout with a field value out of range (an unknown type or hash code)."""
+U64_MAX = 2**64 - 1
+#: the latest time SET_TIME accepts (9999-12-31T23:59:59.999Z in ms); later values: ERR_BAD_PARAM
+MAX_TIME_MS = 253_402_300_799_999
 
 
 @unique
@@ -50,6 +49,7 @@ class Status(IntEnum):
     ERR_BUSY = 0x14
     ERR_SLOT_RANGE = 0x20
     ERR_SLOT_EMPTY = 0x21
+    ERR_COUNTER_EXHAUSTED = 0x22  # an HOTP slot has used counter 2**64-1, its last value
     ERR_PIN_WRONG = 0x30
     ERR_PIN_BLOCKED = 0x31
     ERR_LOCKED = 0x32
@@ -77,6 +77,7 @@ class Capabilities(IntFlag):
     PIN = 0x0010
     MONOTONIC_TIME = 0x0020  # SET_TIME refuses to move a valid clock backwards without FORCE
     BATTERY = 0x0040
+    SIMULATED = 0x0080  # a software simulation, not a physical token
 
 
 class DeviceState(IntFlag):
@@ -114,7 +115,7 @@ class Request:
     version: int = PROTOCOL_VERSION
 
     @classmethod
-    def parse(cls, body: bytes) -> Request:
+    def parse(cls, body: bytes) -> Self:
         if len(body) < 3:
             raise PayloadError("request shorter than its 3-byte header")
         if body[2] & RESPONSE_BIT:
@@ -136,7 +137,7 @@ class Response:
     version: int = PROTOCOL_VERSION
 
     @classmethod
-    def parse(cls, body: bytes) -> Response:
+    def parse(cls, body: bytes) -> Self:
         if len(body) < 4:
             raise PayloadError("response shorter than its 4-byte header")
         if not body[2] & RESPONSE_BIT:
@@ -210,7 +211,7 @@ class InfoReply:
     serial: str
 
     @classmethod
-    def parse(cls, p: bytes) -> InfoReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         protocol, max_frame, slots, caps, state, retries = r.u8(), r.u8(), r.u8(), r.u16(), r.u8(), r.u8()
         model, firmware, serial = _text(r.lp()), _text(r.lp()), _text(r.lp())
@@ -232,7 +233,7 @@ class TimeReply:
     time_ms: int
 
     @classmethod
-    def parse(cls, p: bytes) -> TimeReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         out = cls(DeviceState(r.u8()), r.u64())
         r.end()
@@ -251,7 +252,7 @@ class SetTimeRequest:
     force: bool = False
 
     @classmethod
-    def parse(cls, p: bytes) -> SetTimeRequest:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         flags, t, pin = r.u8(), r.u64(), r.lp()
         r.end()
@@ -275,7 +276,7 @@ class SlotConfig:
     pin: bytes = field(repr=False)
 
     @classmethod
-    def parse(cls, p: bytes) -> SlotConfig:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         slot, typ, alg, digits, period, counter = r.u8(), r.u8(), r.u8(), r.u8(), r.u16(), r.u64()
         seed, pin = r.lp(), r.lp()
@@ -301,7 +302,7 @@ class CodeReply:
     code: str
 
     @classmethod
-    def parse(cls, p: bytes) -> CodeReply:
+    def parse(cls, p: bytes) -> Self:
         r = _Reader(p)
         slot, typ, counter, t, code = r.u8(), r.u8(), r.u64(), r.u64(), r.lp()
         r.end()
@@ -322,7 +323,6 @@ class SlotInfo:
     """One LIST_SLOTS entry (7 bytes).  Nothing secret: the seed is never readable."""
 
     PROVISIONED = 0x01
-    SIZE = 7
 
     slot: int
     provisioned: bool

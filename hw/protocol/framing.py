@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import binascii
 
+from .errors import FrameError as FrameError  # re-exported
+
 MAX_FRAME = 250  # body bytes before the CRC (see docs/serial-protocol.md §2)
 CRC_LEN = 2
 # longest COBS encoding of body + CRC: one overhead byte per started 254-byte block
 MAX_ENCODED = MAX_FRAME + CRC_LEN + (MAX_FRAME + CRC_LEN) // 254 + 1
 DELIMITER = b"\x00"
-
-
-class FrameError(ValueError):
-    """A frame that does not decode (bad COBS, too short/long, CRC mismatch)."""
 
 
 def crc16(data: bytes) -> int:
@@ -69,10 +67,15 @@ def cobs_decode(data: bytes) -> bytes:
     return bytes(out)
 
 
-def encode_frame(body: bytes) -> bytes:
-    """Body → delimited wire bytes (leading delimiter included so receivers resynchronise)."""
+def check_body(body: bytes) -> None:
+    """Raise FrameError if ``body`` cannot travel in one frame."""
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame body of {len(body)} bytes exceeds the maximum of {MAX_FRAME}")
+
+
+def encode_frame(body: bytes) -> bytes:
+    """Body → delimited wire bytes (leading delimiter included so receivers resynchronise)."""
+    check_body(body)
     raw = body + crc16(body).to_bytes(2, "big")
     return DELIMITER + cobs_encode(raw) + DELIMITER
 

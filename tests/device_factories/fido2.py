@@ -12,15 +12,22 @@ from fido2.webauthn import AuthenticatorData
 
 from tests.device_factories import DeviceFactory
 from tokens.clock import ManualClock
-from tokens.device import Authentication, AuthRequest, Enrollment, EnrollRequest
+from tokens.device import (
+    Authentication,
+    AuthRequest,
+    Enrollment,
+    EnrollRequest,
+    Fido2Authentication,
+    Fido2Enrollment,
+)
 from tokens.fido2 import Alg, Authenticator, AuthenticatorState, SoftCtapDevice
 from tokens.fido2.device import Fido2Device
 
 
 def _check(enr: Enrollment, auth: Authentication, clock: ManualClock) -> bool:
-    assert enr.public_key is not None
+    assert isinstance(enr, Fido2Enrollment) and isinstance(auth, Fido2Authentication)
     ad = AuthenticatorData(auth.authenticator_data)
-    if ad.rp_id_hash != hashlib.sha256(enr.details["rp_id"].encode()).digest() or not ad.is_user_present():
+    if ad.rp_id_hash != hashlib.sha256(enr.rp_id.encode()).digest() or not ad.is_user_present():
         return False
     if auth.credential_id != enr.credential_id:
         return False
@@ -43,7 +50,8 @@ def _soft(clock: ManualClock, alg: Alg, attestation: str, pin: str | None = None
 
 
 def _auth_request(e: Enrollment, clock: ManualClock) -> AuthRequest:
-    return AuthRequest(at=clock.now(), rp_id=e.details["rp_id"], credential_id=e.credential_id)
+    assert isinstance(e, Fido2Enrollment)
+    return AuthRequest(at=clock.now(), rp_id=e.rp_id, credential_id=e.credential_id)
 
 
 FACTORIES = [

@@ -12,7 +12,17 @@ from firmware_sim.runner import PtyRunner, Runner
 from hw.token import SerialToken, open_port
 from tests.device_factories import DeviceFactory
 from tokens.clock import DriftModel, ManualClock
-from tokens.device import Authentication, AuthRequest, Device, Enrollment, EnrollRequest
+from tokens.device import (
+    Authentication,
+    AuthRequest,
+    Device,
+    Enrollment,
+    EnrollRequest,
+    OtpAuthentication,
+    OtpEnrollment,
+    OtpOptions,
+)
+from tokens.params import OtpType
 
 PIN = "135790"
 
@@ -45,10 +55,9 @@ def _loopback_token(clock: ManualClock) -> Device:
 
 
 def _check(enr: Enrollment, auth: Authentication, clock: ManualClock) -> bool:
-    assert enr.otpauth_uri and auth.code
+    assert isinstance(enr, OtpEnrollment) and isinstance(auth, OtpAuthentication)
     otp = pyotp.parse_uri(enr.otpauth_uri)
     if isinstance(otp, pyotp.HOTP):
-        assert auth.counter is not None
         # pyotp counts from the URI's initial counter: HOTP.at(n) is the code for counter initial + n
         return bool(otp.verify(auth.code, auth.counter - otp.initial_count))
     assert auth.device_time is not None
@@ -57,9 +66,9 @@ def _check(enr: Enrollment, auth: Authentication, clock: ManualClock) -> bool:
 
 FACTORIES = [
     DeviceFactory("serial-pty-totp-drift", _pty_token, _check,
-                  enroll_request=EnrollRequest(slot=2, options={"algorithm": "SHA256", "digits": 8}),
+                  enroll_request=EnrollRequest(slot=2, otp=OtpOptions(algorithm="SHA256", digits=8)),
                   auth_request=lambda e, c: AuthRequest(at=c.now(), slot=2)),
     DeviceFactory("serial-loopback-hotp", _loopback_token, _check,
-                  enroll_request=EnrollRequest(slot=5, options={"type": "hotp", "counter": 10}),
+                  enroll_request=EnrollRequest(slot=5, otp=OtpOptions(OtpType.HOTP, counter=10)),
                   auth_request=lambda e, c: AuthRequest(slot=5)),
 ]

@@ -6,18 +6,19 @@ import pyotp
 
 from tests.device_factories import DeviceFactory
 from tokens.clock import DriftModel, ManualClock
-from tokens.device import Authentication, AuthRequest, Enrollment
+from tokens.device import Authentication, AuthRequest, Enrollment, OtpAuthentication, OtpEnrollment
 from tokens.virtual import VirtualHOTP, VirtualTOTP
 
 
 def _check_totp(enr: Enrollment, auth: Authentication, clock: ManualClock) -> bool:
-    assert enr.otpauth_uri and auth.code and auth.device_time is not None
+    assert isinstance(enr, OtpEnrollment) and isinstance(auth, OtpAuthentication)
+    assert auth.device_time is not None
     totp = pyotp.parse_uri(enr.otpauth_uri)
     return bool(totp.verify(auth.code, for_time=int(auth.device_time)))
 
 
 def _check_hotp(enr: Enrollment, auth: Authentication, clock: ManualClock) -> bool:
-    assert enr.otpauth_uri and auth.code and auth.counter is not None
+    assert isinstance(enr, OtpEnrollment) and isinstance(auth, OtpAuthentication)
     hotp = pyotp.parse_uri(enr.otpauth_uri)
     return bool(hotp.verify(auth.code, auth.counter))
 

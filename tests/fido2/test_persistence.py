@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fido2.conftest import RelyingParty, client_for, set_pin
-from tokens.device import AuthRequest, EnrollRequest
+from tokens.device import AuthRequest, EnrollRequest, Fido2Options
 from tokens.errors import DeviceExistsError, DeviceNotFoundError, InputError
 from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
 from tokens.fido2 import state as store
@@ -57,7 +57,7 @@ def test_open_named_device_saves_on_close(tmp_path: Path) -> None:
     with open_named("dev", base=tmp_path) as d:
         auth = d.authenticate(AuthRequest(rp_id="example.org"))
         assert auth.credential_id == enr.credential_id and auth.counter == 1
-        assert auth.details["user"]["id"] == enr.details["user_id"]
+        assert auth.user is not None and auth.user["id"] == enr.user_id
 
 
 def test_device_adapter_passes_extensions() -> None:
@@ -65,8 +65,8 @@ def test_device_adapter_passes_extensions() -> None:
 
     dev = Fido2Device(SoftCtapDevice(Authenticator(AuthenticatorState.new(attestation="none"))))
     enr = dev.enroll(EnrollRequest(rp_id="example.com", resident=True,
-                                   options={"extensions": {"credBlob": b"hello", "credProtect": 2}}))
-    assert enr.details["extensions"] == {"credBlob": True, "credProtect": 2}
+                                   fido2=Fido2Options(extensions={"credBlob": b"hello", "credProtect": 2})))
+    assert enr.extensions == {"credBlob": True, "credProtect": 2}
     auth = dev.authenticate(AuthRequest(rp_id="example.com", credential_id=enr.credential_id,
-                                        options={"extensions": {"credBlob": True}}))
-    assert auth.details["extensions"] == {"credBlob": b"hello"}
+                                        extensions={"credBlob": True}))
+    assert auth.extensions == {"credBlob": b"hello"}

@@ -6,11 +6,18 @@ from typing import cast
 
 import pyotp
 
-from tokens.device import Authentication, Enrollment
+from tokens.device import (
+    Authentication,
+    Enrollment,
+    Fido2Authentication,
+    Fido2Enrollment,
+    OtpAuthentication,
+    OtpEnrollment,
+)
 
 
 def otp_from(enr: Enrollment) -> pyotp.TOTP | pyotp.HOTP:
-    assert enr.otpauth_uri, "an OTP enrollment carries its otpauth URI"
+    assert isinstance(enr, OtpEnrollment), "an OTP enrollment carries its otpauth URI"
     return cast("pyotp.TOTP | pyotp.HOTP", pyotp.parse_uri(enr.otpauth_uri))
 
 
@@ -23,10 +30,10 @@ def totp_from(enr: Enrollment) -> pyotp.TOTP:
 def otp_ok(enr: Enrollment, auth: Authentication) -> bool:
     """Does ``auth.code`` match what pyotp computes for the enrolled secret?"""
     otp = otp_from(enr)
+    assert isinstance(auth, OtpAuthentication)
     if isinstance(otp, pyotp.TOTP):
         assert auth.device_time is not None
         return bool(auth.code == otp.at(int(auth.device_time)))
-    assert auth.counter is not None
     return bool(auth.code == otp.generate_otp(auth.counter))  # at() would add initial_count
 
 
@@ -35,7 +42,7 @@ def assertion_ok(enr: Enrollment, auth: Authentication) -> bool:
     from fido2.cose import CoseKey
     from fido2.webauthn import AuthenticatorData
 
-    if not enr.public_key or not auth.signature:
+    if not isinstance(enr, Fido2Enrollment) or not isinstance(auth, Fido2Authentication):
         return False
     try:
         CoseKey.parse(dict(enr.public_key)).verify(auth.authenticator_data + auth.client_data_hash,

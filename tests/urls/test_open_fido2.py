@@ -13,7 +13,15 @@ from fido2.ctap2.pin import ClientPin
 from fido2.webauthn import AttestationObject
 
 from tests.urls._check import assertion_ok
-from tokens.device import AuthRequest, Capability, Device, DeviceKind, EnrollRequest
+from tokens.device import (
+    AuthRequest,
+    Capability,
+    Device,
+    DeviceKind,
+    EnrollRequest,
+    Fido2Authentication,
+    Fido2Enrollment,
+)
 from tokens.fido2 import Authenticator, Outcome, SoftCtapDevice, WaitThenTimeout, state
 from tokens.fido2.errors import Fido2DeviceError, TransportError
 from tokens.fido2.udp import UdpCtapHidServer, open_udp_device
@@ -42,7 +50,8 @@ def udp_server() -> Iterator[UdpCtapHidServer]:
 
 def _roundtrip(dev: Device) -> None:
     enr = dev.enroll(EnrollRequest(account="alice", rp_id=RP))
-    att = AttestationObject(enr.details["attestation_object"])
+    assert isinstance(enr, Fido2Enrollment)
+    att = AttestationObject(enr.attestation_object)
     assert att.auth_data.rp_id_hash == hashlib.sha256(RP.encode()).digest()
     assert att.auth_data.credential_data is not None
     assert att.auth_data.credential_data.credential_id == enr.credential_id
@@ -77,7 +86,8 @@ def test_fido2_sim_asks_the_interaction_for_its_pin(tmp_path: object) -> None:
             dev.enroll(EnrollRequest(rp_id=RP))
         enr = dev.enroll(EnrollRequest(rp_id=RP))  # asked again after the wrong PIN
         auth = dev.authenticate(AuthRequest(rp_id=RP, credential_id=enr.credential_id))
-        assert assertion_ok(enr, auth) and auth.details["flags"] & 0x04  # UV: the PIN was checked
+        assert isinstance(auth, Fido2Authentication)
+        assert assertion_ok(enr, auth) and auth.flags & 0x04  # UV: the PIN was checked
     assert ui.events == ["pin", "pin"]
     with open_device("fido2-sim:pin-key", pin="4321") as dev:  # explicit pin= needs no interaction
         assert assertion_ok(enr, dev.authenticate(AuthRequest(rp_id=RP, credential_id=enr.credential_id)))

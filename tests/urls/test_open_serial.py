@@ -11,16 +11,16 @@ from firmware_sim.runner import PtyRunner, TcpRunner
 from hw.errors import PinError, PortError
 from tests.urls._check import totp_from
 from tokens.clock import ManualClock
-from tokens.device import AuthRequest, Capability, DeviceKind, EnrollRequest
+from tokens.device import AuthRequest, Capability, DeviceKind, EnrollRequest, OtpOptions, Simulated
 from tokens.errors import DeviceClosedError
 from tokens.open import ScriptedInteraction, open_device
-from tokens.open.serial import UrlSerialToken
+from tokens.open.serial import SimSerialToken, UrlSerialToken
 
 
 def _enroll_and_check(url: str, clock: ManualClock, **kw: object) -> UrlSerialToken:
     dev = open_device(url, reference=clock, **kw)  # type: ignore[arg-type]
     assert isinstance(dev, UrlSerialToken)
-    enr = dev.enroll(EnrollRequest(account="alice", rp_id="ACME", options={"digits": 8}))
+    enr = dev.enroll(EnrollRequest(account="alice", rp_id="ACME", otp=OtpOptions(digits=8)))
     totp = totp_from(enr)
     auth = dev.authenticate(AuthRequest())
     assert auth.device_time is not None
@@ -48,6 +48,7 @@ def test_socket_url_opens_a_tcp_token(tcp_runner: TcpRunner, clock: ManualClock)
 
 def test_sim_serial_starts_a_pty_simulator_and_stops_it_on_close(clock: ManualClock) -> None:
     dev = _enroll_and_check("sim-serial:?slots=2&drift_ppm=-30&serial=TS00000042", clock)
+    assert isinstance(dev, SimSerialToken) and isinstance(dev, Simulated) and dev.simulator is dev.firmware
     runner = dev.runner
     assert dev.identity == "TS00000042" and dev.info().details["slots"] == 2
     assert os.path.exists(runner.url)

@@ -17,7 +17,7 @@ import pytest
 from firmware_sim.runner import PtyRunner, TcpRunner
 from tests.urls._check import assertion_ok, otp_ok
 from tokens.clock import ManualClock
-from tokens.device import AuthRequest, DeviceKind, EnrollRequest
+from tokens.device import AuthRequest, DeviceKind, EnrollRequest, Fido2Authentication
 from tokens.fido2 import state as fido2_state
 from tokens.open import open_device
 from tokens.store import DeviceStore
@@ -34,7 +34,7 @@ def qa_script(url: str, clock: ManualClock) -> list[str]:
                                                 credential_id=enr.credential_id or None))
             ok = assertion_ok(enr, auth) if dev.kind is DeviceKind.FIDO2 else otp_ok(enr, auth)
             assert ok, f"{url}: proof does not verify"
-            checked.append(auth.code or auth.signature.hex())
+            checked.append(auth.signature.hex() if isinstance(auth, Fido2Authentication) else auth.code)
             clock.advance(30)
     return checked
 

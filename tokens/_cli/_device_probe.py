@@ -38,28 +38,28 @@ def open_cli_device(url: str, *, reference: Any = None, **options: Any) -> Devic
 def device_codes(url: str, *, at: float, count: int = 1, slot: int = 0) -> dict[str, Any]:
     """``totp code --device URL``: the same JSON shape as for a stored device."""
     from ..clock import ManualClock
-    from ..device import AuthRequest, Capability, DeviceKind
+    from ..device import AuthRequest, Capability, ConsecutiveCodes
     from ..errors import UnsupportedOperationError
+    from ..open.codes import otp_code
+    from ..params import OtpType
 
     with open_cli_device(url, reference=ManualClock(at)) as dev:
         if not dev.capabilities & (Capability.TOTP | Capability.HOTP):
             raise UnsupportedOperationError(f"{url}: a {dev.kind.value} device shows no OTP codes")
-        auth = dev.authenticate(AuthRequest(at=at, slot=slot))
-        typ = str(auth.details.get("type", dev.kind.value))
+        auth = otp_code(dev, AuthRequest(at=at, slot=slot))
         codes = [auth.code]
-        if typ == "hotp" or dev.kind is DeviceKind.HOTP:
-            codes += [dev.authenticate(AuthRequest(at=at, slot=slot)).code for _ in range(count - 1)]
+        if auth.type is OtpType.HOTP:
+            codes += [otp_code(dev, AuthRequest(at=at, slot=slot)).code for _ in range(count - 1)]
             return {"codes": codes, "counter": auth.counter, "kind": "hotp", "device": dev.identity}
         if count > 1:
-            if not hasattr(dev, "consecutive"):
+            if not isinstance(dev, ConsecutiveCodes):
                 raise UnsupportedOperationError(
                     f"{url}: this device shows one TOTP code at a time; --count needs a virtual device")
             codes = dev.consecutive(count, at=at)
         result: dict[str, Any] = {"codes": codes, "device_time": auth.device_time, "step": auth.counter,
                                   "reference_time": at, "kind": "totp", "device": dev.identity}
-        period = dev.info().details.get("period")
-        if period:
-            result["period"] = period
+        if auth.period:
+            result["period"] = auth.period
         return result
 
 

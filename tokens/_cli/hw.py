@@ -104,16 +104,16 @@ def cmd_code(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from ..device import EnrollRequest
+    from ..device import EnrollRequest, OtpOptions
     from ..otp import decode_secret
 
     secret = decode_secret(args.secret) if args.secret else None
+    opts = OtpOptions(type=args.type, algorithm=args.algorithm, digits=args.digits, period=args.period,
+                      counter=args.counter)
     with _open(args) as tok:
         enr = tok.enroll(EnrollRequest(account=args.account, rp_id=args.issuer, secret=secret, slot=args.slot,
-                                       options={"type": args.type, "algorithm": args.algorithm,
-                                                "digits": args.digits, "period": args.period,
-                                                "counter": args.counter}))
-    d: dict[str, Any] = {"serial": enr.device_id, **enr.details}
+                                       otp=opts))
+    d: dict[str, Any] = {"serial": enr.device_id, "slot": enr.slot, **enr.params.public_dict()}
     if args.show_secret:
         d["uri"] = enr.otpauth_uri
     if args.json:

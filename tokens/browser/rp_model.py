@@ -28,6 +28,7 @@ from fido2.webauthn import (
 )
 
 from ..clock import Clock, SystemClock
+from ..params import OtpType
 from ..uri import OtpauthURI
 from ..verifier import MemoryStore, Status, Verifier
 
@@ -104,7 +105,7 @@ class RelyingParty:
         with self._lock:
             self.totp.register(serial, secret, issuer=ISSUER, account=name)
             user.totp_serial, user.totp_active = serial, False
-        return OtpauthURI(type="totp", secret=secret, account=name, issuer=ISSUER)
+        return OtpauthURI(type=OtpType.TOTP, secret=secret, account=name, issuer=ISSUER)
 
     def totp_enable(self, name: str, code1: str, code2: str | None) -> str:
         user = self.user(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import InvalidURIError
@@ -26,7 +27,7 @@ class DeviceURL:
     form: str = ""
 
     @classmethod
-    def parse(cls, url: str) -> DeviceURL:
+    def parse(cls, url: str) -> Self:
         if not isinstance(url, str) or not url.strip():
             raise InvalidURIError("empty device URL")
         url = url.strip()

@@ -14,7 +14,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fido2.ctap import STATUS, CtapDevice
 from fido2.ctap2.pin import ClientPin
@@ -25,6 +25,9 @@ from ..fido2.errors import Fido2DeviceError
 from ._url import DeviceURL
 from .context import OpenContext
 from .interaction import NoInteraction, UserInteraction
+
+if TYPE_CHECKING:
+    from ..fido2.core import Authenticator
 
 
 class PromptingCtapDevice(CtapDevice):
@@ -92,6 +95,20 @@ class InteractiveFido2Device(Fido2Device):
         return dataclasses.replace(i, details={**i.details, "url": self.url}) if self.url else i
 
 
+class SimFido2Device(InteractiveFido2Device):
+    """``fido2-sim:``: the software authenticator in this process.  It is
+    :class:`~tokens.device.Simulated`: ``simulator`` is the authenticator core (its state, presence
+    and clock), for tests."""
+
+    def __init__(self, ctap_device: CtapDevice, *, authenticator: Authenticator, **kw: Any) -> None:
+        self.authenticator = authenticator
+        super().__init__(ctap_device, **kw)
+
+    @property
+    def simulator(self) -> Authenticator:
+        return self.authenticator
+
+
 def open_sim(url: DeviceURL, ctx: OpenContext) -> Fido2Device:
     from ..fido2 import state as store
     from ..fido2.core import Authenticator
@@ -116,8 +133,8 @@ def open_sim(url: DeviceURL, ctx: OpenContext) -> Fido2Device:
         finally:
             lock.release()
 
-    return InteractiveFido2Device(SoftCtapDevice(auth), interaction=ctx.interaction, pin=ctx.pin(),
-                                  model="tokensim soft FIDO2", on_close=save, url=url.raw)
+    return SimFido2Device(SoftCtapDevice(auth), authenticator=auth, interaction=ctx.interaction,
+                          pin=ctx.pin(), model="tokensim soft FIDO2", on_close=save, url=url.raw)
 
 
 def open_udp(url: DeviceURL, ctx: OpenContext) -> Fido2Device:

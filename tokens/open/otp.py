@@ -8,17 +8,18 @@ from typing import Any
 
 from ..clock import DriftModel, SystemClock
 from ..device import (
-    Authentication,
     AuthRequest,
     Capability,
     Device,
     DeviceInfo,
     DeviceKind,
-    Enrollment,
     EnrollRequest,
+    OtpAuthentication,
+    OtpEnrollment,
 )
 from ..errors import InputError, InvalidURIError
-from ..otp import decode_secret
+from ..otp import Algorithm, decode_secret, random_secret
+from ..params import OtpParams, OtpType
 from ..store import DeviceStore
 from ..virtual import VirtualHOTP, VirtualTOTP, device_from_uri
 from ._url import DeviceURL
@@ -58,12 +59,12 @@ class StoredDevice(Device):
                           firmware=i.firmware, details={**i.details, "name": self.name,
                                                         "store": str(self.store.path)})
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+    def enroll(self, request: EnrollRequest | None = None) -> OtpEnrollment:
         self._check_open()
         with self.store.using(self.name) as dev:
             return dev.enroll(request)
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         self._check_open()
         with self.store.using(self.name) as dev:
             return dev.authenticate(request)
@@ -101,15 +102,15 @@ def _secret(url: DeviceURL) -> bytes | None:
         raise url.fail(f"secret: {e}") from None
 
 
-def _common(url: DeviceURL) -> dict[str, Any]:
-    kw: dict[str, Any] = {"digits": url.integer("digits", 6, 6, 10),
-                          "algorithm": (url.text("algorithm") or "SHA1").upper()}
-    if kw["algorithm"] not in ("SHA1", "SHA256", "SHA512"):
-        raise url.fail(f"algorithm must be SHA1, SHA256 or SHA512, not {kw['algorithm']!r}")
-    for key in ("issuer", "account", "serial"):
-        if url.text(key):
-            kw[key] = url.text(key)
-    return kw
+def _params(url: DeviceURL, otype: OtpType, **typed: Any) -> OtpParams:
+    """The URL's OTP parameters as one validated record (a random secret when none is given)."""
+    name = (url.text("algorithm") or "SHA1").upper()
+    if name not in ("SHA1", "SHA256", "SHA512"):
+        raise url.fail(f"algorithm must be SHA1, SHA256 or SHA512, not {name!r}")
+    alg = Algorithm(name)
+    secret = _secret(url) or random_secret(alg.digest_size)
+    return OtpParams(otype, secret, alg, url.integer("digits", 6, 6, 10), **typed,
+                     issuer=url.text("issuer") or "tokensim", account=url.text("account") or "user@tokensim")
 
 
 _COMMON = ("secret", "digits", "algorithm", "issuer", "account", "serial")
@@ -130,8 +131,10 @@ def open_totp(url: DeviceURL, ctx: OpenContext) -> Device:
     if not -1000 <= drift.ppm <= 1000:
         raise url.fail("drift_ppm must be between -1000 and 1000")
     try:
-        return VirtualTOTP(_secret(url), period=url.integer("period", 30, 1, 3600),
-                           t0=url.number("t0", 0.0), reference=reference, drift=drift, **_common(url))
+        params = _params(url, OtpType.TOTP, period=url.integer("period", 30, 1, 3600),
+                         t0=url.number("t0", 0.0))
+        return VirtualTOTP.from_uri(params, reference=reference, drift=drift,
+                                    serial=url.text("serial") or None)
     except InvalidURIError:
         raise
     except InputError as e:
@@ -143,7 +146,8 @@ def open_hotp(url: DeviceURL, ctx: OpenContext) -> Device:
     url.allow((*_COMMON, "counter"))
     _opaque(url)
     try:
-        return VirtualHOTP(_secret(url), counter=url.integer("counter", 0, 0, 2**64 - 1), **_common(url))
+        params = _params(url, OtpType.HOTP, counter=url.integer("counter", 0, 0, 2**64 - 1))
+        return VirtualHOTP.from_uri(params, serial=url.text("serial") or None)
     except InvalidURIError:
         raise
     except InputError as e:

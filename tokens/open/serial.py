@@ -11,26 +11,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hw.errors import PinError
 from hw.link import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Port
 from hw.protocol.commands import Cmd
 from hw.token import FACTORY_PIN, PIN_ENV, SerialToken, open_port
 
-from ..device import Authentication, AuthRequest, Capability
+from ..device import AuthRequest, Capability, OtpAuthentication
+from ..errors import ClockError
 from ._url import DeviceURL
 from .context import OpenContext
 from .interaction import NoInteraction, UserInteraction
 
+if TYPE_CHECKING:
+    from firmware_sim.firmware import Firmware
+    from firmware_sim.runner import PtyRunner
+
 
 class UrlSerialToken(SerialToken):
     """:class:`hw.token.SerialToken` opened by URL: PIN and button prompts go through the interaction
-    hook, and whatever the URL started (a simulator) is stopped on close.  For ``sim-serial:``,
-    ``firmware`` and ``runner`` give tests the simulated token itself (press its button, age it)."""
-
-    firmware: Any = None
-    runner: Any = None
+    hook, and whatever the URL started (a simulator) is stopped on close."""
 
     def __init__(self, port: Port, *, interaction: UserInteraction | None = None, pin: str | None = None,
                  cleanup: list[Callable[[], None]] | None = None, **kw: Any) -> None:
@@ -60,7 +61,7 @@ class UrlSerialToken(SerialToken):
                 self._pin_known = self._pin_asked = False
             raise
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> OtpAuthentication:
         if Capability.BUTTON in self.capabilities and not self.closed:
             self._interaction.prompt_up()
         return super().authenticate(request)
@@ -82,8 +83,23 @@ def _port_options(ctx: OpenContext) -> tuple[float, int]:
     return timeout, retries
 
 
+class SimSerialToken(UrlSerialToken):
+    """``sim-serial:``: the driver on the pty of a simulator served from this process.  It is
+    :class:`~tokens.device.Simulated`: ``simulator`` (also ``firmware``) is the token's firmware, for
+    tests to press its button or age its battery; ``runner`` serves it."""
+
+    def __init__(self, port: Port, *, firmware: Firmware, runner: PtyRunner, **kw: Any) -> None:
+        self.firmware, self.runner = firmware, runner
+        super().__init__(port, **kw)
+
+    @property
+    def simulator(self) -> Firmware:
+        return self.firmware
+
+
 def _open(target: str, ctx: OpenContext, *, baudrate: int = 115200,
-          cleanup: list[Callable[[], None]] | None = None, pin: str | None = None) -> UrlSerialToken:
+          cleanup: list[Callable[[], None]] | None = None, pin: str | None = None,
+          cls: Callable[..., UrlSerialToken] = UrlSerialToken, **extra: Any) -> UrlSerialToken:
     timeout, retries = _port_options(ctx)
     try:
         port = open_port(target, timeout=timeout, baudrate=baudrate)
@@ -91,8 +107,8 @@ def _open(target: str, ctx: OpenContext, *, baudrate: int = 115200,
         for fn in reversed(cleanup or []):
             fn()
         raise
-    return UrlSerialToken(port, interaction=ctx.interaction, pin=pin if pin is not None else ctx.pin(),
-                          cleanup=cleanup, timeout=timeout, retries=retries, url=target)
+    return cls(port, interaction=ctx.interaction, pin=pin if pin is not None else ctx.pin(),
+               cleanup=cleanup, timeout=timeout, retries=retries, url=target, **extra)
 
 
 def open_serial(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
@@ -114,9 +130,10 @@ def open_socket(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
 SIM_PARAMS = ("slots", "drift_ppm", "offset", "serial", "button", "pin_retries", "battery_days")
 
 
-def open_sim(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
+def open_sim(url: DeviceURL, ctx: OpenContext) -> SimSerialToken:
     """Build a firmware, serve it on a pty from a thread, open the driver on the pty's slave."""
     from firmware_sim.build import make_firmware
+    from firmware_sim.errors import SimConfigError
     from firmware_sim.runner import PtyRunner
 
     url.allow(SIM_PARAMS)
@@ -135,7 +152,7 @@ def open_sim(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
         fw = make_firmware(serial=serial, reference=ctx.reference, drift_ppm=drift_ppm, offset=offset,
                            slots=slots, pin=pin, pin_retries=pin_retries, button=button,
                            battery_life=days * 86400 if days else None)
-    except ValueError as e:  # the firmware's own parameter checks (ClockError is a ValueError too)
+    except (SimConfigError, ClockError) as e:  # the firmware's own parameter checks
         raise url.fail(str(e)) from None
 
     def simulated_finger() -> None:  # the simulated user presses the button whenever asked
@@ -143,6 +160,7 @@ def open_sim(url: DeviceURL, ctx: OpenContext) -> UrlSerialToken:
             fw.press_button()
 
     runner = PtyRunner(fw, on_tick=simulated_finger if button else None).start()
-    tok = _open(runner.url, ctx, cleanup=[runner.stop], pin=pin)
-    tok.firmware, tok.runner = fw, runner
+    tok = _open(runner.url, ctx, cleanup=[runner.stop], pin=pin, cls=SimSerialToken, firmware=fw,
+                runner=runner)
+    assert isinstance(tok, SimSerialToken)
     return tok

@@ -4,9 +4,10 @@
 adapter works for the in-process :class:`SoftCtapDevice`, the UDP simulator transport and a real USB
 key (``fido2.hid.CtapHidDevice``).  ``enroll`` is makeCredential, ``authenticate`` is getAssertion,
 ``reset`` is authenticatorReset.  When a PIN is given the adapter obtains a pinUvAuthToken for each
-operation; with built-in UV it asks for ``uv``.  Request options: ``algorithm`` (COSE id),
-``user_id``, ``client_data_hash`` and ``extensions`` (raw CTAP2 extension inputs, e.g.
-``{"credProtect": 2, "credBlob": b"..."}``; outputs come back in ``details["extensions"]``).
+operation; with built-in UV it asks for ``uv``.  ``EnrollRequest.fido2`` (a
+:class:`~tokens.device.Fido2Options`) carries ``algorithm`` (COSE id), ``user_id``,
+``client_data_hash`` and ``extensions`` (raw CTAP2 extension inputs, e.g.
+``{"credProtect": 2, "credBlob": b"..."}``; outputs come back in the records' ``extensions``).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from fido2.ctap2.pin import ClientPin
 from fido2.webauthn import AttestationObject
 
 from ...device import (
-    Authentication,
     AuthRequest,
     Capability,
     Device,
     DeviceInfo,
     DeviceKind,
-    Enrollment,
     EnrollRequest,
+    Fido2Authentication,
+    Fido2Enrollment,
+    Fido2Options,
 )
 from ...errors import DeviceNotEnrolledError
 from ..errors import Fido2DeviceError
@@ -100,13 +102,13 @@ class Fido2Device(Device):
             return None, None, {"uv": True}
         return None, None, {}
 
-    def enroll(self, request: EnrollRequest | None = None) -> Enrollment:
+    def enroll(self, request: EnrollRequest | None = None) -> Fido2Enrollment:
         self._check_open()
         req = request or EnrollRequest()
-        opts = req.options
-        cdh = opts.get("client_data_hash") or os.urandom(32)
-        user_id = opts.get("user_id") or hashlib.sha256(req.account.encode()).digest()[:16]
-        algs = [int(opts["algorithm"])] if "algorithm" in opts else DEFAULT_ALGS
+        opts = req.fido2 or Fido2Options()
+        cdh = opts.client_data_hash or os.urandom(32)
+        user_id = opts.user_id or hashlib.sha256(req.account.encode()).digest()[:16]
+        algs = [opts.algorithm] if opts.algorithm is not None else DEFAULT_ALGS
         param, proto, options = self._auth(req.rp_id, cdh, ClientPin.PERMISSION.MAKE_CREDENTIAL)
         if req.resident:
             options["rk"] = True
@@ -114,7 +116,7 @@ class Fido2Device(Device):
             att = self.ctap2.make_credential(
                 cdh, {"id": req.rp_id, "name": req.rp_id},
                 {"id": user_id, "name": req.account, "displayName": req.account},
-                [{"type": "public-key", "alg": a} for a in algs], extensions=opts.get("extensions"),
+                [{"type": "public-key", "alg": a} for a in algs], extensions=opts.extensions,
                 options=options or None, pin_uv_param=param, pin_uv_protocol=proto)
         except CtapError as e:
             raise _fail("makeCredential", e) from None
@@ -122,14 +124,13 @@ class Fido2Device(Device):
         assert cred is not None
         obj = AttestationObject.create(att.fmt, att.auth_data, att.att_stmt)
         self._rp_of[cred.credential_id] = req.rp_id
-        return Enrollment(
+        return Fido2Enrollment(
             kind=self.kind, device_id=self.identity, credential_id=cred.credential_id,
-            public_key=dict(cred.public_key),
-            details={"attestation_object": bytes(obj), "fmt": att.fmt, "rp_id": req.rp_id,
-                     "user_id": user_id, "client_data_hash": cdh, "resident": req.resident,
-                     "counter": att.auth_data.counter, "extensions": dict(att.auth_data.extensions or {})})
+            public_key=dict(cred.public_key), attestation_object=bytes(obj), fmt=att.fmt, rp_id=req.rp_id,
+            user_id=user_id, client_data_hash=cdh, resident=req.resident, counter=att.auth_data.counter,
+            extensions=dict(att.auth_data.extensions or {}))
 
-    def authenticate(self, request: AuthRequest | None = None) -> Authentication:
+    def authenticate(self, request: AuthRequest | None = None) -> Fido2Authentication:
         self._check_open()
         req = request or AuthRequest()
         cid = req.credential_id
@@ -138,22 +139,19 @@ class Fido2Device(Device):
         param, proto, options = self._auth(rp_id, cdh, ClientPin.PERMISSION.GET_ASSERTION)
         allow: list[Mapping[str, Any]] | None = [{"id": cid, "type": "public-key"}] if cid else None
         try:
-            resp = self.ctap2.get_assertion(rp_id, cdh, allow, req.options.get("extensions"),
+            resp = self.ctap2.get_assertion(rp_id, cdh, allow, req.extensions,
                                             options=options or None, pin_uv_param=param,
                                             pin_uv_protocol=proto)
         except CtapError as e:
             if e.code == CtapError.ERR.NO_CREDENTIALS:
                 raise DeviceNotEnrolledError(f"no credential for {rp_id} on {self.identity}") from None
             raise _fail("getAssertion", e) from None
-        details: dict[str, Any] = {"rp_id": rp_id, "flags": int(resp.auth_data.flags),
-                                   "extensions": dict(resp.auth_data.extensions or {})}
-        if resp.user:
-            details["user"] = dict(resp.user)
-        return Authentication(
+        return Fido2Authentication(
             kind=self.kind, device_id=self.identity, counter=resp.auth_data.counter,
             credential_id=resp.credential["id"] if resp.credential else (cid or b""),
             authenticator_data=bytes(resp.auth_data), signature=resp.signature, client_data_hash=cdh,
-            details=details)
+            rp_id=rp_id, flags=int(resp.auth_data.flags), user=dict(resp.user) if resp.user else None,
+            extensions=dict(resp.auth_data.extensions or {}))
 
     def reset(self) -> None:
         self._check_open()
