@@ -36,10 +36,10 @@ def test_missing_extra_names_the_package_and_the_extra(monkeypatch: pytest.Monke
 
 def test_the_hint_names_the_extra_that_provides_the_module(monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(sys.modules, "moto", None)  # moto comes with [demo] (and [dev]), not [aws]
-    assert _run_with(monkeypatch, ModuleNotFoundError("No module named 'moto'", name="moto")) == 1
+    monkeypatch.setitem(sys.modules, "playwright", None)  # comes with [browser] (and [demo], [dev])
+    assert _run_with(monkeypatch, ModuleNotFoundError("No module named 'playwright'", name="playwright")) == 1
     err = capsys.readouterr().err
-    assert err == "error: missing optional dependency moto (pip install 'tokensim[demo]')\n"
+    assert err == "error: missing optional dependency playwright (pip install 'tokensim[browser]')\n"
 
 
 def test_a_module_that_exists_is_never_reported_missing(monkeypatch: pytest.MonkeyPatch,

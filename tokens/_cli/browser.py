@@ -48,10 +48,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not args.walk:
         server = RPServer(RelyingParty(verifier=args.verifier), host=args.host, port=args.port,
-                          on_ready=lambda s: output.print_json(s.info()))
+                          on_ready=lambda s: output.server_ready(s.info()))
         if not args.headed:
             server.run()
-            output.print_json({"event": "stopped"})
+            output.server_stopped()
             return 0
         return _headed(server, args)
 
@@ -59,7 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     clock = ManualClock(time.time())  # the tour moves time on by hours without waiting
     with RPServer(RelyingParty(clock=clock, verifier=args.verifier), host=args.host, port=args.port,
-                  on_ready=lambda s: output.print_json(s.info())) as server:
+                  on_ready=lambda s: output.server_ready(s.info())) as server:
         pw, browser = _launch(args.headed, args.slow_mo)
         try:
             page = browser.new_page()
@@ -96,7 +96,7 @@ def _headed(server: Any, args: argparse.Namespace) -> int:
         finally:
             pw.stop()
             server.stop()
-    output.print_json({"event": "stopped"})
+    output.server_stopped()
     return 0
 
 
@@ -118,6 +118,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                         "fido2-hid: (default: a fresh in-memory soft authenticator)")
     p.add_argument("--pin", help="PIN the browser answers with (default: ask on the terminal)")
     p.add_argument("--slow-mo", type=int, default=0, metavar="MS", help="slow each browser action down by MS")
+    p.add_argument("--json", action="store_true",
+                   help="accepted like everywhere: a server's output is always JSON lines (ready, stopped)")
     p.set_defaults(func=_serve)
 
 

@@ -371,6 +371,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     md = s.add_parser("metadata", help="a FIDO MDS3 metadata statement (JSON) trusting tokensim's batch CA")
     md.add_argument("name", nargs="?", help="an authenticator (its model, AAGUID and CA)")
     md.add_argument("--model", metavar="MODEL", help="a key model (its AAGUID and this home's model CA)")
+    md.add_argument("--json", action="store_true", help="accepted like everywhere: the statement is JSON")
     md.set_defaults(func=cmd_metadata)
 
     ls = s.add_parser("list", help="list authenticators")

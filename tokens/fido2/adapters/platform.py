@@ -81,6 +81,8 @@ def create(device: CtapDevice, options: Mapping[str, Any], origin: str | None = 
         return dict(client.make_credential(opts))
     except ClientError as e:
         raise _fail("navigator.credentials.create", e) from None
+    except InputError:  # the user's side (e.g. no PIN to be had): its own one-line message
+        raise
     except MALFORMED as e:  # the authenticator answered something python-fido2 cannot parse
         raise Fido2Error(f"navigator.credentials.create failed: malformed authenticator response: {e}") \
             from None
@@ -99,5 +101,7 @@ def get(device: CtapDevice, options: Mapping[str, Any], origin: str | None = Non
         return dict(client.get_assertion(opts).get_response(0))
     except ClientError as e:
         raise _fail("navigator.credentials.get", e) from None
+    except InputError:  # the user's side (e.g. no PIN to be had): its own one-line message
+        raise
     except MALFORMED as e:  # e.g. FlagOverride(set_flags=AT|ED) without the data those flags announce
         raise Fido2Error(f"navigator.credentials.get failed: malformed authenticator response: {e}") from None
