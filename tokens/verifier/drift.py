@@ -174,6 +174,39 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
     return FilterState(t, x, r, pxx, pxr, prr, len(obs), first.at)
 
 
+def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
+           policy: Policy) -> FilterState | None:
+    """:func:`run` over the history of ``st`` plus ``obs``, from ``st`` alone (one step instead of
+    the whole history): the same floating-point operations, in the same order, as one turn of
+    :func:`run`'s loop, so the result is identical to running the longer history from scratch.
+    None when ``obs`` is older than ``st`` (:func:`run` would sort it in before the end)."""
+    mean, var = _obs_noise(period, policy)
+    if st.points == 0:  # run's start: the first observation sets the offset, the rate keeps its prior
+        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean, st.rate, var, 0.0, st.prr, 1,
+                           obs.at)
+    if obs.at < st.at:
+        return None
+    c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
+    t, x, r, pxx, pxr, prr = st.at, st.offset, st.rate, st.pxx, st.pxr, st.prr
+    dt = obs.at - t
+    if dt > 0.0:
+        a = c * dt
+        qa = q * dt
+        pxx += 2 * a * pxr + a * a * prr + qa * a * a / 3
+        pxr += a * prr + qa * a / 2
+        prr += qa
+        x += a * r
+        t = obs.at
+    innov = pxx + var
+    kx, kr = pxx / innov, pxr / innov
+    y = obs.step - (obs.at - t0) / period + mean - x
+    x += kx * y
+    r = max(-cap, min(cap, r + kr * y))
+    prr = max(prr - kr * pxr, 1e-12)
+    pxx, pxr = (1 - kx) * pxx, (1 - kx) * pxr
+    return FilterState(t, x, r, pxx, pxr, prr, st.points + 1, st.first_at)
+
+
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
     s = predict(st, at, period, policy)
     rate_sd = math.sqrt(s.prr)
@@ -279,7 +312,7 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         return max(0, lo_min), max(0, hi_min)
     delay = policy.typing_delay / period
     tail = (1 - policy.coverage) / 2
-    sd, z = est.offset_sd, _N.inv_cdf(1 - tail)
+    sd, z = est.offset_sd, _z(tail)
     lo = min(lo_min, _floor_quantile(tail, mid, sd, delay, mid - delay - z * sd))
     hi = max(hi_min, _floor_quantile(1 - tail, mid, sd, delay, mid + z * sd))
     target = mid - delay / 2  # the middle of where the code can be
@@ -289,6 +322,17 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         else:
             lo += 1
     return max(0, lo), max(0, hi)
+
+
+_Z: dict[float, float] = {}
+
+
+def _z(tail: float) -> float:
+    """``_N.inv_cdf(1 - tail)``, remembered per tail (one value per policy; it runs on every verify)."""
+    z = _Z.get(tail)
+    if z is None:
+        z = _Z[tail] = _N.inv_cdf(1 - tail)
+    return z
 
 
 def _clamp(rate: float, policy: Policy) -> float:
