@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum, unique
 from typing import Any
 
@@ -71,7 +71,16 @@ class Credential:
     updated_at: float = 0.0
 
     def evolve(self, **changes: Any) -> Credential:
-        return replace(self, **changes)
+        """A copy with ``changes`` (what :func:`dataclasses.replace` does, without re-running
+        ``__init__``: the record has no ``__post_init__``, and this runs several times per verify
+        on the memory store).  Unknown field names are refused like ``replace`` refuses them."""
+        if not changes.keys() <= _CRED_FIELDS:
+            return replace(self, **changes)  # raises the TypeError replace raises
+        new = object.__new__(Credential)
+        d = new.__dict__
+        d.update(self.__dict__)
+        d.update(changes)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """Everything except the secret."""
@@ -87,6 +96,9 @@ class Credential:
             "last_used_at": self.last_used_at, "last_failure_at": self.last_failure_at,
             "updated_at": self.updated_at,
         }
+
+
+_CRED_FIELDS = frozenset(f.name for f in fields(Credential))
 
 
 @dataclass(frozen=True)
