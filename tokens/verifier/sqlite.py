@@ -42,6 +42,9 @@ SCHEMA_VERSION = 3
 _COLUMNS = columns.column_list()
 _SELECT = f"SELECT {_COLUMNS}, history FROM credentials"
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
+_SELECT_ONE = f"{_SELECT} WHERE serial = ?"
+_SERIAL = columns.NAMES.index("serial")
+_MANY = 250  # serials per reserve_many statement (well under SQLite's 32766 parameters)
 _OBS = struct.Struct("<dqq")  # at, step, offset_steps
 _HIST_CACHE = 4096
 
@@ -136,7 +139,7 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._group = _GroupCommit(self)
-        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
+        self._reserve_sql: dict[Policy, tuple[str, str, str]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # secrets inside: never world-readable
@@ -247,7 +250,7 @@ class SQLiteStore(Store):
 
     def get(self, serial: str) -> Credential | None:
         with self._guard():
-            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
+            row = self._db.execute(_SELECT_ONE, (serial,)).fetchone()
         return None if row is None else self._cred(row)
 
     def credentials(self) -> list[Credential]:
@@ -324,27 +327,55 @@ class SQLiteStore(Store):
                        (until, int(locked), serial))
         return ThrottleState(failures, until, locked)
 
-    def _sql(self, policy: Policy) -> tuple[str, str]:
+    def _sql(self, policy: Policy) -> tuple[str, str, str]:
+        """(reserve one, release one, reserve many ``... serial IN (%s) RETURNING``) for ``policy``.
+
+        The single reserve is a plain conditional UPDATE and the row is read by the SELECT after
+        it (same write transaction): in SQLite a ``RETURNING`` clause costs more per statement
+        (~15 µs here) than the UPDATE and the SELECT together (~9 µs); for a group of rows the
+        one ``RETURNING`` statement is the cheapest (~4 µs a row)."""
         sql = self._reserve_sql.get(policy)
         if sql is None:
-            set_, gate = columns.reserve_sql(columns.SQLITE, policy, ":at")
-            sql = (f"UPDATE credentials SET {set_} WHERE serial = :serial AND {gate}"
-                   f" RETURNING {_COLUMNS}, history",
+            set_, gate = columns.reserve_sql(columns.SQLITE, policy, "?1")
+            sql = (f"UPDATE credentials SET {set_} WHERE serial = ?2 AND {gate}",
                    f"UPDATE credentials SET {columns.release_set(columns.SQLITE, policy)}"
-                   " WHERE serial = ? AND failures > 0")
+                   " WHERE serial = ? AND failures > 0",
+                   f"UPDATE credentials SET {set_} WHERE serial IN (%s) AND {gate}"
+                   f" RETURNING {_COLUMNS}, history")
             self._reserve_sql[policy] = sql
         return sql
 
     def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
         sql = self._sql(policy)[0]
         with self._tx() as db:
-            row = db.execute(sql, {"serial": serial, "at": at}).fetchone()
-            reserved = row is not None
+            reserved = db.execute(sql, (at, serial)).rowcount == 1
+            row = db.execute(_SELECT_ONE, (serial,)).fetchone()
             if row is None:
-                row = db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
-                if row is None:
-                    return None
+                return None
         return Attempt(self._cred(row), _unpack(row[-1]), reserved)
+
+    bulk_reserve = True
+
+    def reserve_many(self, serials: Sequence[str], at: float, policy: Policy) -> list[Attempt | None]:
+        """``reserve`` of every serial (all distinct), in one write transaction and, per chunk of
+        up to :data:`_MANY` serials, one ``UPDATE ... WHERE serial IN (...) RETURNING`` (the
+        rows the throttle refuses or that do not exist are read after it)."""
+        if len(set(serials)) != len(serials):
+            raise ValueError("reserve_many needs distinct serials")
+        sql = self._sql(policy)[2]
+        out: dict[str, Attempt] = {}
+        with self._tx() as db:
+            for i in range(0, len(serials), _MANY):
+                part = serials[i:i + _MANY]
+                marks = ", ".join(f"?{k + 2}" for k in range(len(part)))
+                for row in db.execute(sql % marks, (at, *part)).fetchall():
+                    out[row[_SERIAL]] = Attempt(self._cred(row), _unpack(row[-1]), True)
+            for serial in serials:
+                if serial not in out:
+                    row = db.execute(_SELECT_ONE, (serial,)).fetchone()
+                    if row is not None:
+                        out[serial] = Attempt(self._cred(row), _unpack(row[-1]), False)
+        return [out.get(s) for s in serials]
 
     def release(self, serial: str, at: float, policy: Policy) -> None:
         sql = self._sql(policy)[1]
@@ -378,7 +409,7 @@ class SQLiteStore(Store):
 
     def snapshot(self, serial: str) -> tuple[Credential, list[Observation]] | None:
         with self._guard():
-            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
+            row = self._db.execute(_SELECT_ONE, (serial,)).fetchone()
         return None if row is None else (self._cred(row), _unpack(row[-1]))
 
 
