@@ -208,12 +208,22 @@ def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
 
 
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
-    s = predict(st, at, period, policy)
-    rate_sd = math.sqrt(s.prr)
+    # predict(st, at) inline (the same operations; this runs on every verify)
+    dt = max(0.0, at - st.at)
+    if dt == 0.0:
+        offset, pxx, prr = st.offset, st.pxx, st.prr
+    else:
+        c = _PPM / period
+        a = c * dt
+        q = _q(policy)
+        pxx = st.pxx + 2 * a * st.pxr + a * a * st.prr + q * c * c * dt ** 3 / 3
+        prr = st.prr + q * dt
+        offset = st.offset + a * st.rate
+    rate_sd = math.sqrt(prr)
     # the model's own error (a rate that bends between observations) in quadrature, once there is
     # something to predict from
     floor = policy.offset_model_sd if st.points else 0.0
-    return DriftEstimate(at, s.offset, math.sqrt(s.pxx + floor * floor), s.rate, rate_sd, st.points,
+    return DriftEstimate(at, offset, math.sqrt(pxx + floor * floor), st.rate, rate_sd, st.points,
                          st.at - st.first_at, st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm)
 
 
@@ -263,15 +273,23 @@ def code_cdf(y: float, mean: float, sd: float, delay: float) -> float:
         return min(1.0, max(0.0, (y - mean + delay) / delay))
     if delay <= 1e-9:
         return _cdf((y - mean) / sd)
-    return sd / delay * (_g((y + delay - mean) / sd) - _g((y - mean) / sd))
+    # _g of both ends inline (the same operations; several calls per verify)
+    a, b = (y + delay - mean) / sd, (y - mean) / sd
+    ga = a * (0.5 * math.erfc(-a / _SQRT2)) + math.exp(-a * a / 2) / _SQRT2PI
+    gb = b * (0.5 * math.erfc(-b / _SQRT2)) + math.exp(-b * b / 2) / _SQRT2PI
+    return sd / delay * (ga - gb)
+
+
+_SQRT2 = math.sqrt(2)
+_SQRT2PI = math.sqrt(2 * math.pi)
 
 
 def _cdf(z: float) -> float:
-    return 0.5 * math.erfc(-z / math.sqrt(2))
+    return 0.5 * math.erfc(-z / _SQRT2)
 
 
 def _g(z: float) -> float:
-    return z * _cdf(z) + math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return z * _cdf(z) + math.exp(-z * z / 2) / _SQRT2PI
 
 
 def code_quantile(q: float, mean: float, sd: float, delay: float) -> float:
