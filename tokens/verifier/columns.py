@@ -126,7 +126,9 @@ def missing_columns(existing: Sequence[str], d: Dialect) -> list[str]:
 
 def _decode_expr(i: int, c: Column) -> str:
     v = f"r[{i}]"
-    conv = f"_E_{c.name}({v})" if c.enum_type is not None else f"{c.base}({v})"
+    # enums: a dict lookup of the stored value (an Enum call costs several times more); anything
+    # else goes through the Enum call, which raises for a bad value as before
+    conv = f"(_M_{c.name}.get({v}) or _E_{c.name}({v}))" if c.enum_type is not None else f"{c.base}({v})"
     return f"None if {v} is None else {conv}" if c.nullable else conv
 
 
@@ -136,6 +138,7 @@ def _compile_from_row() -> Callable[[Sequence[Any], bytes], Credential]:
     more.  Generated from :data:`COLUMNS` like dataclasses generates ``__init__``."""
     ns: dict[str, Any] = {"Credential": Credential, **{f"_E_{c.name}": c.enum_type for c in COLUMNS
                                                        if c.enum_type is not None}}
+    ns.update({f"_M_{c.name}": {m.value: m for m in c.enum_type} for c in COLUMNS if c.enum_type is not None})
     args = ",\n        ".join("secret" if c.name == "secret" else _decode_expr(i, c)
                                for i, c in enumerate(COLUMNS[:-1]))
     exec(f"def _from_row(r, secret):\n    return Credential(\n        {args})\n", ns)

@@ -47,6 +47,15 @@ _SERIAL = columns.NAMES.index("serial")
 _MANY = 250  # serials per reserve_many statement (well under SQLite's 32766 parameters)
 _OBS = struct.Struct("<dqq")  # at, step, offset_steps
 _HIST_CACHE = 4096
+# accept (reserved=False, reserved=True): the statement text is built once, so sqlite3's statement
+# cache finds it by identity of text on every verify
+_ACCEPT = tuple(
+    "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
+    f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?,"
+    " history = CAST(coalesce(substr(history, max(1, length(history) - ? + 1)), x'')"
+    " || ? AS BLOB)"
+    " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
+    " AND (last_step IS NULL OR last_step < ?)" for reserved in (False, True))
 
 
 def _pack(obs: Sequence[Observation]) -> bytes:
@@ -294,14 +303,8 @@ class SQLiteStore(Store):
         keep = max(0, history_size - 1) * _OBS.size  # bytes of older observations kept
         new = _OBS.pack(at, step, offset) if history_size > 0 else b""
         with self._tx() as db:
-            return db.execute(
-                "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
-                f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?,"
-                " history = CAST(coalesce(substr(history, max(1, length(history) - ? + 1)), x'')"
-                " || ? AS BLOB)"
-                " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
-                " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, at, at, keep, new, serial, step)).rowcount == 1
+            cur = db.execute(_ACCEPT[reserved], (step, offset, at, at, keep, new, serial, step))
+            return cur.rowcount == 1
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
                unlock: bool = False) -> bool:
