@@ -300,10 +300,14 @@ class Verifier:
 
     @staticmethod
     def _filter_ident(cred: Credential, offset_steps: int, hist: list[Observation]) -> tuple[object, ...]:
-        last = max(hist, key=_at) if hist else None
+        """The filter cache's key: what determines the filter — the credential's drift fields and
+        the history (its length, first and last observation as the store keeps them)."""
+        if not hist:
+            return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
+                    0, None, None, None)
+        last = hist[-1]
         return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
-                len(hist), hist[0].at if hist else None, last.at if last else None,
-                last.step if last else None)
+                len(hist), hist[0].at, last.at, last.step)
 
     def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
         """The drift filter after the last observation (cached: a verify then costs one prediction)."""
@@ -339,11 +343,9 @@ class Verifier:
         new = _drift.extend(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
         if new is None:  # obs older than the newest observation: run() would sort it in earlier
             return
-        # _filter_ident of hist + [obs], from the old key (max() keeps the first of equal times)
+        # _filter_ident of hist + [obs] (the store appends obs), from the old key
         n = len(hist)
-        newest = n == 0 or obs.at > old[8]  # type: ignore[operator]
-        ident = (*old[:3], obs.offset_steps, *old[4:6], n + 1, old[7] if n else obs.at,
-                 obs.at if newest else old[8], obs.step if newest else old[9])
+        ident = (*old[:3], obs.offset_steps, *old[4:6], n + 1, old[7] if n else obs.at, obs.at, obs.step)
         with self._keys_lock:
             self._filters[ident] = new
             if len(self._filters) > _FILTER_CACHE_SIZE:
@@ -447,10 +449,6 @@ class Verifier:
     def _sync_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
         state = self.store.record_failure(cred.serial, now, self.policy)
         return SyncResult(False, reason, cred.serial, retry_after=_retry(state, now))
-
-
-def _at(o: Observation) -> float:
-    return o.at
 
 
 def _retry(state: ThrottleState, now: float) -> float:

@@ -25,6 +25,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
@@ -385,11 +386,16 @@ class SQLiteStore(Store):
         with self._tx() as db:
             db.execute(sql, (serial,))
 
-    @contextlib.contextmanager
-    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+    def attempt(self, serial: str, at: float, policy: Policy) -> AbstractContextManager[Attempt | None]:
         """The whole attempt in one write transaction: reserve, the caller's check, accept or
         release — one commit (one fsync, shared with concurrent threads), or none of it on an
-        exception."""
+        exception.  Inside a batch it joins the batch's transaction."""
+        if self._depth:  # as _GroupCommit.transaction does, without two generator frames
+            return _JoinedAttempt(self, serial, at, policy)
+        return self._group_attempt(serial, at, policy)
+
+    @contextlib.contextmanager
+    def _group_attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
         with self._group.transaction():
             yield self.reserve(serial, at, policy)
 
@@ -414,6 +420,29 @@ class SQLiteStore(Store):
         with self._guard():
             row = self._db.execute(_SELECT_ONE, (serial,)).fetchone()
         return None if row is None else (self._cred(row), _unpack(row[-1]))
+
+
+class _JoinedAttempt:
+    """An attempt inside an open batch: one nested transaction around reserve and the caller's
+    check (a class: it is on the hot path of the service's group commit)."""
+
+    __slots__ = ("at", "policy", "serial", "store", "tx")
+
+    def __init__(self, store: SQLiteStore, serial: str, at: float, policy: Policy) -> None:
+        self.store, self.serial, self.at, self.policy = store, serial, at, policy
+        self.tx = _Tx(store, True)
+
+    def __enter__(self) -> Attempt | None:
+        self.tx.__enter__()
+        try:
+            return self.store.reserve(self.serial, self.at, self.policy)
+        except BaseException as e:
+            self.tx.__exit__(type(e), e, e.__traceback__)
+            raise
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.tx.__exit__(et, ev, tb)
 
 
 class _GroupCommit:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -118,11 +118,10 @@ class Store(abc.ABC):
         """``reserve`` of each of ``serials`` (all distinct), in order."""
         return [self.reserve(s, at, policy) for s in serials]
 
-    @contextlib.contextmanager
-    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+    def attempt(self, serial: str, at: float, policy: Policy) -> AbstractContextManager[Attempt | None]:
         """``reserve`` for the duration of one verification; stores that can run the whole
         attempt as one transaction (one commit) override this."""
-        yield self.reserve(serial, at, policy)
+        return contextlib.nullcontext(self.reserve(serial, at, policy))
 
     @abc.abstractmethod
     def unlock(self, serial: str, at: float) -> bool:
