@@ -7,6 +7,7 @@ from enum import Enum, unique
 from typing import Any
 
 from ..otp import Algorithm
+from ._records import fast_init
 
 
 @unique
@@ -101,6 +102,7 @@ class Credential:
 _CRED_FIELDS = frozenset(f.name for f in fields(Credential))
 
 
+@fast_init
 @dataclass(frozen=True)
 class Observation:
     """One success: at reference time ``at`` the token showed step (HOTP: counter) ``step``."""
@@ -119,6 +121,7 @@ class ThrottleState:
     locked: bool
 
 
+@fast_init
 @dataclass(frozen=True)
 class VerifyResult:
     """What verify() says.  ``retry_after`` is the remaining back-off (s) when throttled;

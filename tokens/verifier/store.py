@@ -51,10 +51,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from ._records import fast_init
 from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
 
 
+@fast_init
 @dataclass(frozen=True)
 class Attempt:
     """What :meth:`Store.reserve` saw: the credential (after the reservation when ``reserved``)
