@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from ._records import fast_init
 from .model import Observation
 from .policy import DAY, Policy
 
@@ -47,6 +48,7 @@ _N = NormalDist()
 _OFFSET0_SD = 0.0  # steps: an active credential with no observation yet is taken at its registered offset
 
 
+@fast_init
 @dataclass(frozen=True)
 class FilterState:
     """The filter after its last observation (or the prior, when ``points`` is 0)."""
@@ -61,6 +63,7 @@ class FilterState:
     first_at: float
 
 
+@fast_init
 @dataclass(frozen=True)
 class DriftEstimate:
     """Prediction of a token's offset (device position minus verifier position) at ``at``."""
