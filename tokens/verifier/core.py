@@ -337,9 +337,13 @@ class Verifier:
         bit what run() over the new history gives — so the next verify of this credential does
         not rebuild it.  Only when the store appended ``obs`` without dropping the oldest
         observation, and ``obs`` is not older than any of them."""
-        if filtered is None or not len(hist) < self.policy.history_size:
+        if filtered is None:
             return
         st, old = filtered
+        with self._keys_lock:
+            self._filters.pop(old, None)  # that history is gone from the store: free its slot
+        if not len(hist) < self.policy.history_size:
+            return
         new = _drift.extend(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
         if new is None:  # obs older than the newest observation: run() would sort it in earlier
             return
