@@ -126,19 +126,28 @@ def missing_columns(existing: Sequence[str], d: Dialect) -> list[str]:
 
 def _decode_expr(i: int, c: Column) -> str:
     v = f"r[{i}]"
-    conv = f"_E_{c.name}({v})" if c.enum_type is not None else f"{c.base}({v})"
+    # enums: a dict lookup of the stored value (an Enum call costs several times more); anything
+    # else goes through the Enum call, which raises for a bad value as before
+    conv = f"(_M_{c.name}.get({v}) or _E_{c.name}({v}))" if c.enum_type is not None else f"{c.base}({v})"
     return f"None if {v} is None else {conv}" if c.nullable else conv
 
 
 def _compile_from_row() -> Callable[[Sequence[Any], bytes], Credential]:
-    """``Credential(<field i decoded from r[i]>, ...)`` as one generated function: the row
+    """The record of ``r`` (field i decoded from ``r[i]``) as one generated function: the row
     mapping runs on every verification, and a loop of per-field converters costs several times
     more.  Generated from :data:`COLUMNS` like dataclasses generates ``__init__``."""
     ns: dict[str, Any] = {"Credential": Credential, **{f"_E_{c.name}": c.enum_type for c in COLUMNS
                                                        if c.enum_type is not None}}
-    args = ",\n        ".join("secret" if c.name == "secret" else _decode_expr(i, c)
+    ns.update({f"_M_{c.name}": {m.value: m for m in c.enum_type} for c in COLUMNS if c.enum_type is not None})
+    # the record's __dict__ set in one go: a frozen dataclass's __init__ assigns its 24 fields
+    # through object.__setattr__ one by one (twice the cost); Credential has no __post_init__
+    if hasattr(Credential, "__post_init__"):
+        raise TypeError("Credential gained a __post_init__: build rows through Credential(...) again")
+    ns.update(_new=object.__new__, _set=object.__setattr__)
+    args = ",\n        ".join(f"{c.name!r}: " + ("secret" if c.name == "secret" else _decode_expr(i, c))
                                for i, c in enumerate(COLUMNS[:-1]))
-    exec(f"def _from_row(r, secret):\n    return Credential(\n        {args})\n", ns)
+    exec("def _from_row(r, secret):\n    c = _new(Credential)\n"
+         f"    _set(c, '__dict__', {{\n        {args}}})\n    return c\n", ns)
     fn: Callable[[Sequence[Any], bytes], Credential] = ns["_from_row"]
     return fn
 

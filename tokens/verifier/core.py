@@ -207,7 +207,12 @@ class Verifier:
                 spent = bool(self.policy.lockout_after) and cred.failures >= self.policy.lockout_after
                 gate = (Reason.LOCKED if spent else Reason.THROTTLED, 0.0)
             return VerifyResult(False, gate[0], serial, retry_after=gate[1])
-        lo, hi, predicted = self._window(cred, hist, now)
+        filtered: tuple[FilterState, tuple[object, ...]] | None = None
+        predicted: float | None
+        if cred.kind is Kind.TOTP and self.policy.rate_estimation:
+            lo, hi, predicted, filtered = self._window_filtered(cred, hist, now)
+        else:
+            lo, hi, predicted = self._window(cred, hist, now)
         window = (lo, hi)
         key = self._key(cred)
         last = cred.last_step if cred.last_step is not None else -1
@@ -223,6 +228,7 @@ class Verifier:
             step = fresh_lo + fresh
             offset = step - base
             if self.store.accept(serial, step, offset, now, self.policy.history_size, reserved=True):
+                self._remember_success(cred, hist, Observation(now, step, offset), filtered)
                 return VerifyResult(True, Reason.OK, serial, step=step, offset_steps=offset, auth_time=now,
                                     window=window, predicted_offset=predicted)
             current = self.store.get(serial)
@@ -258,8 +264,16 @@ class Verifier:
         the whole batch costs one fsync.  The results are returned only after that commit.
         """
         now = self._now(at)
-        with self.store.batch():
-            results = [self.verify(serial, code, at=now) for serial, code in items]
+        todo = list(items)
+        store = self.store
+        with store.batch():
+            if store.bulk_reserve and len(todo) > 1 and len({s for s, _ in todo}) == len(todo):
+                # distinct serials touch distinct rows, so reserving every attempt first and then
+                # checking each is the same as reserve-check-accept item by item, in one transaction
+                atts = store.reserve_many([s for s, _ in todo], now, self.policy)
+                results = [self._verify_reserved(s, c, now, a) for (s, c), a in zip(todo, atts, strict=True)]
+            else:
+                results = [self.verify(serial, code, at=now) for serial, code in todo]
         return results
 
     # ------------------------------------------------------------------ helpers
@@ -284,17 +298,29 @@ class Verifier:
     def _base_step(cred: Credential, at: float) -> int:
         return math.floor(position(at, cred.period, cred.t0))
 
+    @staticmethod
+    def _filter_ident(cred: Credential, offset_steps: int, hist: list[Observation]) -> tuple[object, ...]:
+        """The filter cache's key: what determines the filter — the credential's drift fields and
+        the history (its length, first and last observation as the store keeps them)."""
+        if not hist:
+            return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
+                    0, None, None, None)
+        last = hist[-1]
+        return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
+                len(hist), hist[0].at, last.at, last.step)
+
     def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
         """The drift filter after the last observation (cached: a verify then costs one prediction)."""
-        last = max(hist, key=lambda o: o.at) if hist else None
-        ident = (cred.serial, cred.period, cred.t0, cred.offset_steps, cred.rate_hint_ppm, cred.created_at,
-                 len(hist), hist[0].at if hist else None, last.at if last else None,
-                 last.step if last else None)
+        return self._filter_with_ident(cred, hist)[0]
+
+    def _filter_with_ident(self, cred: Credential,
+                           hist: list[Observation]) -> tuple[FilterState, tuple[object, ...]]:
+        ident = self._filter_ident(cred, cred.offset_steps, hist)
         with self._keys_lock:
             st = self._filters.get(ident)
             if st is not None:
                 self._filters.move_to_end(ident)
-                return st
+                return st, ident
         st = _drift.run(hist, period=cred.period, t0=cred.t0, policy=self.policy,
                         fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm,
                         created_at=cred.enabled_at or cred.created_at)
@@ -302,7 +328,32 @@ class Verifier:
             self._filters[ident] = st
             if len(self._filters) > _FILTER_CACHE_SIZE:
                 self._filters.popitem(last=False)
-        return st
+        return st, ident
+
+    def _remember_success(self, cred: Credential, hist: list[Observation], obs: Observation,
+                          filtered: tuple[FilterState, tuple[object, ...]] | None) -> None:
+        """After ``obs`` was accepted: cache the filter over the new history, one filter step from
+        ``filtered`` (the state and cache key the window came from) — drift.extend gives bit for
+        bit what run() over the new history gives — so the next verify of this credential does
+        not rebuild it.  Only when the store appended ``obs`` without dropping the oldest
+        observation, and ``obs`` is not older than any of them."""
+        if filtered is None:
+            return
+        st, old = filtered
+        with self._keys_lock:
+            self._filters.pop(old, None)  # that history is gone from the store: free its slot
+        if not len(hist) < self.policy.history_size:
+            return
+        new = _drift.extend(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
+        if new is None:  # obs older than the newest observation: run() would sort it in earlier
+            return
+        # _filter_ident of hist + [obs] (the store appends obs), from the old key
+        n = len(hist)
+        ident = (*old[:3], obs.offset_steps, *old[4:6], n + 1, old[7] if n else obs.at, obs.at, obs.step)
+        with self._keys_lock:
+            self._filters[ident] = new
+            if len(self._filters) > _FILTER_CACHE_SIZE:
+                self._filters.popitem(last=False)
 
     def _estimate(self, cred: Credential, hist: list[Observation], at: float) -> DriftEstimate:
         if not self.policy.rate_estimation:
@@ -323,6 +374,9 @@ class Verifier:
         return rate if sd <= self.policy.rate_hint_sd_ppm else 0.0
 
     def _window(self, cred: Credential, hist: list[Observation], at: float) -> tuple[int, int, float | None]:
+        if cred.kind is Kind.TOTP and self.policy.rate_estimation:
+            lo, hi, offset, _ = self._window_filtered(cred, hist, at)
+            return lo, hi, offset
         if cred.kind is Kind.HOTP:
             nxt = (cred.last_step + 1) if cred.last_step is not None else cred.counter
             return nxt, nxt + self.policy.hotp_look_ahead - 1, None
@@ -330,6 +384,16 @@ class Verifier:
         pos = position(at, cred.period, cred.t0)
         lo, hi = _drift.window(est, pos, period=cred.period, policy=self.policy)
         return lo, hi, est.offset
+
+    def _window_filtered(self, cred: Credential, hist: list[Observation], at: float) -> tuple[
+            int, int, float, tuple[FilterState, tuple[object, ...]]]:
+        """_window of a TOTP credential under rate estimation, with the filter state and its
+        cache key (for _remember_success)."""
+        filtered = self._filter_with_ident(cred, hist)
+        est = _drift.estimate_from(filtered[0], at, period=cred.period, policy=self.policy)
+        pos = position(at, cred.period, cred.t0)
+        lo, hi = _drift.window(est, pos, period=cred.period, policy=self.policy)
+        return lo, hi, est.offset, filtered
 
     def _resync_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
         """(base, start, count) of the wide resync search."""

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from ._records import fast_init
 from .model import Observation
 from .policy import DAY, Policy
 
@@ -47,6 +48,7 @@ _N = NormalDist()
 _OFFSET0_SD = 0.0  # steps: an active credential with no observation yet is taken at its registered offset
 
 
+@fast_init
 @dataclass(frozen=True)
 class FilterState:
     """The filter after its last observation (or the prior, when ``points`` is 0)."""
@@ -61,6 +63,7 @@ class FilterState:
     first_at: float
 
 
+@fast_init
 @dataclass(frozen=True)
 class DriftEstimate:
     """Prediction of a token's offset (device position minus verifier position) at ``at``."""
@@ -174,13 +177,56 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
     return FilterState(t, x, r, pxx, pxr, prr, len(obs), first.at)
 
 
+def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
+           policy: Policy) -> FilterState | None:
+    """:func:`run` over the history of ``st`` plus ``obs``, from ``st`` alone (one step instead of
+    the whole history): the same floating-point operations, in the same order, as one turn of
+    :func:`run`'s loop, so the result is identical to running the longer history from scratch.
+    None when ``obs`` is older than ``st`` (:func:`run` would sort it in before the end)."""
+    mean, var = _obs_noise(period, policy)
+    if st.points == 0:  # run's start: the first observation sets the offset, the rate keeps its prior
+        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean, st.rate, var, 0.0, st.prr, 1,
+                           obs.at)
+    if obs.at < st.at:
+        return None
+    c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
+    t, x, r, pxx, pxr, prr = st.at, st.offset, st.rate, st.pxx, st.pxr, st.prr
+    dt = obs.at - t
+    if dt > 0.0:
+        a = c * dt
+        qa = q * dt
+        pxx += 2 * a * pxr + a * a * prr + qa * a * a / 3
+        pxr += a * prr + qa * a / 2
+        prr += qa
+        x += a * r
+        t = obs.at
+    innov = pxx + var
+    kx, kr = pxx / innov, pxr / innov
+    y = obs.step - (obs.at - t0) / period + mean - x
+    x += kx * y
+    r = max(-cap, min(cap, r + kr * y))
+    prr = max(prr - kr * pxr, 1e-12)
+    pxx, pxr = (1 - kx) * pxx, (1 - kx) * pxr
+    return FilterState(t, x, r, pxx, pxr, prr, st.points + 1, st.first_at)
+
+
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
-    s = predict(st, at, period, policy)
-    rate_sd = math.sqrt(s.prr)
+    # predict(st, at) inline (the same operations; this runs on every verify)
+    dt = max(0.0, at - st.at)
+    if dt == 0.0:
+        offset, pxx, prr = st.offset, st.pxx, st.prr
+    else:
+        c = _PPM / period
+        a = c * dt
+        q = _q(policy)
+        pxx = st.pxx + 2 * a * st.pxr + a * a * st.prr + q * c * c * dt ** 3 / 3
+        prr = st.prr + q * dt
+        offset = st.offset + a * st.rate
+    rate_sd = math.sqrt(prr)
     # the model's own error (a rate that bends between observations) in quadrature, once there is
     # something to predict from
     floor = policy.offset_model_sd if st.points else 0.0
-    return DriftEstimate(at, s.offset, math.sqrt(s.pxx + floor * floor), s.rate, rate_sd, st.points,
+    return DriftEstimate(at, offset, math.sqrt(pxx + floor * floor), st.rate, rate_sd, st.points,
                          st.at - st.first_at, st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm)
 
 
@@ -230,15 +276,23 @@ def code_cdf(y: float, mean: float, sd: float, delay: float) -> float:
         return min(1.0, max(0.0, (y - mean + delay) / delay))
     if delay <= 1e-9:
         return _cdf((y - mean) / sd)
-    return sd / delay * (_g((y + delay - mean) / sd) - _g((y - mean) / sd))
+    # _g of both ends inline (the same operations; several calls per verify)
+    a, b = (y + delay - mean) / sd, (y - mean) / sd
+    ga = a * (0.5 * math.erfc(-a / _SQRT2)) + math.exp(-a * a / 2) / _SQRT2PI
+    gb = b * (0.5 * math.erfc(-b / _SQRT2)) + math.exp(-b * b / 2) / _SQRT2PI
+    return sd / delay * (ga - gb)
+
+
+_SQRT2 = math.sqrt(2)
+_SQRT2PI = math.sqrt(2 * math.pi)
 
 
 def _cdf(z: float) -> float:
-    return 0.5 * math.erfc(-z / math.sqrt(2))
+    return 0.5 * math.erfc(-z / _SQRT2)
 
 
 def _g(z: float) -> float:
-    return z * _cdf(z) + math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return z * _cdf(z) + math.exp(-z * z / 2) / _SQRT2PI
 
 
 def code_quantile(q: float, mean: float, sd: float, delay: float) -> float:
@@ -279,7 +333,7 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         return max(0, lo_min), max(0, hi_min)
     delay = policy.typing_delay / period
     tail = (1 - policy.coverage) / 2
-    sd, z = est.offset_sd, _N.inv_cdf(1 - tail)
+    sd, z = est.offset_sd, _z(tail)
     lo = min(lo_min, _floor_quantile(tail, mid, sd, delay, mid - delay - z * sd))
     hi = max(hi_min, _floor_quantile(1 - tail, mid, sd, delay, mid + z * sd))
     target = mid - delay / 2  # the middle of where the code can be
@@ -289,6 +343,17 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         else:
             lo += 1
     return max(0, lo), max(0, hi)
+
+
+_Z: dict[float, float] = {}
+
+
+def _z(tail: float) -> float:
+    """``_N.inv_cdf(1 - tail)``, remembered per tail (one value per policy; it runs on every verify)."""
+    z = _Z.get(tail)
+    if z is None:
+        z = _Z[tail] = _N.inv_cdf(1 - tail)
+    return z
 
 
 def _clamp(rate: float, policy: Policy) -> float:

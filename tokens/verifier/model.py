@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum, unique
 from typing import Any
 
 from ..otp import Algorithm
+from ._records import fast_init
 
 
 @unique
@@ -71,7 +72,16 @@ class Credential:
     updated_at: float = 0.0
 
     def evolve(self, **changes: Any) -> Credential:
-        return replace(self, **changes)
+        """A copy with ``changes`` (what :func:`dataclasses.replace` does, without re-running
+        ``__init__``: the record has no ``__post_init__``, and this runs several times per verify
+        on the memory store).  Unknown field names are refused like ``replace`` refuses them."""
+        if not changes.keys() <= _CRED_FIELDS:
+            return replace(self, **changes)  # raises the TypeError replace raises
+        new = object.__new__(Credential)
+        d = new.__dict__
+        d.update(self.__dict__)
+        d.update(changes)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """Everything except the secret."""
@@ -89,6 +99,10 @@ class Credential:
         }
 
 
+_CRED_FIELDS = frozenset(f.name for f in fields(Credential))
+
+
+@fast_init
 @dataclass(frozen=True)
 class Observation:
     """One success: at reference time ``at`` the token showed step (HOTP: counter) ``step``."""
@@ -107,6 +121,7 @@ class ThrottleState:
     locked: bool
 
 
+@fast_init
 @dataclass(frozen=True)
 class VerifyResult:
     """What verify() says.  ``retry_after`` is the remaining back-off (s) when throttled;

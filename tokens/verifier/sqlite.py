@@ -25,6 +25,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
@@ -42,8 +43,20 @@ SCHEMA_VERSION = 3
 _COLUMNS = columns.column_list()
 _SELECT = f"SELECT {_COLUMNS}, history FROM credentials"
 _CLEAR_THROTTLE = "failures = 0, throttle_until = 0, resync_hint_step = NULL, resync_hint_at = NULL"
+_SELECT_ONE = f"{_SELECT} WHERE serial = ?"
+_SERIAL = columns.NAMES.index("serial")
+_MANY = 250  # serials per reserve_many statement (well under SQLite's 32766 parameters)
 _OBS = struct.Struct("<dqq")  # at, step, offset_steps
 _HIST_CACHE = 4096
+# accept (reserved=False, reserved=True): the statement text is built once, so sqlite3's statement
+# cache finds it by identity of text on every verify
+_ACCEPT = tuple(
+    "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
+    f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?,"
+    " history = CAST(coalesce(substr(history, max(1, length(history) - ? + 1)), x'')"
+    " || ? AS BLOB)"
+    " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
+    " AND (last_step IS NULL OR last_step < ?)" for reserved in (False, True))
 
 
 def _pack(obs: Sequence[Observation]) -> bytes:
@@ -136,7 +149,7 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._group = _GroupCommit(self)
-        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
+        self._reserve_sql: dict[Policy, tuple[str, str, str]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # secrets inside: never world-readable
@@ -247,7 +260,7 @@ class SQLiteStore(Store):
 
     def get(self, serial: str) -> Credential | None:
         with self._guard():
-            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
+            row = self._db.execute(_SELECT_ONE, (serial,)).fetchone()
         return None if row is None else self._cred(row)
 
     def credentials(self) -> list[Credential]:
@@ -291,14 +304,8 @@ class SQLiteStore(Store):
         keep = max(0, history_size - 1) * _OBS.size  # bytes of older observations kept
         new = _OBS.pack(at, step, offset) if history_size > 0 else b""
         with self._tx() as db:
-            return db.execute(
-                "UPDATE credentials SET last_step = ?, offset_steps = ?, last_used_at = ?,"
-                f" {_CLEAR_THROTTLE}, locked = {'0' if reserved else 'locked'}, updated_at = ?,"
-                " history = CAST(coalesce(substr(history, max(1, length(history) - ? + 1)), x'')"
-                " || ? AS BLOB)"
-                " WHERE serial = ? AND status = 'active'" + ("" if reserved else " AND locked = 0") +
-                " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, at, at, keep, new, serial, step)).rowcount == 1
+            cur = db.execute(_ACCEPT[reserved], (step, offset, at, at, keep, new, serial, step))
+            return cur.rowcount == 1
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
                unlock: bool = False) -> bool:
@@ -324,38 +331,71 @@ class SQLiteStore(Store):
                        (until, int(locked), serial))
         return ThrottleState(failures, until, locked)
 
-    def _sql(self, policy: Policy) -> tuple[str, str]:
+    def _sql(self, policy: Policy) -> tuple[str, str, str]:
+        """(reserve one, release one, reserve many ``... serial IN (%s) RETURNING``) for ``policy``.
+
+        The single reserve is a plain conditional UPDATE and the row is read by the SELECT after
+        it (same write transaction): in SQLite a ``RETURNING`` clause costs more per statement
+        (~15 µs here) than the UPDATE and the SELECT together (~9 µs); for a group of rows the
+        one ``RETURNING`` statement is the cheapest (~4 µs a row)."""
         sql = self._reserve_sql.get(policy)
         if sql is None:
-            set_, gate = columns.reserve_sql(columns.SQLITE, policy, ":at")
-            sql = (f"UPDATE credentials SET {set_} WHERE serial = :serial AND {gate}"
-                   f" RETURNING {_COLUMNS}, history",
+            set_, gate = columns.reserve_sql(columns.SQLITE, policy, "?1")
+            sql = (f"UPDATE credentials SET {set_} WHERE serial = ?2 AND {gate}",
                    f"UPDATE credentials SET {columns.release_set(columns.SQLITE, policy)}"
-                   " WHERE serial = ? AND failures > 0")
+                   " WHERE serial = ? AND failures > 0",
+                   f"UPDATE credentials SET {set_} WHERE serial IN (%s) AND {gate}"
+                   f" RETURNING {_COLUMNS}, history")
             self._reserve_sql[policy] = sql
         return sql
 
     def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
         sql = self._sql(policy)[0]
         with self._tx() as db:
-            row = db.execute(sql, {"serial": serial, "at": at}).fetchone()
-            reserved = row is not None
+            reserved = db.execute(sql, (at, serial)).rowcount == 1
+            row = db.execute(_SELECT_ONE, (serial,)).fetchone()
             if row is None:
-                row = db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
-                if row is None:
-                    return None
+                return None
         return Attempt(self._cred(row), _unpack(row[-1]), reserved)
+
+    bulk_reserve = True
+
+    def reserve_many(self, serials: Sequence[str], at: float, policy: Policy) -> list[Attempt | None]:
+        """``reserve`` of every serial (all distinct), in one write transaction and, per chunk of
+        up to :data:`_MANY` serials, one ``UPDATE ... WHERE serial IN (...) RETURNING`` (the
+        rows the throttle refuses or that do not exist are read after it)."""
+        if len(set(serials)) != len(serials):
+            raise ValueError("reserve_many needs distinct serials")
+        sql = self._sql(policy)[2]
+        out: dict[str, Attempt] = {}
+        with self._tx() as db:
+            for i in range(0, len(serials), _MANY):
+                part = serials[i:i + _MANY]
+                marks = ", ".join(f"?{k + 2}" for k in range(len(part)))
+                for row in db.execute(sql % marks, (at, *part)).fetchall():
+                    out[row[_SERIAL]] = Attempt(self._cred(row), _unpack(row[-1]), True)
+            for serial in serials:
+                if serial not in out:
+                    row = db.execute(_SELECT_ONE, (serial,)).fetchone()
+                    if row is not None:
+                        out[serial] = Attempt(self._cred(row), _unpack(row[-1]), False)
+        return [out.get(s) for s in serials]
 
     def release(self, serial: str, at: float, policy: Policy) -> None:
         sql = self._sql(policy)[1]
         with self._tx() as db:
             db.execute(sql, (serial,))
 
-    @contextlib.contextmanager
-    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+    def attempt(self, serial: str, at: float, policy: Policy) -> AbstractContextManager[Attempt | None]:
         """The whole attempt in one write transaction: reserve, the caller's check, accept or
         release — one commit (one fsync, shared with concurrent threads), or none of it on an
-        exception."""
+        exception.  Inside a batch it joins the batch's transaction."""
+        if self._depth:  # as _GroupCommit.transaction does, without two generator frames
+            return _JoinedAttempt(self, serial, at, policy)
+        return self._group_attempt(serial, at, policy)
+
+    @contextlib.contextmanager
+    def _group_attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
         with self._group.transaction():
             yield self.reserve(serial, at, policy)
 
@@ -378,8 +418,31 @@ class SQLiteStore(Store):
 
     def snapshot(self, serial: str) -> tuple[Credential, list[Observation]] | None:
         with self._guard():
-            row = self._db.execute(f"{_SELECT} WHERE serial = ?", (serial,)).fetchone()
+            row = self._db.execute(_SELECT_ONE, (serial,)).fetchone()
         return None if row is None else (self._cred(row), _unpack(row[-1]))
+
+
+class _JoinedAttempt:
+    """An attempt inside an open batch: one nested transaction around reserve and the caller's
+    check (a class: it is on the hot path of the service's group commit)."""
+
+    __slots__ = ("at", "policy", "serial", "store", "tx")
+
+    def __init__(self, store: SQLiteStore, serial: str, at: float, policy: Policy) -> None:
+        self.store, self.serial, self.at, self.policy = store, serial, at, policy
+        self.tx = _Tx(store, True)
+
+    def __enter__(self) -> Attempt | None:
+        self.tx.__enter__()
+        try:
+            return self.store.reserve(self.serial, self.at, self.policy)
+        except BaseException as e:
+            self.tx.__exit__(type(e), e, e.__traceback__)
+            raise
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.tx.__exit__(et, ev, tb)
 
 
 class _GroupCommit:

@@ -33,6 +33,8 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
   ignores (and clears) a lock, since the reservation was granted before any lock landed.
 - ``release(serial, at, policy)``: gives a reservation back (the code was a replay: it is not
   counted as a failure): ``failures - 1`` and the back-off/lock of that count.
+- ``reserve_many(serials, at, policy)``: ``reserve`` of each of the distinct ``serials``; a store
+  that does it in fewer statements says so with ``bulk_reserve = True``.
 - ``attempt(serial, at, policy)``: a context manager around ``reserve``; the SQLite store runs the
   whole attempt (reserve, check, accept/release) as one transaction, one commit.
 - ``set_status`` / ``unlock`` / ``set_resync_hint`` / ``delete`` change only what they name.
@@ -44,15 +46,17 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
+from ._records import fast_init
 from .model import Credential, Observation, Status, ThrottleState
 from .policy import Policy
 
 
+@fast_init
 @dataclass(frozen=True)
 class Attempt:
     """What :meth:`Store.reserve` saw: the credential (after the reservation when ``reserved``)
@@ -108,11 +112,18 @@ class Store(abc.ABC):
     def release(self, serial: str, at: float, policy: Policy) -> None:
         """Give back one reservation (the attempt turned out not to count as a failure)."""
 
-    @contextlib.contextmanager
-    def attempt(self, serial: str, at: float, policy: Policy) -> Iterator[Attempt | None]:
+    #: True when :meth:`reserve_many` is cheaper than one :meth:`reserve` per serial (the
+    #: verifier's ``verify_many`` then reserves a group's attempts at once inside ``batch()``)
+    bulk_reserve = False
+
+    def reserve_many(self, serials: Sequence[str], at: float, policy: Policy) -> list[Attempt | None]:
+        """``reserve`` of each of ``serials`` (all distinct), in order."""
+        return [self.reserve(s, at, policy) for s in serials]
+
+    def attempt(self, serial: str, at: float, policy: Policy) -> AbstractContextManager[Attempt | None]:
         """``reserve`` for the duration of one verification; stores that can run the whole
         attempt as one transaction (one commit) override this."""
-        yield self.reserve(serial, at, policy)
+        return contextlib.nullcontext(self.reserve(serial, at, policy))
 
     @abc.abstractmethod
     def unlock(self, serial: str, at: float) -> bool:
