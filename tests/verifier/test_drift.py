@@ -14,6 +14,7 @@ import random
 import pytest
 
 from tokens.clock import DriftModel, ManualClock
+from tokens.errors import InputError
 from tokens.verifier import MemoryStore, Observation, Policy, Reason, Store, Verifier, estimate
 from tokens.virtual import VirtualTOTP
 
@@ -265,3 +266,26 @@ def test_a_clock_that_was_set_keeps_its_rate() -> None:
     dev.clock.set_time(clock.now() - 3600)  # somebody set it an hour back
     assert v.resync("D1", *dev.last(2)).ok
     assert v.get("D1").rate_hint_ppm == pytest.approx(rate, abs=0.5)
+
+
+def test_reject_budget_lowers_coverage_only_with_idle_time() -> None:
+    """rejects_per_year: the coverage a window must reach falls with the idle time (a reject budget
+    per token-year, not per login), never below coverage_min; 0 keeps the per-login coverage."""
+    from tokens.verifier.drift import DriftEstimate, coverage, window
+
+    flat = Policy()
+    budget = Policy(rejects_per_year=0.2, coverage_min=0.9)
+    assert coverage(0.0, budget) == coverage(DAY, budget) == budget.coverage  # daily: unchanged
+    assert coverage(91 * DAY, budget) == pytest.approx(1 - 0.2 * 91 / 365.25)
+    assert coverage(3 * 365.25 * DAY, budget) == 0.9
+    assert all(coverage(d * DAY, flat) == flat.coverage for d in (0, 30, 91, 1000))
+    wide = DriftEstimate(0.0, 0.3, 0.8, 0.0, 0.0, 3, 0.0, False, idle=0.0)
+    idle = DriftEstimate(0.0, 0.3, 0.8, 0.0, 0.0, 3, 0.0, False, idle=91 * DAY)
+    lo0, hi0 = window(wide, 1000.0, period=30, policy=budget)
+    lo1, hi1 = window(idle, 1000.0, period=30, policy=budget)
+    assert lo0 <= lo1 and hi1 <= hi0 and (hi1 - lo1) < (hi0 - lo0)
+    assert window(idle, 1000.0, period=30, policy=flat) == (lo0, hi0)
+    with pytest.raises(InputError):
+        Policy(coverage_min=0.999)
+    with pytest.raises(InputError):
+        Policy(rejects_per_year=-1)

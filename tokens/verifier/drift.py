@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from .model import Observation
-from .policy import DAY, Policy
+from .policy import DAY, YEAR, Policy
 
 _PPM = 1e-6
 _WANDER_SPAN = 90 * DAY  # rate_wander_ppm is the rate's random-walk sd over this span
@@ -73,6 +73,7 @@ class DriftEstimate:
     points: int  # successes in the history
     span: float  # seconds between the oldest success and ``at``'s last observation
     rate_trusted: bool  # the rate is known to rate_hint_sd_ppm or better
+    idle: float = 0.0  # seconds since the last observation (0 before the first)
 
     def centre(self, position: float) -> int:
         """The most likely step when the verifier stands at ``position`` (no typing delay)."""
@@ -83,7 +84,7 @@ class DriftEstimate:
                 "offset_sd_steps": round(self.offset_sd, 4),
                 "rate_ppm": round(self.rate_ppm, 3), "rate_sd_ppm": round(self.rate_sd_ppm, 3),
                 "rate_trusted": self.rate_trusted, "points": self.points,
-                "span_days": round(self.span / 86400, 2)}
+                "span_days": round(self.span / 86400, 2), "idle_days": round(self.idle / 86400, 2)}
 
 
 def position(t: float, period: int, t0: float) -> float:
@@ -181,7 +182,8 @@ def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) ->
     # something to predict from
     floor = policy.offset_model_sd if st.points else 0.0
     return DriftEstimate(at, s.offset, math.sqrt(s.pxx + floor * floor), s.rate, rate_sd, st.points,
-                         st.at - st.first_at, st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm)
+                         st.at - st.first_at, st.points >= 2 and rate_sd <= policy.rate_hint_sd_ppm,
+                         max(0.0, at - st.at) if st.points else 0.0)
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,
@@ -264,6 +266,19 @@ def _floor_quantile(q: float, mean: float, sd: float, delay: float, guess: float
     return k
 
 
+def coverage(idle: float, policy: Policy) -> float:
+    """The probability the window must cover after ``idle`` seconds without a success.
+
+    A budget of first-try rejects per token-*year* (``rejects_per_year``), not per login: the chance
+    that the token wandered out of the window accrues with the idle time, so a token used daily
+    gets ``policy.coverage`` (its window is at the narrow minimum anyway) while one used once a
+    quarter is allowed ``rejects_per_year`` times 0.25 of a reject per login — never less coverage than
+    ``coverage_min``.  ``rejects_per_year`` 0 keeps ``coverage`` for every idle time.
+    """
+    budget = policy.rejects_per_year * idle / YEAR
+    return max(policy.coverage_min, min(policy.coverage, 1.0 - budget))
+
+
 def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tuple[int, int]:
     """First and last step to accept when the verifier stands at ``pos``.
 
@@ -278,7 +293,7 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
     if not policy.rate_estimation:
         return max(0, lo_min), max(0, hi_min)
     delay = policy.typing_delay / period
-    tail = (1 - policy.coverage) / 2
+    tail = (1 - coverage(est.idle, policy)) / 2
     sd, z = est.offset_sd, _N.inv_cdf(1 - tail)
     lo = min(lo_min, _floor_quantile(tail, mid, sd, delay, mid - delay - z * sd))
     hi = max(hi_min, _floor_quantile(1 - tail, mid, sd, delay, mid + z * sd))
