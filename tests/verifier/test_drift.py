@@ -197,8 +197,8 @@ def test_resync_restarts_offset_but_keeps_the_rate(store: Store, keep: bool) -> 
     _, v, dev = _run(store, Policy(resync_keeps_rate=keep), offset=0.0, times=times)
     clock = dev.clock.reference
     assert isinstance(clock, ManualClock)
-    rate = v.drift("D1").rate_ppm
     clock.advance(30 * DAY)
+    rate = v.drift("D1").rate_ppm  # the rate at the resync (aging and the season move the trend's)
     dev.clock.set_time(clock.now() + 600)
     assert not v.verify("D1", dev.code()).ok
     c1, c2 = dev.consecutive(2, at=clock.now() - 30)
@@ -289,3 +289,37 @@ def test_reject_budget_lowers_coverage_only_with_idle_time() -> None:
         Policy(coverage_min=0.999)
     with pytest.raises(InputError):
         Policy(rejects_per_year=-1)
+
+
+def _seasonal_errors(policy: Policy) -> tuple[float, float]:
+    """A token in a cool pocket with a large seasonal swing (rate ±5 ppm over the year), used every
+    two weeks for two years: (rms offset error in steps, rms rate error in ppm) over the next 90
+    days, predicted from that history."""
+    from tokens.clock import DriftingClock, SinusoidalTemperature
+
+    year = 365.25 * DAY
+    model = DriftModel(ppm=12.0, offset=5.0, epoch=ENROLL, aging_ppm_per_year=2.0,
+                       temperature=SinusoidalTemperature(mean=18.0, amplitude=10.0, period=year,
+                                                         phase=ENROLL + 40 * DAY))
+    clk = DriftingClock(model=model, reference=ManualClock(ENROLL))
+    key_steps = [ENROLL + 14 * DAY * k + 3600 * (k % 7) for k in range(1, 53)]
+    hist = []
+    for t in [ENROLL, *key_steps]:
+        step = math.floor(clk.device_time(t - 10.0) / 30)  # read 10 s before submission
+        hist.append(Observation(t, step, step - math.floor(t / 30)))
+    off, rate = [], []
+    for d in range(0, 91, 5):
+        t = key_steps[-1] + d * DAY
+        est = estimate(hist, t, period=30, t0=0, policy=policy)
+        off.append((est.offset - clk.error_at(t) / 30) ** 2)
+        rate.append((est.rate_ppm - clk.frequency_error_ppm(t)) ** 2)
+    return math.sqrt(sum(off) / len(off)), math.sqrt(sum(rate) / len(rate))
+
+
+def test_the_seasonal_term_is_learnt() -> None:
+    """With the annual term in the state the filter follows the seasons; without it (no seasonal
+    prior) the same history leaves it extrapolating a straight line into the next season."""
+    with_season = _seasonal_errors(Policy(rate_wander_ppm=0.5))
+    without = _seasonal_errors(Policy(rate_wander_ppm=0.5, seasonal_prior_ppm=0.0))
+    assert with_season[1] < 0.6 * without[1]  # ppm
+    assert with_season[0] < 0.7 * without[0] and with_season[0] < 0.5  # steps

@@ -45,7 +45,9 @@ class Policy:
     max_rate_ppm: float = 200.0  # cap on the estimated rate
     rate_prior_ppm: float = 25.0  # sd of a crystal's rate before any observation (+-20 ppm parts and worse)
     rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
-    rate_wander_ppm: float = 3.0  # sd of the rate's change over 90 days (aging, seasonal temperature)
+    rate_wander_ppm: float = 3.0  # sd of the rate's random walk over 90 days (what aging, season miss)
+    aging_prior_ppm_per_year: float = 4.0  # sd of the crystal's aging trend (3-5 ppm in the first year)
+    seasonal_prior_ppm: float = 2.0  # sd of each of the annual temperature term's sine/cosine amplitudes
     offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
     resync_gate_sigma: float = 6.0  # a resync jump beyond this many sd is a clock set, not drift
     history_size: int = 64  # successes kept per credential
@@ -68,7 +70,7 @@ class Policy:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
         for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
                      "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
-                     "rejects_per_year",
+                     "rejects_per_year", "aging_prior_ppm_per_year", "seasonal_prior_ppm",
                      "offset_model_sd",
                      "backoff_base", "backoff_max"):
             v = getattr(self, name)
