@@ -6,10 +6,11 @@ State, at reference time ``t``::
     x  offset trend (steps): the token's step position minus the verifier's, continuous
     r  rate trend (ppm): how fast x moves; +1 ppm = 1e-6·Δt/period steps over Δt seconds
     g  aging (ppm/year): how fast r moves
-    a, b  the seasonal temperature term (ppm): the rate is r + a·cos ωt + b·sin ωt, ω = 2π/year
+    a, b  the seasonal temperature term (ppm): the rate is r + a·cos ωt + b·sin ωt + a2·cos 2ωt
+          + b2·sin 2ωt, ω = 2π/year (a temperature sinusoid on the parabola gives both harmonics)
 
-The offset the window is centred on is ``x`` plus the seasonal term's integral since the history's
-first observation, ``c·(a·(sin ωt - sin ωt1) - b·(cos ωt - cos ωt1))/ω`` — linear in the state, so
+The offset the window is centred on is ``x`` plus the seasonal terms' integral since the history's
+first observation, e.g. ``c·(a·(sin ωt - sin ωt1) - b·(cos ωt - cos ωt1))/ω`` — linear in the state, so
 the filter stays a linear Kalman filter with a time-varying observation row.  The season is not
 given a phase or a hemisphere: (a, b) are learnt, and until a history spans a good part of a year
 their prior keeps the window honest.
@@ -21,6 +22,7 @@ Prior (documented in docs/verifier.md, from the crystal facts of 32.768 kHz tuni
     g ~ N(0, aging_prior_ppm_per_year²)  4 ppm/year: aging ±3-5 ppm in the first year
     a, b ~ N(0, seasonal_prior_ppm²)     2 ppm each: -0.034 ppm/°C² · 2·|mean - 25 °C|·swing, e.g.
                                          a pocket averaging 20 °C with a ±8 °C seasonal swing: 2.7 ppm
+    a2, b2 ~ N(0, seasonal2_prior_ppm²)  1 ppm each: 0.034/2 ppm/°C² · swing², 1.1 ppm for ±8 °C
 
 Process noise: what these terms miss (weather, where the token is kept, aging that is not linear)
 is a random walk of the rate whose standard deviation over 90 days is ``rate_wander_ppm``.
@@ -58,17 +60,18 @@ _OMEGA = 2 * math.pi / YEAR  # the seasons
 _N = NormalDist()
 _OFFSET0_SD = 0.0  # steps: an active credential with no observation yet is taken at its registered offset
 _FREE = 1e6  # steps²: the variance of an offset nothing has been said about yet
-X, R, A, S, C = range(5)  # the state: offset, rate, aging, seasonal sine and cosine amplitudes
-_DIM = 5
+# the state: offset, rate, aging, the annual (S, C) and semi-annual (S2, C2) seasonal amplitudes
+X, R, A, S, C, S2, C2 = range(7)
+_DIM = 7
 
 
 @dataclass(frozen=True)
 class FilterState:
     """The filter after its last observation (or the prior, when ``points`` is 0).
 
-    ``state`` is (x steps, r ppm, aging ppm/year, seasonal a ppm, seasonal b ppm) and ``cov`` its
-    covariance, row-major 5x5.  The token's offset at ``t`` is ``x`` plus the seasonal term's
-    integral since ``ref``: ``c·(a·(sin ωt - sin ωref) - b·(cos ωt - cos ωref))/ω``.
+    ``state`` is (x steps, r ppm, aging ppm/year, a, b, a2, b2 ppm) and ``cov`` its covariance,
+    row-major 7x7.  The token's offset at ``t`` is ``x`` plus the seasonal terms' integral since
+    ``ref`` (:func:`_h_offset`).
     """
 
     at: float
@@ -157,12 +160,13 @@ def _h_offset(t: float, ref: float, period: int) -> tuple[float, ...]:
     """d offset(t) / d state: the seasonal rate's integral from ``ref`` to ``t`` in steps per ppm."""
     k = _PPM / period / _OMEGA
     pt, pr = _phase(t), _phase(ref)
-    return (1.0, 0.0, 0.0, k * (math.sin(pt) - math.sin(pr)), -k * (math.cos(pt) - math.cos(pr)))
+    return (1.0, 0.0, 0.0, k * (math.sin(pt) - math.sin(pr)), -k * (math.cos(pt) - math.cos(pr)),
+            k / 2 * (math.sin(2 * pt) - math.sin(2 * pr)), -k / 2 * (math.cos(2 * pt) - math.cos(2 * pr)))
 
 
 def _h_rate(t: float) -> tuple[float, ...]:
     pt = _phase(t)
-    return (0.0, 1.0, 0.0, math.cos(pt), math.sin(pt))
+    return (0.0, 1.0, 0.0, math.cos(pt), math.sin(pt), math.cos(2 * pt), math.sin(2 * pt))
 
 
 def _propagate(x: list[float], p: list[float], dt: float, period: int, q: float) -> None:
@@ -188,12 +192,13 @@ def _propagate(x: list[float], p: list[float], dt: float, period: int, q: float)
 
 def _fold(x: list[float], p: list[float], h: Sequence[float], z: float, var: float) -> None:
     """In place: the Kalman update with the scalar observation z = h·x + N(0, var), for an offset
-    observation (h = (1, 0, 0, hs, hc): the rate and aging are seen only through time)."""
+    observation (h = (1, 0, 0, ...): the rate and aging are seen only through time)."""
     n = _DIM
-    hs, hc = h[S], h[C]
-    ph = [p[i * n + X] + hs * p[i * n + S] + hc * p[i * n + C] for i in range(n)]
-    innov = max(ph[X] + hs * ph[S] + hc * ph[C] + var, 1e-12)
-    y = (z - x[X] - hs * x[S] - hc * x[C]) / innov
+    hs, hc, hs2, hc2 = h[S], h[C], h[S2], h[C2]
+    ph = [p[i * n + X] + hs * p[i * n + S] + hc * p[i * n + C] + hs2 * p[i * n + S2] + hc2 * p[i * n + C2]
+          for i in range(n)]
+    innov = max(ph[X] + hs * ph[S] + hc * ph[C] + hs2 * ph[S2] + hc2 * ph[C2] + var, 1e-12)
+    y = (z - x[X] - hs * x[S] - hc * x[C] - hs2 * x[S2] - hc2 * x[C2]) / innov
     for i in range(n):
         x[i] += ph[i] * y
         k = ph[i] / innov
@@ -213,7 +218,9 @@ def prior(at: float, policy: Policy, *, offset: float = 0.0, rate_hint: float = 
     cov[R * _DIM + R] = sd * sd
     cov[A * _DIM + A] = policy.aging_prior_ppm_per_year ** 2
     cov[S * _DIM + S] = cov[C * _DIM + C] = policy.seasonal_prior_ppm ** 2
-    return FilterState(at, (offset, _clamp(rate_hint, policy), 0.0, 0.0, 0.0), tuple(cov), 0, at, at)
+    cov[S2 * _DIM + S2] = cov[C2 * _DIM + C2] = policy.seasonal2_prior_ppm ** 2
+    state = (offset, _clamp(rate_hint, policy), 0.0, 0.0, 0.0, 0.0, 0.0)
+    return FilterState(at, state, tuple(cov), 0, at, at)
 
 
 def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterState:

@@ -48,6 +48,7 @@ class Policy:
     rate_wander_ppm: float = 3.0  # sd of the rate's random walk over 90 days (what aging, season miss)
     aging_prior_ppm_per_year: float = 4.0  # sd of the crystal's aging trend (3-5 ppm in the first year)
     seasonal_prior_ppm: float = 2.0  # sd of each of the annual temperature term's sine/cosine amplitudes
+    seasonal2_prior_ppm: float = 1.0  # the same for the semi-annual term (the parabola of a sinusoid)
     offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
     resync_gate_sigma: float = 6.0  # a resync jump beyond this many sd is a clock set, not drift
     history_size: int = 64  # successes kept per credential
@@ -71,6 +72,7 @@ class Policy:
         for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
                      "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
                      "rejects_per_year", "aging_prior_ppm_per_year", "seasonal_prior_ppm",
+                     "seasonal2_prior_ppm",
                      "offset_model_sd",
                      "backoff_base", "backoff_max"):
             v = getattr(self, name)
