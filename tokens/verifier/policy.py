@@ -26,7 +26,7 @@ class Policy:
     look_ahead: int = 0  # the coverage widens the window ahead when the prediction is uncertain
     max_window: int = 12  # steps in total (privacyIDEA's default 180 s: 6 back, 5 ahead)
     coverage: float = 0.995  # probability the window covers the token's code (after a short idle time)
-    rejects_per_year: float = 0.0  # first-try reject budget per token-year: coverage drops with idle time
+    rejects_per_year: float = 0.2  # first-try reject budget per token-year: coverage drops with idle time
     coverage_min: float = 0.9  # ... never below this
     typing_delay: float = 30.0  # s a user may take between reading and submitting (look-behind only)
     hotp_look_ahead: int = 10
@@ -45,7 +45,7 @@ class Policy:
     max_rate_ppm: float = 200.0  # cap on the estimated rate
     rate_prior_ppm: float = 25.0  # sd of a crystal's rate before any observation (+-20 ppm parts and worse)
     rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
-    rate_wander_ppm: float = 3.0  # sd of the rate's random walk over 90 days (what aging, season miss)
+    rate_wander_ppm: float = 1.0  # sd of the rate's random walk over 90 days (what aging, season miss)
     aging_prior_ppm_per_year: float = 4.0  # sd of the crystal's aging trend (3-5 ppm in the first year)
     seasonal_prior_ppm: float = 2.0  # sd of each of the annual temperature term's sine/cosine amplitudes
     seasonal2_prior_ppm: float = 1.0  # the same for the semi-annual term (the parabola of a sinusoid)
