@@ -324,3 +324,18 @@ def test_the_seasonal_term_is_learnt() -> None:
     without = _seasonal_errors(Policy(rate_wander_ppm=0.5, seasonal_prior_ppm=0.0))
     assert with_season[1] < 0.6 * without[1]  # ppm
     assert with_season[0] < 0.7 * without[0] and with_season[0] < 0.5  # steps
+
+
+def test_the_shortcut_projection_is_the_propagated_one() -> None:
+    """estimate_from() projects the state without forming the propagated covariance; it must give
+    what predict() followed by offset_at()/rate_at() gives."""
+    from tokens.verifier.drift import _project, predict, run
+
+    pol = Policy()
+    st = run(_obs(17, [0, 3, 9, 30, 61, 95, 180]), period=30, t0=0, policy=pol)
+    for days in (0.0, 0.5, 7, 45, 200, 800):
+        at = st.at + days * DAY
+        s = predict(st, at, 30, pol)
+        offset, ovar = s.offset_at(at, 30)
+        rate, rvar = s.rate_at(at)
+        assert _project(st, at, 30, pol) == pytest.approx((offset, ovar, rate, rvar), rel=1e-9, abs=1e-12)

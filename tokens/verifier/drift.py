@@ -148,8 +148,14 @@ def _dot(u: Sequence[float], v: Sequence[float]) -> float:
 
 def _quad(p: Sequence[float], h: Sequence[float]) -> float:
     """h·P·hᵀ (never negative)."""
-    ph = [_dot(p[i * _DIM:(i + 1) * _DIM], h) for i in range(_DIM)]
-    return max(0.0, _dot(h, ph))
+    n = _DIM
+    total = 0.0
+    for i in range(n):
+        hi = h[i]
+        if hi:
+            row = i * n
+            total += hi * sum(p[row + j] * h[j] for j in range(n))
+    return max(0.0, total)
 
 
 def _phase(t: float) -> float:
@@ -278,10 +284,24 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
     return FilterState(t, tuple(x), tuple(p), len(obs), st.first_at, ref)
 
 
+def _project(st: FilterState, at: float, period: int, policy: Policy) -> tuple[float, float, float, float]:
+    """(offset, its variance, rate, its variance) at ``at`` — :func:`predict` then
+    ``offset_at``/``rate_at``, without forming the propagated covariance: with F the transition
+    and h an observation row, h·F·x and (Fᵀh)ᵀ·P·(Fᵀh) + hᵀ·Q·h (a verify costs this)."""
+    dt = max(0.0, at - st.at)
+    c = _PPM / period
+    a01, a02, a12 = c * dt, c * dt * dt / (2 * YEAR), dt / YEAR
+    qa = _q(policy) * dt
+    h = _h_offset(at, st.ref, period)
+    g = _h_rate(at)
+    u = (1.0, a01, a02, h[S], h[C], h[S2], h[C2])
+    v = (0.0, 1.0, a12, g[S], g[C], g[S2], g[C2])
+    x, p = st.state, st.cov
+    return (_dot(u, x), _quad(p, u) + qa * a01 * a01 / 3, _dot(v, x), _quad(p, v) + qa)
+
+
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
-    s = predict(st, at, period, policy)
-    offset, var = s.offset_at(at, period)
-    rate, rate_var = s.rate_at(at)
+    offset, var, rate, rate_var = _project(st, at, period, policy)
     rate_sd = math.sqrt(rate_var)
     # the model's own error (a rate that bends between observations) in quadrature, once there is
     # something to predict from
