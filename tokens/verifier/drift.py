@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import mul
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -146,7 +147,7 @@ def _q(policy: Policy) -> float:
 
 
 def _dot(u: Sequence[float], v: Sequence[float]) -> float:
-    return sum(a * b for a, b in zip(u, v, strict=True))
+    return sum(map(mul, u, v))  # C-level products (this runs on every verify)
 
 
 def _quad(p: Sequence[float], h: Sequence[float]) -> float:
@@ -157,7 +158,7 @@ def _quad(p: Sequence[float], h: Sequence[float]) -> float:
         hi = h[i]
         if hi:
             row = i * n
-            total += hi * sum(p[row + j] * h[j] for j in range(n))
+            total += hi * sum(map(mul, p[row:row + n], h))
     return max(0.0, total)
 
 
@@ -212,8 +213,7 @@ def _fold(x: list[float], p: list[float], h: Sequence[float], z: float, var: flo
         x[i] += ph[i] * y
         k = ph[i] / innov
         row = i * n
-        for j in range(n):
-            p[row + j] -= k * ph[j]
+        p[row:row + n] = [a - k * b for a, b in zip(p[row:row + n], ph)]
         if p[row + i] < 1e-12:
             p[row + i] = 1e-12
 
