@@ -78,9 +78,7 @@ def _device(args: argparse.Namespace) -> VirtualTOTP | VirtualHOTP:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from ..otp import Algorithm
-    from ..verifier import Kind
-    from ..verifier.enroll import TokenParams, enroll
+    from ..verifier.enroll import enroll
     from ..virtual import VirtualHOTP
 
     at = _at(args)
@@ -109,13 +107,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 code1, code2 = dev.last(2, at=at)
         else:
             code1, code2 = args.code1, args.code2
-        if isinstance(dev, VirtualHOTP):
-            params = TokenParams(dev.secret, Kind.HOTP, Algorithm.parse(dev.algorithm), dev.digits,
-                                 counter=dev.counter, issuer=dev.issuer, account=dev.account)
-        else:
-            params = TokenParams(dev.secret, Kind.TOTP, Algorithm.parse(dev.algorithm), dev.digits,
-                                 period=dev.period, t0=dev.t0, issuer=dev.issuer, account=dev.account)
-        res = enroll(v, args.serial, params, code1, code2, at=at)
+        res = enroll(v, args.serial, dev.params(), code1, code2, at=at)
     finally:
         v.store.close()
     human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok

@@ -46,12 +46,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import InputError, TokensimError
 from ..keyring import KeyringError
-from ..otp import Algorithm, decode_secret
+from ..otp import decode_secret
+from ..params import OtpParams
+from ..uri import parse_otpauth
 from ..verifier.core import Verifier
-from ..verifier.enroll import TokenParams
 from ..verifier.enroll import enroll as enroll_token
 from ..verifier.errors import CredentialExistsError, UnknownCredentialError, VerifierError
-from ..verifier.model import Credential, Kind, Reason
+from ..verifier.model import Credential, Reason
 from ..verifier.policy import DEFAULT_POLICY, Policy
 from ..verifier.store import Store
 from ..verifier.stores import describe_url, is_postgres_url, open_store
@@ -181,16 +182,16 @@ async def _verify(st: _State, scope: Scope,
 
 
 # ---------------------------------------------------------------------------- endpoints
-def _registration(req: dict[str, Any]) -> TokenParams:
+def _registration(req: dict[str, Any]) -> OtpParams:
     """The token's parameters, from ``uri`` or from the separate fields (validated by ENROLL)."""
     try:
         if req["uri"]:
-            return TokenParams.from_uri(req["uri"])
+            return parse_otpauth(req["uri"]).params()
         if not req["secret"]:
             raise ApiError("invalid_request", "missing field 'secret' (or 'uri')")
-        return TokenParams(decode_secret(req["secret"]), Kind(req["kind"]), Algorithm.parse(req["algorithm"]),
-                           digits=req["digits"], period=req["period"], counter=req["counter"],
-                           issuer=req["issuer"] or "", account=req["account"] or "")
+        return OtpParams(req["kind"], decode_secret(req["secret"]), req["algorithm"], req["digits"],
+                         req["period"], req["counter"], issuer=req["issuer"] or "",
+                         account=req["account"] or "")
     except (InputError, ValueError) as e:
         raise ApiError("invalid_request", str(e)) from None
 
