@@ -7,7 +7,8 @@ served, and "cannot listen" is one clear error — then hand it to uvicorn:
 - :func:`bind_tcp` binds it (``IPPROTO_TCP``, see there) or raises the caller's error type;
 - :class:`ThreadedServer` serves an app on it: :meth:`~ThreadedServer.run` in this thread until
   SIGINT/SIGTERM (exit status 0, the signal is not re-raised) or :meth:`~ThreadedServer.stop`;
-  :meth:`~ThreadedServer.start` in a daemon thread, returning once uvicorn accepts connections.
+  :meth:`~ThreadedServer.start` in a daemon thread, returning once uvicorn accepts connections;
+- :class:`ServerOwner` gives a server object that holds one the same run/start/stop/``with``.
 
 This sits below every app layer (it knows no app), so each of them can import it.
 """
@@ -20,7 +21,7 @@ import socket
 import threading
 from collections.abc import Callable, Generator
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -118,3 +119,28 @@ class ThreadedServer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+class ServerOwner:
+    """What a server object built on a :class:`ThreadedServer` (kept in ``_server``) offers:
+    ``run()`` here, ``start()``/``stop()`` in a thread, and ``with server:`` for start/stop."""
+
+    _server: ThreadedServer
+
+    def run(self) -> int | None:
+        """Serve in this thread until SIGINT/SIGTERM (or :meth:`stop`); the signal number, if any."""
+        return self._server.run()
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Serve in a daemon thread; returns once connections are accepted."""
+        self._server.start(self.run, timeout)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.stop(timeout)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._asgi import ThreadedServer, bind_tcp
+from .._asgi import ServerOwner, ThreadedServer, bind_tcp
 from ..clock import Clock, ManualClock
 from . import moto_bridge
 from .app import create_app
@@ -38,7 +38,7 @@ def _named(p: Any) -> NamedPolicy:
     raise AwsServerError(f"cannot use {type(p).__name__} as a policy")
 
 
-class AwsServer:
+class AwsServer(ServerOwner):
     """The AWS endpoint on ``host:port`` (port 0: a free one) over the SQLite file ``db``.
 
     ``policies`` are attached to every IAM user except the administrator (a shortcut for tests
@@ -113,20 +113,6 @@ class AwsServer:
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or stop()); returns the signal number, if any."""
         try:
-            return self._server.run()
+            return super().run()
         finally:
             self.backend.close()
-
-    # -- in a thread (tests, embedding)
-    def start(self, timeout: float = 10.0) -> AwsServer:
-        self._server.start(self.run, timeout)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.stop(timeout)
-
-    def __enter__(self) -> AwsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

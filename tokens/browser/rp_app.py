@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs
 
 from fido2.utils import websafe_encode
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .._asgi import ThreadedServer, bind_tcp
+from .._asgi import ServerOwner, ThreadedServer, bind_tcp
 from ..otp import encode_secret
 from . import _rp_pages as pages
 from .errors import BrowserError
@@ -164,7 +164,7 @@ def create_app(rp: RelyingParty) -> Starlette:
     return app
 
 
-class RPServer:
+class RPServer(ServerOwner):
     """The demo RP on ``127.0.0.1:port`` (0: a free port), reached as ``http://localhost:port``."""
 
     def __init__(self, rp: RelyingParty | None = None, *, host: str = "127.0.0.1", port: int = 0,
@@ -189,20 +189,3 @@ class RPServer:
     def info(self) -> dict[str, Any]:
         return {"event": "ready", "url": self.url, "host": self.host, "port": self.port,
                 "rp_id": self.rp.rp_id, "verifier": self.rp.webauthn_verifier.value}
-
-    def run(self) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (or :meth:`stop`)."""
-        self._server.run()
-
-    def start(self, timeout: float = 10.0) -> Self:
-        self._server.start(timeout=timeout)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.stop(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
