@@ -126,6 +126,23 @@ class ServerOwner:
     ``run()`` here, ``start()``/``stop()`` in a thread, and ``with server:`` for start/stop."""
 
     _server: ThreadedServer
+    on_ready: Callable[[Any], None] | None  # called with the server object once it is ready
+    host: str
+    port: int
+    ready: threading.Event
+    _sock: socket.socket
+
+    def _serve(self, app: Any, host: str, sock: socket.socket, *, what: str, thread: str,
+               error: Callable[[str], Exception]) -> None:
+        """Set up serving ``app`` on ``sock`` (bound to ``host``): ``host``, ``port``, ``ready``."""
+        self.host, self.port, self._sock = host, int(sock.getsockname()[1]), sock
+        self._server = ThreadedServer(app, sock, what=what, thread=thread, error=error,
+                                      on_ready=self._call_on_ready)
+        self.ready = self._server.ready
+
+    def _call_on_ready(self) -> None:
+        if self.on_ready is not None:
+            self.on_ready(self)
 
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or :meth:`stop`); the signal number, if any."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._asgi import ServerOwner, ThreadedServer, bind_tcp
+from .._asgi import ServerOwner, bind_tcp
 from ..clock import Clock, ManualClock
 from . import moto_bridge
 from .app import create_app
@@ -75,20 +75,13 @@ class AwsServer(ServerOwner):
         if reset_moto and moto_bridge.available():
             moto_bridge.reset()
         try:
-            self._sock = bind_tcp(host, port, AwsServerError)
+            sock = bind_tcp(host, port, AwsServerError)
         except AwsServerError:
             self.backend.close()
             raise
-        self.host, self.port = host, int(self._sock.getsockname()[1])
         settings = Settings(extra_policies=self.policies, log_denials=log_denials)
-        self._server = ThreadedServer(create_app(self.backend, settings, max_body=max_body), self._sock,
-                                      what="the endpoint", thread="tokensim-aws-serve", error=AwsServerError,
-                                      on_ready=self._ready)
-        self.ready = self._server.ready
-
-    def _ready(self) -> None:
-        if self.on_ready is not None:
-            self.on_ready(self)
+        self._serve(create_app(self.backend, settings, max_body=max_body), host, sock, what="the endpoint",
+                    thread="tokensim-aws-serve", error=AwsServerError)
 
     @property
     def url(self) -> str:

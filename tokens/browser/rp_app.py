@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .._asgi import ServerOwner, ThreadedServer, bind_tcp
+from .._asgi import ServerOwner, bind_tcp
 from ..otp import encode_secret
 from . import _rp_pages as pages
 from .errors import BrowserError
@@ -171,16 +171,8 @@ class RPServer(ServerOwner):
                  on_ready: Callable[[RPServer], None] | None = None) -> None:
         self.rp = rp or RelyingParty()
         self.on_ready = on_ready
-        self._sock = bind_tcp(host, port, BrowserError)
-        self.host, self.port = host, int(self._sock.getsockname()[1])
-        self._server = ThreadedServer(create_app(self.rp), self._sock, what="the demo RP",
-                                      thread="tokensim-demo-rp", error=BrowserError,
-                                      on_ready=self._ready)
-        self.ready = self._server.ready
-
-    def _ready(self) -> None:
-        if self.on_ready is not None:
-            self.on_ready(self)
+        self._serve(create_app(self.rp), host, bind_tcp(host, port, BrowserError), what="the demo RP",
+                    thread="tokensim-demo-rp", error=BrowserError)
 
     @property
     def url(self) -> str:
