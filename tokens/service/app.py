@@ -52,7 +52,7 @@ from ..uri import parse_otpauth
 from ..verifier.core import Verifier
 from ..verifier.enroll import enroll as enroll_token
 from ..verifier.errors import CredentialExistsError, UnknownCredentialError, VerifierError
-from ..verifier.model import Credential, Reason
+from ..verifier.model import Credential, Reason, SyncResult
 from ..verifier.policy import DEFAULT_POLICY, Policy
 from ..verifier.store import Store
 from ..verifier.stores import describe_url, is_postgres_url, open_store
@@ -196,24 +196,33 @@ def _registration(req: dict[str, Any]) -> OtpParams:
         raise ApiError("invalid_request", str(e)) from None
 
 
-async def enroll(request: Request) -> Response:
-    st = _state(request)
-    req = ENROLL.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
-    serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
-    params = _registration(req)
-    _admit(st, request.scope)
+async def _enabling(st: _State, scope: Scope, serial: str,
+                    sync: Callable[[Verifier], SyncResult]) -> Response:
+    """Run ``sync`` (an enroll or enable of ``serial``) in the pool; its result, with the credential
+    when it succeeded."""
 
     def run() -> dict[str, Any]:
         v = st.verifier()
-        res = enroll_token(v, serial, params, code1, code2, at=at)  # the library's one routine
+        res = sync(v)
         out = res.to_dict()
         if res.ok:
             out["credential"] = v.get(serial).to_dict()
         return out
 
     out = await _blocking(run)
-    _count_sync_failure(st, request.scope, out)
+    _count_sync_failure(st, scope, out)
     return FastJSON(out)
+
+
+async def enroll(request: Request) -> Response:
+    st = _state(request)
+    req = ENROLL.read(await read_json(request, st.config.max_body), trust_time=st.config.trust_client_time)
+    serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
+    params = _registration(req)
+    _admit(st, request.scope)
+    # the library's one enrollment routine
+    return await _enabling(st, request.scope, serial,
+                           lambda v: enroll_token(v, serial, params, code1, code2, at=at))
 
 
 async def enable(request: Request) -> Response:
@@ -222,18 +231,11 @@ async def enable(request: Request) -> Response:
     serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
     _admit(st, request.scope)
 
-    def run() -> dict[str, Any]:
-        v = st.verifier()
+    def sync(v: Verifier) -> SyncResult:
         v.get(serial)  # unknown serial: 404
-        res = v.enable(serial, code1, code2, at=at)
-        out = res.to_dict()
-        if res.ok:
-            out["credential"] = v.get(serial).to_dict()
-        return out
+        return v.enable(serial, code1, code2, at=at)
 
-    out = await _blocking(run)
-    _count_sync_failure(st, request.scope, out)
-    return FastJSON(out)
+    return await _enabling(st, request.scope, serial, sync)
 
 
 _GUESSES = frozenset({Reason.INVALID.value, Reason.NOT_FOUND.value, Reason.NOT_CONSECUTIVE.value})
