@@ -9,13 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from tests._proc import running
 from tokens.aws import AwsOptions, AwsSession, disable_virtual_mfa, enroll_virtual_mfa, get_mfa_session
 from tokens.awsserver import AwsServer
 from tokens.store import DeviceStore
@@ -25,22 +25,10 @@ from .conftest import Aws, error_of
 FORCE_MFA = Path(__file__).resolve().parents[2] / "examples" / "aws" / "policies" / "force-mfa.json"
 
 
-def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+def serving(tmp_path: Path, *extra: str) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+    """``tokensim aws serve --port 0 EXTRA...`` as a process, killed at the end if still running."""
     env = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}
-    return subprocess.Popen([sys.executable, "-m", "tokens", "aws", "serve", "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-@contextlib.contextmanager
-def serving(tmp_path: Path, *extra: str) -> Iterator[subprocess.Popen[str]]:
-    """``start_cli``, killed at the end if the test has not stopped it."""
-    proc = start_cli(tmp_path, *extra)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+    return running([sys.executable, "-m", "tokens", "aws", "serve", "--port", "0", *extra], env=env)
 
 
 def tokensim(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
