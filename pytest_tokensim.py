@@ -34,7 +34,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -98,6 +98,28 @@ def _require(*siblings: str) -> None:
             pytest.fail(f"tokensim: {e}", pytrace=False)
 
 
+_T = TypeVar("_T")
+
+
+def _made_by(build: Callable[..., _T], teardown: Callable[[_T], object]) -> Iterator[Callable[..., _T]]:
+    """The body of a factory fixture (``yield from``): yields ``build``, recording what it builds,
+    and after the test calls ``teardown`` on each, in the order they were made."""
+    made: list[_T] = []
+
+    def make(*args: Any, **kw: Any) -> _T:
+        obj = build(*args, **kw)
+        made.append(obj)
+        return obj
+
+    yield make
+    for obj in made:
+        teardown(obj)
+
+
+def _close(obj: Any) -> None:
+    obj.close()
+
+
 @pytest.fixture
 def mfa_clock() -> ManualClock:
     """A manual reference clock starting at 2026-01-01T00:00:00Z; move it with ``advance``."""
@@ -124,8 +146,6 @@ def totp_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualTOTP]]
     from tokens.clock import DriftModel
     from tokens.virtual import VirtualTOTP
 
-    made: list[VirtualTOTP] = []
-
     def make(secret: bytes | None = None, *, drift_ppm: float = 0.0, offset: float = 0.0,
              aging_ppm_per_year: float = 0.0, temperature: TemperatureProfile | None = None,
              jitter: float = 0.0, seed: int = 0, drift: DriftModel | None = None, period: int = 30,
@@ -134,14 +154,10 @@ def totp_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualTOTP]]
             drift = DriftModel(ppm=drift_ppm, offset=offset, epoch=mfa_clock.now(),
                                aging_ppm_per_year=aging_ppm_per_year, temperature=temperature,
                                jitter=jitter, seed=seed)
-        dev = VirtualTOTP(secret, reference=mfa_clock, drift=drift, period=period, digits=digits,
-                          algorithm=algorithm, **kw)
-        made.append(dev)
-        return dev
+        return VirtualTOTP(secret, reference=mfa_clock, drift=drift, period=period, digits=digits,
+                           algorithm=algorithm, **kw)
 
-    yield make
-    for d in made:
-        d.close()
+    yield from _made_by(make, _close)
 
 
 @pytest.fixture
@@ -153,16 +169,7 @@ def hotp_factory() -> Iterator[Callable[..., VirtualHOTP]]:
     _require()
     from tokens.virtual import VirtualHOTP
 
-    made: list[VirtualHOTP] = []
-
-    def make(secret: bytes | None = None, **kw: Any) -> VirtualHOTP:
-        dev = VirtualHOTP(secret, **kw)
-        made.append(dev)
-        return dev
-
-    yield make
-    for d in made:
-        d.close()
+    yield from _made_by(VirtualHOTP, _close)
 
 
 # --------------------------------------------------------------------------- verifier
@@ -253,7 +260,6 @@ def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., Simul
     Everything is closed and stopped at teardown.
     """
     _require("hw", "firmware_sim")
-    made: list[SimulatedSerialToken] = []
 
     def make(*, pin: str = SERIAL_PIN, timeout: float = 2.0, **firmware: Any) -> SimulatedSerialToken:
         from firmware_sim.build import make_firmware
@@ -268,16 +274,15 @@ def serial_token_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., Simul
         except BaseException:
             runner.stop()
             raise
-        sim = SimulatedSerialToken(token, fw, runner)
-        made.append(sim)
-        return sim
+        return SimulatedSerialToken(token, fw, runner)
 
-    yield make
-    for sim in made:
+    def teardown(sim: SimulatedSerialToken) -> None:
         try:
             sim.token.close()
         finally:
             sim.runner.stop()
+
+    yield from _made_by(make, teardown)
 
 
 @pytest.fixture
@@ -368,7 +373,6 @@ def webauthn_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualWe
     BrowserContext or Page) when given.  Without ``authenticator`` a fresh soft authenticator on
     ``mfa_clock`` is made with that ``uv`` / ``attestation`` mode and ``pin`` set."""
     _require()
-    made: list[VirtualWebAuthn] = []
 
     def make(target: Any = None, authenticator: Any = None, *, pin: str | None = None, uv: str | None = None,
              attestation: str | None = None, **kw: Any) -> VirtualWebAuthn:
@@ -385,14 +389,15 @@ def webauthn_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., VirtualWe
             if pin is not None:
                 ClientPin(Ctap2(SoftCtapDevice(authenticator))).set_pin(pin)
         bridge = VirtualWebAuthn(authenticator, pin=pin, clock=mfa_clock, **kw)
-        made.append(bridge)
         if target is not None:
-            bridge.attach(target)
+            try:
+                bridge.attach(target)
+            except BaseException:
+                bridge.close()
+                raise
         return bridge
 
-    yield make
-    for bridge in made:
-        bridge.close()
+    yield from _made_by(make, _close)
 
 
 @pytest.fixture
@@ -420,19 +425,13 @@ def totp_from_page(mfa_clock: ManualClock) -> Callable[..., VirtualTOTP]:
 @pytest.fixture
 def demo_rp_factory(mfa_clock: ManualClock) -> Iterator[Callable[..., RPServer]]:
     """``demo_rp_factory(verifier="fido2")`` -> a started demo RP (``.url``, ``.rp`` its state)."""
-    servers: list[RPServer] = []
-
     def make(verifier: str = "fido2") -> RPServer:
         from tokens.browser.rp_app import RPServer
         from tokens.browser.rp_model import RelyingParty
 
-        server = RPServer(RelyingParty(clock=mfa_clock, verifier=verifier)).start()
-        servers.append(server)
-        return server
+        return RPServer(RelyingParty(clock=mfa_clock, verifier=verifier)).start()
 
-    yield make
-    for s in servers:
-        s.stop()
+    yield from _made_by(make, lambda server: server.stop())
 
 
 @pytest.fixture

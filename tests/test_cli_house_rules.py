@@ -17,6 +17,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from tests._proc import running
 from tokens._cli import output
 from tokens._cli.main import build_parser, main
 
@@ -181,17 +182,11 @@ def test_tables_are_whole_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFi
 
 def _serve(argv: list[str], tmp_path: Path) -> tuple[dict[str, object], dict[str, object], str]:
     env = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([TOKENSIM, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
-    try:
+    with running([TOKENSIM, *argv], env=env) as proc:
         assert proc.stdout is not None
         ready = json.loads(proc.stdout.readline())
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     stopped = json.loads(rest.strip().splitlines()[-1])
     assert ready["pid"] == stopped["pid"] == proc.pid

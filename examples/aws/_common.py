@@ -47,6 +47,11 @@ def policy(name: str) -> str:
     return (POLICIES / name).read_text()
 
 
+def document(*statements: dict[str, Any]) -> str:
+    """A policy document (JSON text) of these statements."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
 def _tokensim(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(ENDPOINT + path, data=data, method="GET" if body is None else "POST",

@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-import json
-
-from _common import advance, check, client, denied, enroll, new_user, now, totp
+from _common import advance, check, client, denied, document, enroll, new_user, now, totp
 
 ACCOUNT = client("sts").get_caller_identity()["Account"]
 iam = client("iam")
@@ -20,33 +18,28 @@ assert keys is not None
 iam.put_user_policy(
     UserName="carol",
     PolicyName="self-mfa",
-    PolicyDocument=json.dumps(
+    PolicyDocument=document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice"],
-                    "Resource": [
-                        f"arn:aws:iam::{ACCOUNT}:mfa/${{aws:username}}",
-                        f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}",
-                    ],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Resource": f"arn:aws:iam::{ACCOUNT}:role/ops",
-                },
-                {"Effect": "Allow", "Action": ["ec2:*", "s3:*"], "Resource": "*"},
-                {
-                    "Sid": "StopTerminateOnlyWithMFA",
-                    "Effect": "Deny",
-                    "Action": ["ec2:StopInstances", "ec2:TerminateInstances"],
-                    "Resource": "*",
-                    "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-                },
+            "Effect": "Allow",
+            "Action": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice"],
+            "Resource": [
+                f"arn:aws:iam::{ACCOUNT}:mfa/${{aws:username}}",
+                f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}",
             ],
-        }
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": f"arn:aws:iam::{ACCOUNT}:role/ops",
+        },
+        {"Effect": "Allow", "Action": ["ec2:*", "s3:*"], "Resource": "*"},
+        {
+            "Sid": "StopTerminateOnlyWithMFA",
+            "Effect": "Deny",
+            "Action": ["ec2:StopInstances", "ec2:TerminateInstances"],
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+        },
     ),
 )
 serial, seed = enroll(keys, "carol")
@@ -63,17 +56,12 @@ def mfa_session(seconds: int = 3600) -> dict[str, str]:
 # 1. a role whose trust policy requires MFA
 iam.create_role(
     RoleName="ops",
-    AssumeRolePolicyDocument=json.dumps(
+    AssumeRolePolicyDocument=document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
-                }
-            ],
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
         }
     ),
 )
@@ -121,19 +109,14 @@ s3 = client("s3", keys)
 s3.create_bucket(Bucket="mfa-only")
 s3.put_bucket_policy(
     Bucket="mfa-only",
-    Policy=json.dumps(
+    Policy=document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyWithoutMFA",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": ["arn:aws:s3:::mfa-only", "arn:aws:s3:::mfa-only/*"],
-                    "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-                }
-            ],
+            "Sid": "DenyWithoutMFA",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::mfa-only", "arn:aws:s3:::mfa-only/*"],
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
         }
     ),
 )
@@ -149,18 +132,13 @@ check(s3_mfa.get_object(Bucket="mfa-only", Key="k")["Body"].read() == b"v", "and
 iam.put_user_policy(
     UserName="carol",
     PolicyName="recent-mfa",
-    PolicyDocument=json.dumps(
+    PolicyDocument=document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "TerminateOnlyWithRecentMFA",
-                    "Effect": "Deny",
-                    "Action": "ec2:TerminateInstances",
-                    "Resource": "*",
-                    "Condition": {"NumericGreaterThanIfExists": {"aws:MultiFactorAuthAge": "3600"}},
-                }
-            ],
+            "Sid": "TerminateOnlyWithRecentMFA",
+            "Effect": "Deny",
+            "Action": "ec2:TerminateInstances",
+            "Resource": "*",
+            "Condition": {"NumericGreaterThanIfExists": {"aws:MultiFactorAuthAge": "3600"}},
         }
     ),
 )

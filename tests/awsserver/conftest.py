@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from tokens.otp import decode_secret
 from tokens.virtual import VirtualTOTP
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a TOTP step boundary
+# a statement letting each user read their own IAM user (the policy variable is substituted per request)
+GET_OWN_USER = {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/${aws:username}"}
 
 
 @dataclass
@@ -69,6 +72,11 @@ class Aws:
         self.keys[name] = (k["AccessKeyId"], k["SecretAccessKey"])
         self.current = name
         return self.keys[name]
+
+    def put_policy(self, user: str, name: str, *statements: dict[str, Any]) -> None:
+        """PutUserPolicy (the admin's call): an inline policy ``name`` of ``statements`` on ``user``."""
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        self.iam.put_user_policy(UserName=user, PolicyName=name, PolicyDocument=json.dumps(document))
 
     def as_user(self, service: str, name: str | None = None) -> Any:
         key, secret = self.keys[name or self.current or ""]

@@ -45,18 +45,8 @@ def test_explicit_deny_message_names_action_resource_and_kind(aws: Aws) -> None:
 
 def test_ec2_dry_run_and_per_instance_resources(aws: Aws) -> None:
     key, secret = aws.user("alice")
-    aws.iam.put_user_policy(
-        UserName="alice",
-        PolicyName="p",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"], "Resource": "*"}
-                ],
-            }
-        ),
-    )
+    aws.put_policy("alice", "p", {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"],
+                                  "Resource": "*"})
     ec2 = aws.client("ec2", key, secret)
     image = ec2.describe_images()["Images"][0]["ImageId"]
     assert (
@@ -89,23 +79,12 @@ def test_s3_prefix_condition_key(aws: Aws) -> None:
     key, secret = aws.user("alice")
     s3a = aws.client("s3")
     s3a.create_bucket(Bucket="shared-bucket")
-    aws.iam.put_user_policy(
-        UserName="alice",
-        PolicyName="home",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "s3:ListBucket",
-                        "Resource": "arn:aws:s3:::shared-bucket",
-                        "Condition": {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
-                    }
-                ],
-            }
-        ),
-    )
+    aws.put_policy("alice", "home", {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::shared-bucket",
+        "Condition": {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
+    })
     s3 = aws.client("s3", key, secret)
     assert s3.list_objects_v2(Bucket="shared-bucket", Prefix="home/alice/")["KeyCount"] == 0
     assert (
@@ -156,16 +135,7 @@ def test_session_expiry_on_the_account_clock(aws: Aws) -> None:
 
 def test_role_session_carries_the_mfa_context(aws: Aws) -> None:
     serial, token = aws.enrolled()
-    aws.iam.put_user_policy(
-        UserName="alice",
-        PolicyName="assume",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
-            }
-        ),
-    )
+    aws.put_policy("alice", "assume", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -213,23 +183,15 @@ def test_clock_control_endpoint(tmp_path: object) -> None:
 
 def test_unknown_condition_keys_are_warnings_not_refusals(aws: Aws, capfd: object) -> None:
     key, secret = aws.user("alice")
-    aws.iam.put_user_policy(
-        UserName="alice",
-        PolicyName="odd",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
-                    {
-                        "Effect": "Deny",
-                        "Action": "s3:ListAllMyBuckets",
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SomethingNobodyKnows": "x"}},
-                    },
-                ],
-            }
-        ),
+    aws.put_policy(
+        "alice", "odd",
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+        {
+            "Effect": "Deny",
+            "Action": "s3:ListAllMyBuckets",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SomethingNobodyKnows": "x"}},
+        },
     )
     assert (
         aws.client("s3", key, secret).list_buckets()["Buckets"] == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pyotp
 import pytest
@@ -14,7 +12,7 @@ from tokens.policy import Decision, RequestContext, evaluate, parse_policy
 from tokens.qr import read_qr
 from tokens.uri import parse_otpauth
 
-from .conftest import T0, Aws, error_of
+from .conftest import GET_OWN_USER, T0, Aws, error_of
 
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
@@ -74,22 +72,7 @@ def test_happy_path_enroll_session_identity(aws: Aws) -> None:
         "AccessDenied",
         403,
     ) and "because no identity-based policy allows the iam:GetUser" in msg
-    aws.iam.put_user_policy(
-        UserName="alice",
-        PolicyName="self",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "iam:GetUser",
-                        "Resource": "arn:aws:iam::*:user/${aws:username}",
-                    }
-                ],
-            }
-        ),
-    )
+    aws.put_policy("alice", "self", GET_OWN_USER)
     assert aws.session_client("iam", creds).get_user()["User"]["UserName"] == "alice"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,10 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
+from tests._proc import running
 from tokens.aws import AwsOptions, AwsSession, disable_virtual_mfa, enroll_virtual_mfa, get_mfa_session
 from tokens.awsserver import AwsServer
 from tokens.store import DeviceStore
@@ -22,10 +25,23 @@ from .conftest import Aws, error_of
 FORCE_MFA = Path(__file__).resolve().parents[2] / "examples" / "aws" / "policies" / "force-mfa.json"
 
 
-def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+def serving(tmp_path: Path, *extra: str) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+    """``tokensim aws serve --port 0 EXTRA...`` as a process, killed at the end if still running."""
     env = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}
-    return subprocess.Popen([sys.executable, "-m", "tokens", "aws", "serve", "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return running([sys.executable, "-m", "tokens", "aws", "serve", "--port", "0", *extra], env=env)
+
+
+def tokensim(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``tokensim ARGV...`` to completion."""
+    return subprocess.run([sys.executable, "-m", "tokens", *argv], capture_output=True, text=True, timeout=30,
+                          env=env)
+
+
+def admin_client(service: str, info: dict[str, object], **kw: Any) -> Any:
+    """A boto3 client of the served endpoint, signing with the administrator's key of its ready line."""
+    kw.setdefault("aws_secret_access_key", str(info["secret_access_key"]))
+    return boto3.client(service, endpoint_url=str(info["url"]), region_name="us-east-1",  # type: ignore[call-overload]
+                        aws_access_key_id=str(info["access_key_id"]), **kw)
 
 
 def ready_line(proc: subprocess.Popen[str]) -> dict[str, object]:
@@ -39,24 +55,16 @@ def ready_line(proc: subprocess.Popen[str]) -> dict[str, object]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_one_json_line_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     db = tmp_path / "state.sqlite3"
-    proc = start_cli(tmp_path, "--db", str(db), "--account-id", "210987654321")
-    try:
+    with serving(tmp_path, "--db", str(db), "--account-id", "210987654321") as proc:
         info = ready_line(proc)
         assert info["event"] == "ready" and str(info["url"]).startswith("http://127.0.0.1:")
         assert info["account_id"] == "210987654321" and str(info["access_key_id"]).startswith("AKIA")
-        sts = boto3.client("sts", endpoint_url=str(info["url"]), region_name="us-east-1",
-                           aws_access_key_id=str(info["access_key_id"]),
-                           aws_secret_access_key=str(info["secret_access_key"]))
+        sts = admin_client("sts", info)
         assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::210987654321:user/admin"
-        wrong = boto3.client("sts", endpoint_url=str(info["url"]), region_name="us-east-1",
-                             aws_access_key_id=str(info["access_key_id"]), aws_secret_access_key="wrong")
+        wrong = admin_client("sts", info, aws_secret_access_key="wrong")
         assert error_of(wrong.get_caller_identity)[0] == "SignatureDoesNotMatch"
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1])["event"] == "stopped"
     assert "Traceback" not in err
@@ -67,27 +75,18 @@ def test_cli_state_survives_restart_and_bad_port_is_one_line(tmp_path: Path) -> 
     db = tmp_path / "s.sqlite3"
     keys: set[tuple[str, str]] = set()
     for round_ in range(2):
-        proc = start_cli(tmp_path, "--db", str(db))
-        try:
+        with serving(tmp_path, "--db", str(db)) as proc:
             info = ready_line(proc)
-            url = str(info["url"])
             keys.add((str(info["access_key_id"]), str(info["secret_access_key"])))
-            iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
-                               aws_access_key_id=str(info["access_key_id"]),
-                               aws_secret_access_key=str(info["secret_access_key"]))
+            iam = admin_client("iam", info)
             if round_ == 0:
                 iam.create_user(UserName="persisted")
             else:
                 assert iam.get_user(UserName="persisted")["User"]["UserName"] == "persisted"
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
     assert len(keys) == 1  # the administrator's key is kept with the account
-    bad = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--host", "203.0.113.1",
-                          "--db", str(db)], capture_output=True, text=True, timeout=30)
+    bad = tokensim("aws", "serve", "--host", "203.0.113.1", "--db", str(db))
     assert bad.returncode == 1 and bad.stderr.startswith("error: cannot listen on 203.0.113.1")
     assert bad.stderr.count("\n") == 1
 
@@ -135,22 +134,7 @@ def test_cli_bad_policy_file_is_one_line(tmp_path: Path) -> None:
         '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", '
         '"Condition": {"StringEqualz": {"aws:username": "a"}}}]}'
     )
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tokens",
-            "aws",
-            "serve",
-            "--db",
-            str(tmp_path / "x.db"),
-            "--policy",
-            str(bad),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = tokensim("aws", "serve", "--db", str(tmp_path / "x.db"), "--policy", str(bad))
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: ") and "StringEqualz" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()  # refused before anything was created
@@ -189,39 +173,14 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
     from botocore.exceptions import ClientError
 
     db = tmp_path / "tuned.sqlite3"
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tokens",
-            "aws",
-            "serve",
-            "--db",
-            str(db),
-            "--throttle-after",
-            "5",
-            "--lockout-after",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    bad = tokensim("aws", "serve", "--db", str(db), "--throttle-after", "5", "--lockout-after", "2")
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "lockout_after" in bad.stderr
-    proc = start_cli(
-        tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2", "--backoff", "0"
-    )
     same_home = {**os.environ, "TOKENSIM_HOME": str(tmp_path / "home")}  # its seal key lives there
-    try:
+    with serving(tmp_path, "--db", str(db), "--throttle-after", "1", "--lockout-after", "2",
+                 "--backoff", "0") as proc:
         info = ready_line(proc)
         url = str(info["url"])
-        kw = dict(
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id=str(info["access_key_id"]),
-            aws_secret_access_key=str(info["secret_access_key"]),
-        )
-        iam = boto3.client("iam", **kw)  # type: ignore[call-overload]
+        iam = admin_client("iam", info)
         iam.create_user(UserName="alice")
         k = iam.create_access_key(UserName="alice")["AccessKey"]
         sts = boto3.client(
@@ -246,45 +205,23 @@ def test_cli_verifier_tuning_lock_and_unlock_with_the_verifier_cli(tmp_path: Pat
                 sts.get_session_token(
                     SerialNumber=serial, TokenCode="000000" if totp.now() != "000000" else "111111"
                 )
-        show = subprocess.run(
-            [sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db), "--json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=same_home,
-        )
+        show = tokensim("verifier", "show", serial, "--db", str(db), "--json", env=same_home)
         assert show.returncode == 0, show.stderr
         assert json.loads(show.stdout)["locked"] is True
-        unlock = subprocess.run(
-            [sys.executable, "-m", "tokens", "verifier", "unlock", serial, "--db", str(db)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=same_home,
-        )
+        unlock = tokensim("verifier", "unlock", serial, "--db", str(db), env=same_home)
         assert unlock.returncode == 0, unlock.stderr
-        show = subprocess.run(
-            [sys.executable, "-m", "tokens", "verifier", "show", serial, "--db", str(db), "--json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=same_home,
-        )
+        show = tokensim("verifier", "show", serial, "--db", str(db), "--json", env=same_home)
         assert json.loads(show.stdout)["locked"] is False
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
 
 
 def test_cli_manual_clock_and_fixed_admin_key(tmp_path: Path) -> None:
     import httpx
 
-    proc = start_cli(tmp_path, "--db", str(tmp_path / "m.sqlite3"), "--clock", "manual", "--at", "1767225600",
-                     "--admin-access-key-id", "AKIATOKENSIMADMIN001", "--admin-secret-access-key", "s3cr3t")
-    try:
+    with serving(tmp_path, "--db", str(tmp_path / "m.sqlite3"), "--clock", "manual", "--at", "1767225600",
+                 "--admin-access-key-id", "AKIATOKENSIMADMIN001",
+                 "--admin-secret-access-key", "s3cr3t") as proc:
         info = ready_line(proc)
         assert (info["access_key_id"], info["secret_access_key"], info["clock"]) == (
             "AKIATOKENSIMADMIN001", "s3cr3t", "manual")
@@ -298,11 +235,5 @@ def test_cli_manual_clock_and_fixed_admin_key(tmp_path: Path) -> None:
         assert creds["Expiration"].timestamp() == 1767225690 + 900  # the account's (manual) time
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-    half = subprocess.run([sys.executable, "-m", "tokens", "aws", "serve", "--db", str(tmp_path / "h.db"),
-                           "--admin-access-key-id", "AKIAONLYHALF"], capture_output=True, text=True,
-                          timeout=30)
+    half = tokensim("aws", "serve", "--db", str(tmp_path / "h.db"), "--admin-access-key-id", "AKIAONLYHALF")
     assert half.returncode == 1 and half.stderr.startswith("error: ") and half.stderr.count("\n") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import Aws, error_of
+from .conftest import GET_OWN_USER, Aws, error_of
 
 ALLOW_S3 = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
@@ -206,22 +206,7 @@ def test_simulate_custom_and_principal_policy(aws: Aws) -> None:
         == "implicitDeny"
     )
     aws.user("bob")
-    aws.iam.put_user_policy(
-        UserName="bob",
-        PolicyName="own",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "iam:GetUser",
-                        "Resource": "arn:aws:iam::*:user/${aws:username}",
-                    }
-                ],
-            }
-        ),
-    )
+    aws.put_policy("bob", "own", GET_OWN_USER)
     r = aws.iam.simulate_principal_policy(
         PolicySourceArn="arn:aws:iam::123456789012:user/bob",
         ActionNames=["iam:GetUser"],

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from tests._proc import running
 from tokens.browser.rp_app import create_app
 from tokens.browser.rp_model import RelyingParty
 
@@ -21,9 +22,7 @@ TOKENSIM = [sys.executable, "-m", "tokens"]
 
 
 def test_demo_rp_prints_ready_and_stops_on_sigint(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*TOKENSIM, "demo-rp", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
+    with running([*TOKENSIM, "demo-rp", "--port", "0"]) as proc:
         assert proc.stdout is not None
         ready = json.loads(proc.stdout.readline())
         assert ready["event"] == "ready" and ready["url"].startswith("http://localhost:")
@@ -33,10 +32,6 @@ def test_demo_rp_prints_ready_and_stops_on_sigint(tmp_path: Path) -> None:
         assert "<svg id=qr" in page and "Can't scan?" in page
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1])["event"] == "stopped"  # the common stopped line
     assert "Traceback" not in err

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fido2.client import DefaultClientDataCollector, Fido2Client, UserInteraction
-from fido2.ctap import CtapDevice
+from fido2.ctap import STATUS, CtapDevice
 from fido2.ctap2.base import Ctap2
 from fido2.ctap2.pin import ClientPin
+from fido2.hid import CTAPHID
 from fido2.server import Fido2Server
 from fido2.webauthn import (
     AttestedCredentialData,
@@ -25,6 +27,27 @@ from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
 
 ORIGIN = "https://example.com"
 RP_ID = "example.com"
+
+
+class Recording(CtapDevice):
+    """Records the CTAP2 command byte of every CBOR request."""
+
+    def __init__(self, inner: SoftCtapDevice) -> None:
+        self.inner, self.commands = inner, list[int]()
+
+    @property
+    def capabilities(self) -> int:
+        return self.inner.capabilities
+
+    def call(self, cmd: int, data: bytes = b"", event: threading.Event | None = None,
+             on_keepalive: Callable[[STATUS], None] | None = None) -> bytes:
+        if cmd == CTAPHID.CBOR and data:
+            self.commands.append(data[0])
+        return self.inner.call(cmd, data, event, on_keepalive)
+
+    @classmethod
+    def list_devices(cls):  # type: ignore[no-untyped-def]
+        return iter(())
 
 
 class Ui(UserInteraction):

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Callable
 
-from fido2.ctap import STATUS, CtapDevice
 from fido2.ctap2.base import Ctap2
 from fido2.ctap2.credman import CredentialManagement
 from fido2.ctap2.pin import ClientPin
-from fido2.hid import CTAPHID
 
-from tests.fido2.conftest import RelyingParty, client_for, set_pin
+from tests.fido2.conftest import Recording, RelyingParty, client_for, set_pin
 from tokens.fido2 import Authenticator, SoftCtapDevice
-
-
-class Spy(CtapDevice):
-    """Records the CTAP2 command byte of every CBOR request."""
-
-    def __init__(self, inner: SoftCtapDevice) -> None:
-        self.inner, self.commands = inner, list[int]()
-
-    @property
-    def capabilities(self) -> int:
-        return self.inner.capabilities
-
-    def call(self, cmd: int, data: bytes = b"", event: threading.Event | None = None,
-             on_keepalive: Callable[[STATUS], None] | None = None) -> bytes:
-        if cmd == CTAPHID.CBOR and data:
-            self.commands.append(data[0])
-        return self.inner.call(cmd, data, event, on_keepalive)
-
-    @classmethod
-    def list_devices(cls):  # type: ignore[no-untyped-def]
-        return iter(())
 
 
 def test_python_fido2_credman_over_the_preview_command(auth: Authenticator, rp: RelyingParty) -> None:
     dev = SoftCtapDevice(auth)
     set_pin(dev, "1234")
     rp.register(client_for(dev, "1234"), rk=True, name="alice")
-    spy = Spy(dev)
+    spy = Recording(dev)
     ctap = Ctap2(spy)
     # what a CTAP 2.1-preview key (YubiKey 5 firmware 5.2-5.4) advertises: python-fido2 then uses 0x41
     options = {k: v for k, v in ctap.info.options.items() if k != "credMgmt"}

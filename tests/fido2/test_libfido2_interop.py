@@ -13,38 +13,16 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fido2.ctap import STATUS, CtapDevice
 from fido2.ctap2.base import Ctap2
-from fido2.hid import CTAPHID
 
+from tests.fido2.conftest import Recording
 from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
 from tokens.fido2.udp import UdpCtapHidServer
 
 SOURCE = Path(__file__).parent / "interop" / "fido2_udp_driver.c"
-
-
-class Recording(CtapDevice):
-    def __init__(self, inner: SoftCtapDevice) -> None:
-        self.inner, self.commands = inner, list[int]()
-
-    @property
-    def capabilities(self) -> int:
-        return self.inner.capabilities
-
-    def call(self, cmd: int, data: bytes = b"", event: threading.Event | None = None,
-             on_keepalive: Callable[[STATUS], None] | None = None) -> bytes:
-        if cmd == CTAPHID.CBOR and data:
-            self.commands.append(data[0])
-        return self.inner.call(cmd, data, event, on_keepalive)
-
-    @classmethod
-    def list_devices(cls):  # type: ignore[no-untyped-def]
-        return iter(())
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import pytest
 from fido2.ctap2.base import Ctap2
 from fido2.ctap2.pin import ClientPin
 
-from tests.fido2.test_libfido2_interop import Recording, _libfido2_version
+from tests.fido2.conftest import Recording
+from tests.fido2.test_libfido2_interop import _libfido2_version
 from tokens.fido2 import Authenticator, AuthenticatorState, SoftCtapDevice
 from tokens.fido2.udp import UdpCtapHidServer
 

@@ -14,8 +14,10 @@ from tokens._cli.main import main
 from tokens.clock import ManualClock
 from tokens.errors import InvalidURIError
 from tokens.otp import Algorithm, encode_secret
-from tokens.verifier import CredentialExistsError, Kind, MemoryStore, Reason, SQLiteStore, Status, Verifier
-from tokens.verifier.enroll import TokenParams, enroll
+from tokens.params import OtpParams
+from tokens.uri import parse_otpauth
+from tokens.verifier import CredentialExistsError, MemoryStore, Reason, SQLiteStore, Status, Verifier
+from tokens.verifier.enroll import enroll
 
 from .conftest import SECRET, START
 
@@ -30,7 +32,7 @@ def _codes(at: float) -> tuple[str, str]:
 
 def test_enroll_registers_and_enables() -> None:
     v = Verifier(MemoryStore(), clock=ManualClock(START))
-    res = enroll(v, "S1", TokenParams.from_uri(URI), *_codes(START))
+    res = enroll(v, "S1", parse_otpauth(URI), *_codes(START))
     assert res.ok and res.step == int(START // 30)
     cred = v.get("S1")
     assert cred.status is Status.ACTIVE and cred.issuer == "ACME" and cred.account == "bob"
@@ -38,7 +40,7 @@ def test_enroll_registers_and_enables() -> None:
 
 def test_failed_enroll_stays_pending_and_the_same_token_can_retry() -> None:
     v = Verifier(MemoryStore(), clock=ManualClock(START))
-    params = TokenParams(SECRET)
+    params = OtpParams.totp(SECRET)
     c1, c2 = _codes(START)
     assert enroll(v, "S1", params, c2, c1).reason is Reason.NOT_CONSECUTIVE
     assert v.get("S1").status is Status.PENDING
@@ -46,13 +48,13 @@ def test_failed_enroll_stays_pending_and_the_same_token_can_retry() -> None:
 
 
 @pytest.mark.parametrize("other", [
-    TokenParams(b"another secret of 20b"),
-    TokenParams(SECRET, digits=8),
-    TokenParams(SECRET, algorithm=Algorithm.SHA256),
-    TokenParams(SECRET, period=60),
-    TokenParams(SECRET, Kind.HOTP),
+    OtpParams.totp(b"another secret of 20b"),
+    OtpParams.totp(SECRET, digits=8),
+    OtpParams.totp(SECRET, algorithm=Algorithm.SHA256),
+    OtpParams.totp(SECRET, period=60),
+    OtpParams.hotp(SECRET),
 ])
-def test_enroll_never_overwrites_a_different_token(other: TokenParams) -> None:
+def test_enroll_never_overwrites_a_different_token(other: OtpParams) -> None:
     v = Verifier(MemoryStore(), clock=ManualClock(START))
     v.register("S1", SECRET)  # pending, the original token
     with pytest.raises(CredentialExistsError):
@@ -62,9 +64,9 @@ def test_enroll_never_overwrites_a_different_token(other: TokenParams) -> None:
 
 def test_enroll_refuses_an_active_credential_even_for_the_same_token() -> None:
     v = Verifier(MemoryStore(), clock=ManualClock(START))
-    assert enroll(v, "S1", TokenParams(SECRET), *_codes(START)).ok
+    assert enroll(v, "S1", OtpParams.totp(SECRET), *_codes(START)).ok
     with pytest.raises(CredentialExistsError):
-        enroll(v, "S1", TokenParams(SECRET), *_codes(START + 60))
+        enroll(v, "S1", OtpParams.totp(SECRET), *_codes(START + 60))
 
 
 def test_secrets_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,13 +80,24 @@ def test_secrets_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(hmac, "compare_digest", spy)
     v = Verifier(MemoryStore(), clock=ManualClock(START))
     v.register("S1", SECRET)
-    assert enroll(v, "S1", TokenParams(SECRET), *_codes(START)).ok
+    assert enroll(v, "S1", OtpParams.totp(SECRET), *_codes(START)).ok
     assert calls == [(SECRET, SECRET)]
+
+
+@pytest.mark.parametrize("params", [
+    OtpParams.totp(SECRET, algorithm=Algorithm.SHA256, digits=8, period=60, t0=15.0, issuer="ACME",
+                   account="bob"),
+    OtpParams.hotp(SECRET, counter=42, account="alice"),
+])
+def test_a_registered_credential_gives_back_its_params(params: OtpParams) -> None:
+    v = Verifier(MemoryStore(), clock=ManualClock(START))
+    v.register("S1", params.secret, **params.register_kwargs())
+    assert v.get("S1").params() == params
 
 
 def test_bad_uri_is_a_typed_error() -> None:
     with pytest.raises(InvalidURIError):
-        TokenParams.from_uri("otpauth://[")
+        parse_otpauth("otpauth://[")
 
 
 # ---------------------------------------------------------------- CLI

@@ -10,26 +10,14 @@ import pyotp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokens.clock import DriftModel, ManualClock, SinusoidalTemperature
+from tokens.clock import DriftModel, ManualClock
 from tokens.verifier import MemoryStore, Policy, Reason, Verifier
 from tokens.virtual import VirtualTOTP
 
+from ._strategies import DAY, drift_models
 from .conftest import START
 
-DAY = 86400.0
-
-models = st.builds(
-    DriftModel,
-    offset=st.floats(-120, 120),
-    ppm=st.floats(-100, 100),
-    epoch=st.just(START),
-    temperature=st.one_of(st.none(), st.builds(
-        SinusoidalTemperature, mean=st.floats(-10, 40), amplitude=st.floats(0, 15),
-        period=st.sampled_from([DAY, 365.25 * DAY]))),
-    aging_ppm_per_year=st.floats(-5, 5),
-    jitter=st.floats(0, 3),
-    seed=st.integers(0, 2**16),
-)
+models = drift_models(100, jitter=st.floats(0, 3), seed=st.integers(0, 2**16))
 
 
 @given(model=models, gaps=st.lists(st.floats(60, 90 * DAY), min_size=3, max_size=15),

@@ -13,26 +13,16 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokens.clock import DriftModel, ManualClock, SinusoidalTemperature
+from tokens.clock import DriftModel, ManualClock
 from tokens.hotloop import PreparedKey
 from tokens.verifier import MemoryStore, Policy, Verifier
 from tokens.verifier.drift import DriftEstimate, window
 from tokens.virtual import VirtualTOTP
 
+from ._strategies import DAY, drift_models
 from .conftest import START
 
-DAY = 86400.0
-
-models = st.builds(
-    DriftModel,
-    offset=st.floats(-120, 120),
-    ppm=st.floats(-200, 200),
-    epoch=st.just(START),
-    temperature=st.one_of(st.none(), st.builds(
-        SinusoidalTemperature, mean=st.floats(-10, 40), amplitude=st.floats(0, 15),
-        period=st.sampled_from([DAY, 365.25 * DAY]))),
-    aging_ppm_per_year=st.floats(-5, 5),
-)
+models = drift_models(200)
 policies = st.builds(Policy, look_behind=st.integers(0, 2), look_ahead=st.integers(0, 2),
                      max_window=st.integers(5, 19), coverage=st.sampled_from([0.9, 0.99, 0.995, 0.999]),
                      throttle_after=st.just(0), lockout_after=st.just(0))

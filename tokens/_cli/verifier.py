@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError
 from . import output
@@ -26,6 +27,8 @@ from .common import add_json, parse_time
 if TYPE_CHECKING:
     from ..verifier import Verifier
     from ..virtual import VirtualHOTP, VirtualTOTP
+
+T = TypeVar("T")
 
 
 def _verifier(args: argparse.Namespace, *, create: bool = False) -> Verifier:
@@ -78,9 +81,7 @@ def _device(args: argparse.Namespace) -> VirtualTOTP | VirtualHOTP:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from ..otp import Algorithm
-    from ..verifier import Kind
-    from ..verifier.enroll import TokenParams, enroll
+    from ..verifier.enroll import enroll
     from ..virtual import VirtualHOTP
 
     at = _at(args)
@@ -109,13 +110,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 code1, code2 = dev.last(2, at=at)
         else:
             code1, code2 = args.code1, args.code2
-        if isinstance(dev, VirtualHOTP):
-            params = TokenParams(dev.secret, Kind.HOTP, Algorithm.parse(dev.algorithm), dev.digits,
-                                 counter=dev.counter, issuer=dev.issuer, account=dev.account)
-        else:
-            params = TokenParams(dev.secret, Kind.TOTP, Algorithm.parse(dev.algorithm), dev.digits,
-                                 period=dev.period, t0=dev.t0, issuer=dev.issuer, account=dev.account)
-        res = enroll(v, args.serial, params, code1, code2, at=at)
+        res = enroll(v, args.serial, dev.params(), code1, code2, at=at)
     finally:
         v.store.close()
     human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
@@ -124,12 +119,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
-    v = _verifier(args)
-    try:
-        _known(v, args.serial)
-        res = v.enable(args.serial, args.code1, args.code2, at=_at(args))
-    finally:
-        v.store.close()
+    res = _on_known(args, lambda v, at: v.enable(args.serial, args.code1, args.code2, at=at))
     human = (f"{args.serial} enabled (step {res.step}, offset {res.offset_steps:+d})" if res.ok
              else f"{args.serial}: enable failed: {res.reason.value}"
                   + (" (the credential stays pending)" if res.reason.value in ("not_found", "not_consecutive",
@@ -147,13 +137,19 @@ def _known(v: Verifier, serial: str) -> None:
         raise UnknownCredentialError(f"no credential {serial}")
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _on_known(args: argparse.Namespace, op: Callable[[Verifier, float | None], T]) -> T:
+    """``op(verifier, at)`` for the credential ``args.serial``, which must exist; the store is closed
+    afterwards."""
     v = _verifier(args)
     try:
         _known(v, args.serial)
-        res = v.verify(args.serial, args.code, at=_at(args))
+        return op(v, _at(args))
     finally:
         v.store.close()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    res = _on_known(args, lambda v, at: v.verify(args.serial, args.code, at=at))
     if res.ok:
         human = f"ok (step {res.step}, offset {res.offset_steps:+d})"
     else:
@@ -164,12 +160,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_resync(args: argparse.Namespace) -> int:
-    v = _verifier(args)
-    try:
-        _known(v, args.serial)
-        res = v.resync(args.serial, args.code1, args.code2, at=_at(args))
-    finally:
-        v.store.close()
+    res = _on_known(args, lambda v, at: v.resync(args.serial, args.code1, args.code2, at=at))
     human = (f"{args.serial} resynchronised (step {res.step}, offset {res.offset_steps:+d})" if res.ok
              else f"{args.serial}: resync failed: {res.reason.value}")
     return _result(args, res.to_dict(), res.ok, human)

@@ -6,17 +6,11 @@ ManualClock with the test so TOTP steps never need sleeping.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import socket
-import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-import uvicorn
-
+from .._asgi import ServerOwner, bind_tcp
 from ..clock import Clock, ManualClock
 from . import moto_bridge
 from .app import create_app
@@ -25,37 +19,6 @@ from .engine import NamedPolicy
 from .errors import AwsApiFault, AwsServerError
 from .http import DEFAULT_MAX_BODY
 from .pipeline import Settings
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn with a ready callback, and signal handling that does not re-raise after shutdown."""
-
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_ready = on_ready
-        self.got_signal: int | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            self._on_ready()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(sig: int, frame: FrameType | None) -> None:
-            self.got_signal = sig
-            self.should_exit = True
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
 
 
 def _named(p: Any) -> NamedPolicy:
@@ -75,7 +38,7 @@ def _named(p: Any) -> NamedPolicy:
     raise AwsServerError(f"cannot use {type(p).__name__} as a policy")
 
 
-class AwsServer:
+class AwsServer(ServerOwner):
     """The AWS endpoint on ``host:port`` (port 0: a free one) over the SQLite file ``db``.
 
     ``policies`` are attached to every IAM user except the administrator (a shortcut for tests
@@ -112,31 +75,13 @@ class AwsServer:
         if reset_moto and moto_bridge.available():
             moto_bridge.reset()
         try:
-            # proto IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on sockets that say TCP, and without
-            # it every response (headers and body written separately) waits ~40 ms for a delayed ACK
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._sock.bind((host, port))
-        except OSError as e:
+            sock = bind_tcp(host, port, AwsServerError)
+        except AwsServerError:
             self.backend.close()
-            raise AwsServerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-        self.host, self.port = host, int(self._sock.getsockname()[1])
-        self.ready = threading.Event()
+            raise
         settings = Settings(extra_policies=self.policies, log_denials=log_denials)
-        config = uvicorn.Config(
-            create_app(self.backend, settings, max_body=max_body),
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-        self._server = _Uvicorn(config, self._ready)
-        self._thread: threading.Thread | None = None
-
-    def _ready(self) -> None:
-        self.ready.set()
-        if self.on_ready is not None:
-            self.on_ready(self)
+        self._serve(create_app(self.backend, settings, max_body=max_body), host, sock, what="the endpoint",
+                    thread="tokensim-aws-serve", error=AwsServerError)
 
     @property
     def url(self) -> str:
@@ -161,29 +106,6 @@ class AwsServer:
     def run(self) -> int | None:
         """Serve in this thread until SIGINT/SIGTERM (or stop()); returns the signal number, if any."""
         try:
-            self._server.run(sockets=[self._sock])
+            return super().run()
         finally:
-            self._sock.close()
             self.backend.close()
-        return self._server.got_signal
-
-    # -- in a thread (tests, embedding)
-    def start(self, timeout: float = 10.0) -> AwsServer:
-        self._thread = threading.Thread(target=self.run, name="tokensim-aws-serve", daemon=True)
-        self._thread.start()
-        if not self.ready.wait(timeout):
-            self.stop()
-            raise AwsServerError(f"the endpoint did not start within {timeout} s")
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> AwsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

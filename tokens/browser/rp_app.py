@@ -18,23 +18,18 @@ Nothing is persisted: the RP lives as long as the process.  Served at ``http://l
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import socket
-import threading
-from collections.abc import Callable, Generator
-from types import FrameType
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from fido2.utils import websafe_encode
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from .._asgi import ServerOwner, bind_tcp
 from ..otp import encode_secret
 from . import _rp_pages as pages
 from .errors import BrowserError
@@ -169,58 +164,15 @@ def create_app(rp: RelyingParty) -> Starlette:
     return app
 
 
-class _Uvicorn(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_ready = on_ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            self._on_ready()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        """Stop on SIGINT/SIGTERM without re-raising the signal afterwards (exit 0, not 130)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(sig: int, frame: FrameType | None) -> None:
-            self.should_exit = True
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-
-class RPServer:
+class RPServer(ServerOwner):
     """The demo RP on ``127.0.0.1:port`` (0: a free port), reached as ``http://localhost:port``."""
 
     def __init__(self, rp: RelyingParty | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  on_ready: Callable[[RPServer], None] | None = None) -> None:
         self.rp = rp or RelyingParty()
         self.on_ready = on_ready
-        try:
-            self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
-                                       socket.IPPROTO_TCP)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._sock.bind((host, port))
-        except OSError as e:
-            raise BrowserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-        self.host, self.port = host, int(self._sock.getsockname()[1])
-        self.ready = threading.Event()
-        config = uvicorn.Config(create_app(self.rp), log_level="warning", access_log=False, lifespan="off")
-        self._server = _Uvicorn(config, self._ready)
-        self._thread: threading.Thread | None = None
-
-    def _ready(self) -> None:
-        self.ready.set()
-        if self.on_ready is not None:
-            self.on_ready(self)
+        self._serve(create_app(self.rp), host, bind_tcp(host, port, BrowserError), what="the demo RP",
+                    thread="tokensim-demo-rp", error=BrowserError)
 
     @property
     def url(self) -> str:
@@ -229,30 +181,3 @@ class RPServer:
     def info(self) -> dict[str, Any]:
         return {"event": "ready", "url": self.url, "host": self.host, "port": self.port,
                 "rp_id": self.rp.rp_id, "verifier": self.rp.webauthn_verifier.value}
-
-    def run(self) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (or :meth:`stop`)."""
-        try:
-            self._server.run(sockets=[self._sock])
-        finally:
-            self._sock.close()
-
-    def start(self, timeout: float = 10.0) -> Self:
-        self._thread = threading.Thread(target=self.run, name="tokensim-demo-rp", daemon=True)
-        self._thread.start()
-        if not self.ready.wait(timeout):
-            self.stop()
-            raise BrowserError(f"the demo RP did not start within {timeout} s")
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

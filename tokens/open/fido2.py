@@ -110,29 +110,15 @@ class SimFido2Device(InteractiveFido2Device):
 
 
 def open_sim(url: DeviceURL, ctx: OpenContext) -> Fido2Device:
-    from ..fido2 import state as store
-    from ..fido2.core import Authenticator
+    from ..fido2.adapters.device import load_locked
     from ..fido2.softdevice import SoftCtapDevice
 
     url.no_query()
     name = url.name()
     home = ctx.options.get("home")  # the state directory ($TOKENSIM_HOME by default)
     base = None if home is None else Path(home)
-    lock = store.InUse(name, base).acquire()  # like open_named: one writer per authenticator
-    try:
-        st = store.load(name, base)
-    except BaseException:
-        lock.release()
-        raise
-    auth = Authenticator(st, presence=ctx.options.get("presence"), clock=ctx.reference)
-
-    def save() -> None:
-        try:
-            if auth.dirty:
-                store.save(st, base)
-        finally:
-            lock.release()
-
+    # like open_named: one writer per authenticator, its state saved on close
+    auth, save = load_locked(name, base, presence=ctx.options.get("presence"), clock=ctx.reference)
     return SimFido2Device(SoftCtapDevice(auth), authenticator=auth, interaction=ctx.interaction,
                           pin=ctx.pin(), model="tokensim soft FIDO2", on_close=save, url=url.raw)
 

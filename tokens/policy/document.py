@@ -24,6 +24,7 @@ from typing import Any
 
 from .conditions import Operator, check_value, parse_operator
 from .errors import MalformedPolicyError, PolicyError
+from .matching import as_text
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 MAX_POLICY_CHARS = 1_000_000  # far above AWS's largest quota (10 240 for managed); a guard, not a quota
@@ -164,14 +165,11 @@ def _strings(value: Any, element: str, where: _Where) -> tuple[str, ...]:
 
 
 def _condition_value(v: Any, element: str, where: _Where) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, str):
-        return v
+    """A JSON scalar as IAM compares it (``true``, ``3600``): the same text as a context value's."""
+    if isinstance(v, bool | int | float | str):
+        text = as_text(v)
+        if text is not None:
+            return text
     raise where.fail(element, "condition values must be strings, numbers or booleans")
 
 

@@ -46,12 +46,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import InputError, TokensimError
 from ..keyring import KeyringError
-from ..otp import Algorithm, decode_secret
+from ..otp import decode_secret
+from ..params import OtpParams
+from ..uri import parse_otpauth
 from ..verifier.core import Verifier
-from ..verifier.enroll import TokenParams
 from ..verifier.enroll import enroll as enroll_token
 from ..verifier.errors import CredentialExistsError, UnknownCredentialError, VerifierError
-from ..verifier.model import Credential, Kind, Reason
+from ..verifier.model import Credential, Reason, SyncResult
 from ..verifier.policy import DEFAULT_POLICY, Policy
 from ..verifier.store import Store
 from ..verifier.stores import describe_url, is_postgres_url, open_store
@@ -181,18 +182,36 @@ async def _verify(st: _State, scope: Scope,
 
 
 # ---------------------------------------------------------------------------- endpoints
-def _registration(req: dict[str, Any]) -> TokenParams:
+def _registration(req: dict[str, Any]) -> OtpParams:
     """The token's parameters, from ``uri`` or from the separate fields (validated by ENROLL)."""
     try:
         if req["uri"]:
-            return TokenParams.from_uri(req["uri"])
+            return parse_otpauth(req["uri"]).params()
         if not req["secret"]:
             raise ApiError("invalid_request", "missing field 'secret' (or 'uri')")
-        return TokenParams(decode_secret(req["secret"]), Kind(req["kind"]), Algorithm.parse(req["algorithm"]),
-                           digits=req["digits"], period=req["period"], counter=req["counter"],
-                           issuer=req["issuer"] or "", account=req["account"] or "")
+        return OtpParams(req["kind"], decode_secret(req["secret"]), req["algorithm"], req["digits"],
+                         req["period"], req["counter"], issuer=req["issuer"] or "",
+                         account=req["account"] or "")
     except (InputError, ValueError) as e:
         raise ApiError("invalid_request", str(e)) from None
+
+
+async def _enabling(st: _State, scope: Scope, serial: str,
+                    sync: Callable[[Verifier], SyncResult]) -> Response:
+    """Run ``sync`` (an enroll or enable of ``serial``) in the pool; its result, with the credential
+    when it succeeded."""
+
+    def run() -> dict[str, Any]:
+        v = st.verifier()
+        res = sync(v)
+        out = res.to_dict()
+        if res.ok:
+            out["credential"] = v.get(serial).to_dict()
+        return out
+
+    out = await _blocking(run)
+    _count_sync_failure(st, scope, out)
+    return FastJSON(out)
 
 
 async def enroll(request: Request) -> Response:
@@ -201,18 +220,9 @@ async def enroll(request: Request) -> Response:
     serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
     params = _registration(req)
     _admit(st, request.scope)
-
-    def run() -> dict[str, Any]:
-        v = st.verifier()
-        res = enroll_token(v, serial, params, code1, code2, at=at)  # the library's one routine
-        out = res.to_dict()
-        if res.ok:
-            out["credential"] = v.get(serial).to_dict()
-        return out
-
-    out = await _blocking(run)
-    _count_sync_failure(st, request.scope, out)
-    return FastJSON(out)
+    # the library's one enrollment routine
+    return await _enabling(st, request.scope, serial,
+                           lambda v: enroll_token(v, serial, params, code1, code2, at=at))
 
 
 async def enable(request: Request) -> Response:
@@ -221,18 +231,11 @@ async def enable(request: Request) -> Response:
     serial, code1, code2, at = req["serial"], req["code1"], req["code2"], req["at"]
     _admit(st, request.scope)
 
-    def run() -> dict[str, Any]:
-        v = st.verifier()
+    def sync(v: Verifier) -> SyncResult:
         v.get(serial)  # unknown serial: 404
-        res = v.enable(serial, code1, code2, at=at)
-        out = res.to_dict()
-        if res.ok:
-            out["credential"] = v.get(serial).to_dict()
-        return out
+        return v.enable(serial, code1, code2, at=at)
 
-    out = await _blocking(run)
-    _count_sync_failure(st, request.scope, out)
-    return FastJSON(out)
+    return await _enabling(st, request.scope, serial, sync)
 
 
 _GUESSES = frozenset({Reason.INVALID.value, Reason.NOT_FOUND.value, Reason.NOT_CONSECUTIVE.value})

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .._asgi import bind_tcp
 from ..errors import InputError, TokensimError
 from ..verifier.stores import describe_url
 from .app import ServiceConfig, create_app, open_service_store
@@ -68,17 +69,8 @@ def app_from_env() -> Any:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must say TCP explicitly: asyncio switches Nagle off (TCP_NODELAY) only on sockets whose
-    # proto is IPPROTO_TCP, and accepted sockets inherit it.  With proto 0 every response (headers
-    # and body are two writes) waited ~40 ms for the client's delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise TokensimError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    """The listening socket, inheritable by worker processes."""
+    sock = bind_tcp(host, port, TokensimError)
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

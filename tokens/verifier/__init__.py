@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from .core import Verifier
 from .drift import DriftEstimate, estimate
-from .enroll import TokenParams
 from .errors import (
     CredentialExistsError,
     ImportFormatError,
@@ -32,6 +31,6 @@ from .store import Store
 __all__ = [
     "DEFAULT_POLICY", "Credential", "CredentialExistsError", "DriftEstimate", "ImportFormatError", "Kind",
     "MemoryStore", "Observation", "Policy", "PostgresStoreError", "Reason", "SQLiteStore", "Status", "Store",
-    "StoreSchemaError", "SyncResult", "ThrottleState", "TokenParams", "UnknownCredentialError", "Verifier",
+    "StoreSchemaError", "SyncResult", "ThrottleState", "UnknownCredentialError", "Verifier",
     "VerifierError", "VerifyResult", "estimate",
 ]

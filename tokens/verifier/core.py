@@ -84,9 +84,7 @@ class Verifier:
                      at: float | None = None) -> Credential:
         """Register the token described by an otpauth:// URI."""
         u = parse_otpauth(uri)
-        return self.register(serial, u.secret, kind=u.type, algorithm=u.algorithm, digits=u.digits,
-                             period=u.period, counter=u.counter, issuer=u.issuer, account=u.account,
-                             status=status, at=at)
+        return self.register(serial, u.secret, **u.register_kwargs(), status=status, at=at)
 
     def get(self, serial: str) -> Credential:
         cred = self.store.get(serial)

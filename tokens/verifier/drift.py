@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from operator import mul
 from dataclasses import dataclass
+from operator import mul
 from statistics import NormalDist
 
 from ._records import fast_init
@@ -147,7 +147,8 @@ def _q(policy: Policy) -> float:
 
 
 def _dot(u: Sequence[float], v: Sequence[float]) -> float:
-    return sum(map(mul, u, v))  # C-level products (this runs on every verify)
+    total: float = sum(map(mul, u, v))  # C-level products (this runs on every verify)
+    return total
 
 
 def _quad(p: Sequence[float], h: Sequence[float]) -> float:
@@ -213,7 +214,7 @@ def _fold(x: list[float], p: list[float], h: Sequence[float], z: float, var: flo
         x[i] += ph[i] * y
         k = ph[i] / innov
         row = i * n
-        p[row:row + n] = [a - k * b for a, b in zip(p[row:row + n], ph)]
+        p[row:row + n] = [a - k * b for a, b in zip(p[row:row + n], ph, strict=True)]
         if p[row + i] < 1e-12:
             p[row + i] = 1e-12
 

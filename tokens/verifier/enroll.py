@@ -9,6 +9,9 @@ same way:
 - anything else (an active or disabled credential, or a different token under that serial) is
   :class:`~tokens.verifier.errors.CredentialExistsError`: enrollment never overwrites a credential.
 
+The token is described by the one OTP record, :class:`~tokens.params.OtpParams` (an otpauth://
+URI parsed by :func:`~tokens.uri.parse_otpauth` is one; so is ``Credential.params()``).
+
 A concurrent enrollment of the same serial is handled: the loser of the insert race falls into the
 "already pending" case and the store's compare-and-set ``activate`` lets exactly one enable win.
 """
@@ -16,60 +19,30 @@ A concurrent enrollment of the same serial is handled: the loser of the insert r
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 
-from ..errors import InputError, InvalidURIError
-from ..otp import Algorithm
-from ..uri import parse_otpauth
+from ..params import OtpParams
 from .core import Verifier
 from .errors import CredentialExistsError
-from .model import Credential, Kind, Status, SyncResult
+from .model import Credential, Status, SyncResult
 
 
-@dataclass(frozen=True)
-class TokenParams:
-    """What the verifier must know about a token to check its codes."""
-
-    secret: bytes
-    kind: Kind = Kind.TOTP
-    algorithm: Algorithm = Algorithm.SHA1
-    digits: int = 6
-    period: int = 30
-    t0: float = 0.0
-    counter: int = 0
-    issuer: str = ""
-    account: str = ""
-
-    @classmethod
-    def from_uri(cls, uri: str) -> TokenParams:
-        """From an ``otpauth://`` URI (InvalidURIError / InvalidSecretError when it does not parse)."""
-        try:
-            u = parse_otpauth(uri)
-        except InputError:
-            raise
-        except ValueError as e:  # urllib's own errors (e.g. a bracketed host that is no IPv6)
-            raise InvalidURIError(f"not a valid otpauth URI: {e}") from None
-        return cls(secret=u.secret, kind=Kind(u.type), algorithm=Algorithm.parse(u.algorithm),
-                   digits=u.digits, period=u.period, counter=u.counter, issuer=u.issuer, account=u.account)
-
-    def matches(self, cred: Credential) -> bool:
-        """Is ``cred`` this token?  The secret is compared in constant time."""
-        same_secret = hmac.compare_digest(cred.secret, self.secret)
-        same_params = (cred.kind is Kind(self.kind) and cred.algorithm is Algorithm.parse(self.algorithm)
-                       and cred.digits == self.digits
-                       and (cred.kind is Kind.HOTP or (cred.period == self.period and cred.t0 == self.t0)))
-        return same_secret and same_params
+def same_token(params: OtpParams, cred: Credential) -> bool:
+    """Is ``cred`` the token ``params`` describes?  The secret is compared in constant time; issuer
+    and account are labels and do not count, nor does an HOTP counter (it moves)."""
+    same_secret = hmac.compare_digest(cred.secret, params.secret)
+    same_params = (cred.kind.value == params.type.value and cred.algorithm is params.algorithm
+                   and cred.digits == params.digits
+                   and (not params.is_totp or (cred.period == params.period and cred.t0 == params.t0)))
+    return same_secret and same_params
 
 
-def register(verifier: Verifier, serial: str, params: TokenParams, *, status: Status = Status.PENDING,
+def register(verifier: Verifier, serial: str, params: OtpParams, *, status: Status = Status.PENDING,
              at: float | None = None) -> Credential:
     """Register ``params`` under ``serial`` (CredentialExistsError if the serial is taken)."""
-    return verifier.register(serial, params.secret, kind=params.kind, algorithm=params.algorithm,
-                             digits=params.digits, period=params.period, t0=params.t0, counter=params.counter,
-                             issuer=params.issuer, account=params.account, status=status, at=at)
+    return verifier.register(serial, params.secret, **params.register_kwargs(), status=status, at=at)
 
 
-def enroll(verifier: Verifier, serial: str, params: TokenParams, code1: str, code2: str, *,
+def enroll(verifier: Verifier, serial: str, params: OtpParams, code1: str, code2: str, *,
            at: float | None = None) -> SyncResult:
     """Register ``serial`` (unless it is already pending for this very token) and enable it.
 
@@ -82,6 +55,6 @@ def enroll(verifier: Verifier, serial: str, params: TokenParams, code1: str, cod
             register(verifier, serial, params, at=at)
         except CredentialExistsError:  # a concurrent enrollment of the same serial got there first
             existing = verifier.store.get(serial)
-    if existing is not None and (existing.status is not Status.PENDING or not params.matches(existing)):
+    if existing is not None and (existing.status is not Status.PENDING or not same_token(params, existing)):
         raise CredentialExistsError(f"credential {serial!r} already exists")
     return verifier.enable(serial, code1, code2, at=at)

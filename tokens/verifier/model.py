@@ -7,6 +7,7 @@ from enum import Enum, unique
 from typing import Any
 
 from ..otp import Algorithm
+from ..params import OtpParams, OtpType
 from ._records import fast_init
 
 
@@ -82,6 +83,11 @@ class Credential:
         d.update(self.__dict__)
         d.update(changes)
         return new
+
+    def params(self) -> OtpParams:
+        """The token's parameters as the one OTP record (``counter`` is the registered next counter)."""
+        return OtpParams(OtpType(self.kind.value), self.secret, self.algorithm, self.digits, self.period,
+                         self.counter, self.t0, self.issuer, self.account)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything except the secret."""

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..otp import Algorithm, check_digits
+from ..params import OtpParams, OtpType
 from .core import Verifier
-from .enroll import TokenParams
 from .errors import CredentialExistsError, ImportFormatError
 from .model import Kind, Status
 
@@ -62,7 +62,7 @@ class ImportedKey:
 @dataclass(frozen=True)
 class _Planned:
     serial: str
-    params: TokenParams = field(repr=False)
+    params: OtpParams = field(repr=False)
     offset_steps: int
 
 
@@ -155,9 +155,9 @@ def _check(key: Any, serial: str) -> tuple[Kind, _Planned] | str:
             return f"counter {counter} out of range"
         if len(secret) < 10:
             return "the secret is shorter than 80 bits"
-        params = TokenParams(bytes(secret), kind, _hash(key.algorithm_suite), digits,
-                             period=interval or 30, counter=counter, issuer=key.issuer or "",
-                             account=key.key_userid or key.device_userid or "")
+        params = OtpParams(OtpType(kind.value), bytes(secret), _hash(key.algorithm_suite), digits,
+                           period=interval or 30, counter=counter, issuer=key.issuer or "",
+                           account=key.key_userid or key.device_userid or "")
         drift = int(key.time_drift or 0)
     except (PSKCError, InputError, ValueError, TypeError) as e:
         return _short(e)
@@ -224,10 +224,8 @@ def import_pskc(verifier: Verifier, source: str | os.PathLike[str], *, key: byte
             continue
         try:
             p = plan.params
-            verifier.register(plan.serial, p.secret, kind=kind, algorithm=p.algorithm,
-                              digits=p.digits, period=p.period, counter=p.counter,
-                              offset_steps=plan.offset_steps, issuer=p.issuer,
-                              account=p.account, status=status, at=at)
+            verifier.register(plan.serial, p.secret, **p.register_kwargs(), offset_steps=plan.offset_steps,
+                              status=status, at=at)
         except CredentialExistsError:
             out.append(ImportedKey(plan.serial, Outcome.SKIPPED, kind.value,
                                    reason="serial already registered"))

@@ -6,50 +6,21 @@
  *
  * usage: fido2_udp_driver HOST PORT PIN
  */
-#include <arpa/inet.h>
 #include <fido.h>
 #include <fido/credman.h>
 #include <fido/es256.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-struct udp { int fd; };
+#include "udp_transport.h"
+
 static const char *host;
 static int port;
 
 static void *udp_open(const char *path) {
 	(void)path;
-	struct udp *u = calloc(1, sizeof(*u));
-	struct sockaddr_in sa = {0};
-	if (u == NULL || (u->fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) { free(u); return NULL; }
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, host, &sa.sin_addr);
-	if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) { close(u->fd); free(u); return NULL; }
-	return u;
-}
-
-static void udp_close(void *h) { struct udp *u = h; close(u->fd); free(u); }
-
-static int udp_read(void *h, unsigned char *buf, size_t len, int ms) {
-	struct udp *u = h;
-	struct pollfd p = { .fd = u->fd, .events = POLLIN };
-	if (poll(&p, 1, ms < 0 ? 5000 : ms) <= 0) return -1;
-	ssize_t n = recv(u->fd, buf, len, 0);
-	return n < 0 ? -1 : (int)n;
-}
-
-static int udp_write(void *h, const unsigned char *buf, size_t len) {
-	struct udp *u = h;
-	/* libfido2 prefixes the report ID (0): the datagram is the 64-byte report itself */
-	const unsigned char *report = len == 65 ? buf + 1 : buf;
-	size_t n = len == 65 ? 64 : len;
-	return send(u->fd, report, n, 0) == (ssize_t)n ? (int)len : -1;
+	return udp_connect(host, port);
 }
 
 #define CHECK(what, call) do { int r_ = (call); if (r_ != FIDO_OK) { \

@@ -6,18 +6,16 @@
  * `ssh-keygen -Y sign` run unchanged against the simulator.  TOKENSIM_FIDO2_UDP=host:port names it.
  * Written from the public sk-api definitions; only what these commands need.
  */
-#include <arpa/inet.h>
 #include <fido.h>
 #include <fido/credman.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "udp_transport.h"
 
 #define SSH_SK_VERSION_MAJOR 0x000a0000
 #define SSH_SK_USER_PRESENCE_REQD 0x01
@@ -55,8 +53,6 @@ struct sk_resident_key {
 struct sk_option { char *name; char *value; uint8_t required; };
 
 /* -- UDP transport for libfido2 ------------------------------------------------------------------ */
-struct udp { int fd; };
-
 static void *udp_open(const char *path) {
 	(void)path;
 	const char *target = getenv("TOKENSIM_FIDO2_UDP");
@@ -70,29 +66,7 @@ static void *udp_open(const char *path) {
 			port = atoi(colon + 1);
 		}
 	}
-	struct udp *u = calloc(1, sizeof(*u));
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (u == NULL || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-	    (u->fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) { free(u); return NULL; }
-	if (connect(u->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) { close(u->fd); free(u); return NULL; }
-	return u;
-}
-static void udp_close(void *h) { struct udp *u = h; close(u->fd); free(u); }
-static int udp_read(void *h, unsigned char *buf, size_t len, int ms) {
-	struct udp *u = h;
-	struct pollfd p = { .fd = u->fd, .events = POLLIN };
-	if (poll(&p, 1, ms < 0 ? 10000 : ms) <= 0) return -1;
-	ssize_t n = recv(u->fd, buf, len, 0);
-	return n < 0 ? -1 : (int)n;
-}
-static int udp_write(void *h, const unsigned char *buf, size_t len) {
-	struct udp *u = h;
-	const unsigned char *report = len == 65 ? buf + 1 : buf; /* drop libfido2's report ID */
-	size_t n = len == 65 ? 64 : len;
-	return send(u->fd, report, n, 0) == (ssize_t)n ? (int)len : -1;
+	return udp_connect(host, port);
 }
 
 static fido_dev_t *open_dev(void) {

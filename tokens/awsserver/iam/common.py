@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import validate
 from ..backend import Backend
-from ..errors import no_such_entity, no_such_user
+from ..errors import no_such_entity
 from ..principal import Principal
 from ..query import QueryRequest, Timestamp
 from ..records import Group, Role, User
+from ..state import Table
+
+T = TypeVar("T")
 
 Result = dict[str, Any] | None
 Handler = Callable[[Backend, QueryRequest, Principal], Result]
@@ -34,12 +37,17 @@ def role_record(b: Backend, r: Role) -> dict[str, Any]:
             "Description": r.description or None, "MaxSessionDuration": r.max_session}
 
 
+def _named(table: Table[T], req: QueryRequest, param: str, max_len: int, what: str) -> T:
+    """The ``what`` named by the request parameter ``param`` (validated), or NoSuchEntity."""
+    name = validate.name(req, param, max_len)
+    found = table.get(name=name)
+    if found is None:
+        raise no_such_entity(f"The {what} with name {name} cannot be found.")
+    return found
+
+
 def user(b: Backend, req: QueryRequest, param: str = "UserName") -> User:
-    name = validate.name(req, param, 64)
-    u = b.state.users.get(name=name)
-    if u is None:
-        raise no_such_user(name)
-    return u
+    return _named(b.state.users, req, param, 64, "user")
 
 
 def user_or_caller(b: Backend, req: QueryRequest, caller: Principal) -> User:
@@ -54,19 +62,11 @@ def user_or_caller(b: Backend, req: QueryRequest, caller: Principal) -> User:
 
 
 def group(b: Backend, req: QueryRequest) -> Group:
-    name = validate.name(req, "GroupName", 128)
-    g = b.state.groups.get(name=name)
-    if g is None:
-        raise no_such_entity(f"The group with name {name} cannot be found.")
-    return g
+    return _named(b.state.groups, req, "GroupName", 128, "group")
 
 
 def role(b: Backend, req: QueryRequest) -> Role:
-    name = validate.name(req, "RoleName", 64)
-    r = b.state.roles.get(name=name)
-    if r is None:
-        raise no_such_entity(f"The role with name {name} cannot be found.")
-    return r
+    return _named(b.state.roles, req, "RoleName", 64, "role")
 
 
 def page(req: QueryRequest, items: list[Any], key: str) -> dict[str, Any]:

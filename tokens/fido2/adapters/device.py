@@ -16,7 +16,7 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fido2.ctap import CtapDevice, CtapError
 from fido2.ctap2.base import Ctap2
@@ -36,6 +36,9 @@ from ...device import (
 )
 from ...errors import DeviceNotEnrolledError
 from ..errors import Fido2DeviceError
+
+if TYPE_CHECKING:
+    from ..authenticator.core import Authenticator
 
 DEFAULT_ALGS = [-7, -8]
 
@@ -172,11 +175,11 @@ class Fido2Device(Device):
             self.ctap_device.close()
 
 
-def open_named(name: str, *, pin: str | None = None, base: Path | None = None) -> Fido2Device:
-    """A Device over the persisted soft authenticator ``name``; state is saved on close.  The
-    authenticator is locked against other processes until then."""
+def load_locked(name: str, base: Path | None = None,
+                **options: Any) -> tuple[Authenticator, Callable[[], None]]:
+    """The persisted soft authenticator ``name`` (``options`` go to the Authenticator), locked
+    against other processes, and the close callback: save the state if it changed, then unlock."""
     from ..authenticator.core import Authenticator
-    from ..transport.softdevice import SoftCtapDevice
     from . import store
 
     lock = store.InUse(name, base).acquire()
@@ -185,7 +188,7 @@ def open_named(name: str, *, pin: str | None = None, base: Path | None = None) -
     except BaseException:
         lock.release()
         raise
-    auth = Authenticator(st)
+    auth = Authenticator(st, **options)
 
     def save() -> None:
         try:
@@ -194,4 +197,13 @@ def open_named(name: str, *, pin: str | None = None, base: Path | None = None) -
         finally:
             lock.release()
 
+    return auth, save
+
+
+def open_named(name: str, *, pin: str | None = None, base: Path | None = None) -> Fido2Device:
+    """A Device over the persisted soft authenticator ``name``; state is saved on close.  The
+    authenticator is locked against other processes until then."""
+    from ..transport.softdevice import SoftCtapDevice
+
+    auth, save = load_locked(name, base)
     return Fido2Device(SoftCtapDevice(auth), pin=pin, model="tokensim soft FIDO2", on_close=save)
