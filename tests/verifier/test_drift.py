@@ -14,7 +14,6 @@ import random
 import pytest
 
 from tokens.clock import DriftModel, ManualClock
-from tokens.errors import InputError
 from tokens.verifier import MemoryStore, Observation, Policy, Reason, Store, Verifier, estimate
 from tokens.virtual import VirtualTOTP
 
@@ -82,8 +81,7 @@ def test_offset_only_tracking_fails_on_the_same_schedule(store: Store, offset: f
 def test_negative_drift_too(store: Store) -> None:
     outcomes, v, _ = _run(store, Policy(), offset=3.0, ppm=-35.0)
     assert all(outcomes)
-    est = v.drift("D1")  # the rate now includes the seasonal terms the filter cannot rule out yet
-    assert est.rate_trusted and abs(est.rate_ppm + 35.0) < min(2.0, 3 * est.rate_sd_ppm)
+    assert abs(v.drift("D1").rate_ppm + 35.0) < 1.0
 
 
 # ---------------------------------------------------------------- estimator guards (pure)
@@ -198,8 +196,8 @@ def test_resync_restarts_offset_but_keeps_the_rate(store: Store, keep: bool) -> 
     _, v, dev = _run(store, Policy(resync_keeps_rate=keep), offset=0.0, times=times)
     clock = dev.clock.reference
     assert isinstance(clock, ManualClock)
+    rate = v.drift("D1").rate_ppm
     clock.advance(30 * DAY)
-    rate = v.drift("D1").rate_ppm  # the rate at the resync (aging and the season move the trend's)
     dev.clock.set_time(clock.now() + 600)
     assert not v.verify("D1", dev.code()).ok
     c1, c2 = dev.consecutive(2, at=clock.now() - 30)
@@ -267,75 +265,3 @@ def test_a_clock_that_was_set_keeps_its_rate() -> None:
     dev.clock.set_time(clock.now() - 3600)  # somebody set it an hour back
     assert v.resync("D1", *dev.last(2)).ok
     assert v.get("D1").rate_hint_ppm == pytest.approx(rate, abs=0.5)
-
-
-def test_reject_budget_lowers_coverage_only_with_idle_time() -> None:
-    """rejects_per_year: the coverage a window must reach falls with the idle time (a reject budget
-    per token-year, not per login), never below coverage_min; 0 keeps the per-login coverage."""
-    from tokens.verifier.drift import DriftEstimate, coverage, window
-
-    flat = Policy(rejects_per_year=0.0)
-    budget = Policy(rejects_per_year=0.2, coverage_min=0.9)
-    assert coverage(0.0, budget) == coverage(DAY, budget) == budget.coverage  # daily: unchanged
-    assert coverage(91 * DAY, budget) == pytest.approx(1 - 0.2 * 91 / 365.25)
-    assert coverage(3 * 365.25 * DAY, budget) == 0.9
-    assert all(coverage(d * DAY, flat) == flat.coverage for d in (0, 30, 91, 1000))
-    wide = DriftEstimate(0.0, 0.3, 0.8, 0.0, 0.0, 3, 0.0, False, idle=0.0)
-    idle = DriftEstimate(0.0, 0.3, 0.8, 0.0, 0.0, 3, 0.0, False, idle=91 * DAY)
-    lo0, hi0 = window(wide, 1000.0, period=30, policy=budget)
-    lo1, hi1 = window(idle, 1000.0, period=30, policy=budget)
-    assert lo0 <= lo1 and hi1 <= hi0 and (hi1 - lo1) < (hi0 - lo0)
-    assert window(idle, 1000.0, period=30, policy=flat) == (lo0, hi0)
-    with pytest.raises(InputError):
-        Policy(coverage_min=0.999)
-    with pytest.raises(InputError):
-        Policy(rejects_per_year=-1)
-
-
-def _seasonal_errors(policy: Policy) -> tuple[float, float]:
-    """A token in a cool pocket with a large seasonal swing (rate ±5 ppm over the year), used every
-    two weeks for two years: (rms offset error in steps, rms rate error in ppm) over the next 90
-    days, predicted from that history."""
-    from tokens.clock import DriftingClock, SinusoidalTemperature
-
-    year = 365.25 * DAY
-    model = DriftModel(ppm=12.0, offset=5.0, epoch=ENROLL, aging_ppm_per_year=2.0,
-                       temperature=SinusoidalTemperature(mean=18.0, amplitude=10.0, period=year,
-                                                         phase=ENROLL + 40 * DAY))
-    clk = DriftingClock(model=model, reference=ManualClock(ENROLL))
-    key_steps = [ENROLL + 14 * DAY * k + 3600 * (k % 7) for k in range(1, 53)]
-    hist = []
-    for t in [ENROLL, *key_steps]:
-        step = math.floor(clk.device_time(t - 10.0) / 30)  # read 10 s before submission
-        hist.append(Observation(t, step, step - math.floor(t / 30)))
-    off, rate = [], []
-    for d in range(0, 91, 5):
-        t = key_steps[-1] + d * DAY
-        est = estimate(hist, t, period=30, t0=0, policy=policy)
-        off.append((est.offset - clk.error_at(t) / 30) ** 2)
-        rate.append((est.rate_ppm - clk.frequency_error_ppm(t)) ** 2)
-    return math.sqrt(sum(off) / len(off)), math.sqrt(sum(rate) / len(rate))
-
-
-def test_the_seasonal_term_is_learnt() -> None:
-    """With the annual term in the state the filter follows the seasons; without it (no seasonal
-    prior) the same history leaves it extrapolating a straight line into the next season."""
-    with_season = _seasonal_errors(Policy(rate_wander_ppm=0.5))
-    without = _seasonal_errors(Policy(rate_wander_ppm=0.5, seasonal_prior_ppm=0.0))
-    assert with_season[1] < 0.6 * without[1]  # ppm
-    assert with_season[0] < 0.7 * without[0] and with_season[0] < 0.5  # steps
-
-
-def test_the_shortcut_projection_is_the_propagated_one() -> None:
-    """estimate_from() projects the state without forming the propagated covariance; it must give
-    what predict() followed by offset_at()/rate_at() gives."""
-    from tokens.verifier.drift import _project, predict, run
-
-    pol = Policy()
-    st = run(_obs(17, [0, 3, 9, 30, 61, 95, 180]), period=30, t0=0, policy=pol)
-    for days in (0.0, 0.5, 7, 45, 200, 800):
-        at = st.at + days * DAY
-        s = predict(st, at, 30, pol)
-        offset, ovar = s.offset_at(at, 30)
-        rate, rvar = s.rate_at(at)
-        assert _project(st, at, 30, pol) == pytest.approx((offset, ovar, rate, rvar), rel=1e-9, abs=1e-12)

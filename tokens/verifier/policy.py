@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 DAY = 86400.0
-YEAR = 365.25 * DAY
 
 
 @dataclass(frozen=True)
@@ -25,9 +24,7 @@ class Policy:
     look_behind: int = 1
     look_ahead: int = 0  # the coverage widens the window ahead when the prediction is uncertain
     max_window: int = 12  # steps in total (privacyIDEA's default 180 s: 6 back, 5 ahead)
-    coverage: float = 0.995  # probability the window covers the token's code (after a short idle time)
-    rejects_per_year: float = 0.2  # first-try reject budget per token-year: coverage drops with idle time
-    coverage_min: float = 0.9  # ... never below this
+    coverage: float = 0.995  # probability the window covers the token's code
     typing_delay: float = 30.0  # s a user may take between reading and submitting (look-behind only)
     hotp_look_ahead: int = 10
     # enable(): search window around the verifier's step (TOTP) / ahead of the counter (HOTP)
@@ -45,10 +42,7 @@ class Policy:
     max_rate_ppm: float = 200.0  # cap on the estimated rate
     rate_prior_ppm: float = 25.0  # sd of a crystal's rate before any observation (+-20 ppm parts and worse)
     rate_hint_sd_ppm: float = 8.0  # sd of a rate carried over a resync (carried only if known that well)
-    rate_wander_ppm: float = 1.0  # sd of the rate's random walk over 90 days (what aging, season miss)
-    aging_prior_ppm_per_year: float = 4.0  # sd of the crystal's aging trend (3-5 ppm in the first year)
-    seasonal_prior_ppm: float = 2.0  # sd of each of the annual temperature term's sine/cosine amplitudes
-    seasonal2_prior_ppm: float = 1.0  # the same for the semi-annual term (the parabola of a sinusoid)
+    rate_wander_ppm: float = 3.0  # sd of the rate's change over 90 days (aging, seasonal temperature)
     offset_model_sd: float = 0.15  # steps of model error added to every prediction (a rate that bends)
     resync_gate_sigma: float = 6.0  # a resync jump beyond this many sd is a clock set, not drift
     history_size: int = 64  # successes kept per credential
@@ -71,8 +65,6 @@ class Policy:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
         for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
                      "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
-                     "rejects_per_year", "aging_prior_ppm_per_year", "seasonal_prior_ppm",
-                     "seasonal2_prior_ppm",
                      "offset_model_sd",
                      "backoff_base", "backoff_max"):
             v = getattr(self, name)
@@ -86,8 +78,6 @@ class Policy:
             raise InputError("policy: rate_prior_ppm and rate_hint_sd_ppm must be positive")
         if not (isinstance(self.coverage, int | float) and 0.5 <= self.coverage < 1):
             raise InputError(f"policy: coverage must be in [0.5, 1) (got {self.coverage!r})")
-        if not (isinstance(self.coverage_min, int | float) and 0.5 <= self.coverage_min <= self.coverage):
-            raise InputError(f"policy: coverage_min must be in [0.5, coverage] (got {self.coverage_min!r})")
         if self.look_behind + self.look_ahead + 1 > self.max_window:
             raise InputError("policy: max_window must hold look_behind + 1 + look_ahead steps")
         if self.lockout_after and self.lockout_after < self.throttle_after:
