@@ -82,7 +82,8 @@ def test_hotp_counts_and_retry_is_idempotent() -> None:
     hotp = pyotp.HOTP(encode_secret(SEED))
     assert [tok.get_code(1).code for _ in range(3)] == [hotp.at(5), hotp.at(6), hotp.at(7)]
     # the same frame twice (a host retry) is answered from the cache: the counter moves once
-    frame = framing.encode_frame(Request(200, Cmd.GET_CODE, b"\x01").to_bytes())
+    seq = (tok.link._seq + 128) & 0xFF  # not the driver's last sequence number (the driver starts at random)
+    frame = framing.encode_frame(Request(seq, Cmd.GET_CODE, b"\x01").to_bytes())
     first, again = fw.feed(frame), fw.feed(frame)
     assert first == again
     reply = CodeReply.parse(next(iter(framing.FrameDecoder().feed(first)))[4:])
