@@ -51,8 +51,9 @@ def test_enroll_check_replay_resync_show(capsys: pytest.CaptureFixture[str], tmp
     assert rc == 0 and isinstance(data, dict) and data["offset_steps"] == 101
     rc, data, _ = run(capsys, "verifier", "show", "S1", "--db", db, "--json", "--at", str(later))
     assert rc == 0 and isinstance(data, dict) and data["status"] == "active" and data["drift"]["points"] == 1
+    assert data["drift"]["window_coverage"] == 0.995 and data["drift"]["mean_interval_days"] is None
     rc, text, _ = run(capsys, "verifier", "show", "S1", "--db", db)
-    assert rc == 0 and B32 not in str(text) and "S1" in str(text)
+    assert rc == 0 and B32 not in str(text) and "S1" in str(text) and "99.5 %" in str(text)
     rc, data, _ = run(capsys, "verifier", "list", "--db", db, "--json")
     assert rc == 0 and isinstance(data, list) and [c["serial"] for c in data] == ["S1"]
     assert B32 not in json.dumps(data) and SECRET.hex() not in json.dumps(data)

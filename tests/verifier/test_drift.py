@@ -128,7 +128,7 @@ def test_offset_error_narrows_with_phases() -> None:
     hist = _obs(0, [0, 1.0001, 2.0003, 3.0005, 4.0007], offset_s=12.0)
     hist = [Observation(o.at + k * 7.3, o.step, o.offset_steps) for k, o in enumerate(hist)]
     hist = [Observation(o.at, math.floor((o.at + 12.0) / 30), 0) for o in hist]
-    one = estimate(hist[:1], hist[0].at, period=30, t0=0, policy=Policy())
+    one = estimate(hist[:1], hist[0].at, period=30, t0=0, policy=Policy(), pair_start=False)
     est = estimate(hist, hist[-1].at, period=30, t0=0, policy=Policy())
     assert est.offset_sd < 0.3 < 0.4 < one.offset_sd
     assert abs(est.offset - 0.5 - 12.0 / 30) < 0.3  # 0.5: the assumed mean typing delay

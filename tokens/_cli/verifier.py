@@ -178,7 +178,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         at = _at(args)
         data = cred.to_dict()
         data["window"] = list(v.window(args.serial, at=at))
-        data["drift"] = v.drift(args.serial, at=at).to_dict() if cred.kind is Kind.TOTP else None
+        data["drift"] = None
+        if cred.kind is Kind.TOTP:
+            est = v.drift(args.serial, at=at)
+            data["drift"] = {**est.to_dict(), "window_coverage": v.coverage(est)}
     finally:
         v.store.close()
     if args.json:
@@ -192,6 +195,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         trusted = "" if drift["rate_trusted"] else " (not yet known well)"
         data["drift rate"] = f"{drift['rate_ppm']:+.1f} ± {drift['rate_sd_ppm']:.1f} ppm{trusted}"
         data["successes tracked"] = f"{drift['points']} over {drift['span_days']} days"
+        data["window covers"] = f"{100 * drift['window_coverage']:.1f} %"
     output.kv(data, title=f"credential {args.serial}")
     return 0
 

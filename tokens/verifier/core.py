@@ -112,6 +112,11 @@ class Verifier:
         cred, hist = snap
         return self._estimate(cred, hist, self._now(at))
 
+    def coverage(self, est: DriftEstimate) -> float:
+        """The probability the TOTP window for ``est`` covers: the policy's, lower for a rarely used
+        token (:func:`tokens.verifier.drift.coverage`)."""
+        return _drift.coverage(est, self.policy)
+
     def window(self, serial: str, at: float | None = None) -> tuple[int, int]:
         """First and last step (counter) verify() would look at."""
         snap = self.store.snapshot(serial)
@@ -300,11 +305,12 @@ class Verifier:
     def _filter_ident(cred: Credential, offset_steps: int, hist: list[Observation]) -> tuple[object, ...]:
         """The filter cache's key: what determines the filter — the credential's drift fields and
         the history (its length, first and last observation as the store keeps them)."""
+        born = (cred.created_at, cred.enabled_at)
         if not hist:
-            return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
+            return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, born,
                     0, None, None, None)
         last = hist[-1]
-        return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, cred.created_at,
+        return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, born,
                 len(hist), hist[0].at, last.at, last.step)
 
     def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
@@ -321,7 +327,7 @@ class Verifier:
                 return st, ident
         st = _drift.run(hist, period=cred.period, t0=cred.t0, policy=self.policy,
                         fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm,
-                        created_at=cred.enabled_at or cred.created_at)
+                        created_at=cred.enabled_at or cred.created_at, pair_start=_pair_start(cred))
         with self._keys_lock:
             self._filters[ident] = st
             if len(self._filters) > _FILTER_CACHE_SIZE:
@@ -340,7 +346,7 @@ class Verifier:
         st, old = filtered
         with self._keys_lock:
             self._filters.pop(old, None)  # that history is gone from the store: free its slot
-        if not len(hist) < self.policy.history_size:
+        if not len(hist) + 1 < self.policy.history_size:  # run() treats a full history as trimmed
             return
         new = _drift.extend(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
         if new is None:  # obs older than the newest observation: run() would sort it in earlier
@@ -469,3 +475,10 @@ def _scan(key: PreparedKey, code: str, start: int, count: int, digits: int) -> i
     ok = _well_formed(code, digits)
     i = key.scan(code if ok else "0" * digits, start, count, digits)  # result discarded if malformed
     return i if ok else None
+
+
+def _pair_start(cred: Credential) -> bool:
+    """Whether the credential's histories start with two consecutive codes: it was enabled (a
+    history restarts only at enable and resync).  One registered active starts with an ordinary
+    code (and is taken so after a resync too: the store does not say which started the history)."""
+    return cred.enabled_at is not None and cred.enabled_at != cred.created_at

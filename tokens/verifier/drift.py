@@ -61,6 +61,7 @@ class FilterState:
     prr: float  # ppm²
     points: int
     first_at: float
+    pair_start: bool = True  # the history starts with two consecutive codes (enable, resync)
 
 
 @fast_init
@@ -86,7 +87,9 @@ class DriftEstimate:
                 "offset_sd_steps": round(self.offset_sd, 4),
                 "rate_ppm": round(self.rate_ppm, 3), "rate_sd_ppm": round(self.rate_sd_ppm, 3),
                 "rate_trusted": self.rate_trusted, "points": self.points,
-                "span_days": round(self.span / 86400, 2)}
+                "span_days": round(self.span / 86400, 2),
+                "mean_interval_days":
+                    round(self.span / (self.points - 1) / 86400, 2) if self.points >= 2 else None}
 
 
 def position(t: float, period: int, t0: float) -> float:
@@ -100,15 +103,28 @@ def _obs_noise(period: int, policy: Policy) -> tuple[float, float]:
     return (1.0 + d) / 2, (1.0 + d * d) / 12
 
 
+def _first_noise(st: FilterState, period: int, policy: Policy) -> tuple[float, float]:
+    """Mean and variance of the first observation of a history.  Enable and resync start a history
+    with the second of two consecutive codes: the user waited for the step to change, so the code
+    was submitted within the typing delay of its step's start — no unknown phase, only the delay
+    U(0, D).  A credential registered active starts with one ordinary code."""
+    if not st.pair_start:
+        return _obs_noise(period, policy)
+    d = policy.typing_delay / period
+    return d / 2, d * d / 12
+
+
 def _q(policy: Policy) -> float:
     """Rate random-walk intensity, ppm² per second."""
     return policy.rate_wander_ppm ** 2 / _WANDER_SPAN
 
 
-def prior(at: float, policy: Policy, *, offset: float = 0.0, rate_hint: float = 0.0) -> FilterState:
+def prior(at: float, policy: Policy, *, offset: float = 0.0, rate_hint: float = 0.0,
+          pair_start: bool = True) -> FilterState:
     """Before any observation: the crystal population, or the rate carried over a resync."""
     sd = policy.rate_hint_sd_ppm if rate_hint else policy.rate_prior_ppm
-    return FilterState(at, offset, _clamp(rate_hint, policy), _OFFSET0_SD ** 2, 0.0, sd * sd, 0, at)
+    return FilterState(at, offset, _clamp(rate_hint, policy), _OFFSET0_SD ** 2, 0.0, sd * sd, 0, at,
+                       pair_start)
 
 
 def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterState:
@@ -122,15 +138,16 @@ def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterSt
     pxx = st.pxx + 2 * a * st.pxr + a * a * st.prr + q * c * c * dt ** 3 / 3
     pxr = st.pxr + a * st.prr + q * c * dt * dt / 2
     prr = st.prr + q * dt
-    return FilterState(at, st.offset + a * st.rate, st.rate, pxx, pxr, prr, st.points, st.first_at)
+    return FilterState(at, st.offset + a * st.rate, st.rate, pxx, pxr, prr, st.points, st.first_at,
+                       st.pair_start)
 
 
 def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Policy) -> FilterState:
     """Predict to ``obs.at`` and fold the observation in."""
     if st.points == 0:  # the first observation sets the offset; the rate keeps its prior
-        mean, var = _obs_noise(period, policy)
+        mean, var = _first_noise(st, period, policy)
         z = obs.step - position(obs.at, period, t0) + mean
-        return FilterState(obs.at, z, st.rate, var, 0.0, st.prr, 1, obs.at)
+        return FilterState(obs.at, z, st.rate, var, 0.0, st.prr, 1, obs.at, st.pair_start)
     s = predict(st, obs.at, period, policy)
     mean, var = _obs_noise(period, policy)
     z = obs.step - position(obs.at, period, t0) + mean
@@ -139,24 +156,30 @@ def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Po
     y = z - s.offset
     return FilterState(obs.at, s.offset + kx * y, _clamp(s.rate + kr * y, policy),
                        (1 - kx) * s.pxx, (1 - kx) * s.pxr, max(s.prr - kr * s.pxr, 1e-12),
-                       s.points + 1, s.first_at)
+                       s.points + 1, s.first_at, s.pair_start)
 
 
 def run(history: Sequence[Observation], *, period: int, t0: float, policy: Policy,
-        fallback_offset: int = 0, prior_ppm: float = 0.0, created_at: float = 0.0) -> FilterState:
+        fallback_offset: int = 0, prior_ppm: float = 0.0, created_at: float = 0.0,
+        pair_start: bool = True) -> FilterState:
     """The filter over ``history`` (successes, any order) from the prior.
+
+    ``pair_start``: the history began with an enable or resync (two consecutive codes); a history
+    the store has trimmed to ``history_size`` starts with an ordinary code whatever it says.
 
     The same arithmetic as folding :func:`update` over the observations, in local floats (this
     runs on every verify after a success: 64 observations cost ~0.1 ms instead of ~0.5 ms)."""
     obs = sorted(history, key=lambda o: o.at) if history else []
-    st = prior(obs[0].at if obs else created_at, policy, offset=float(fallback_offset), rate_hint=prior_ppm)
+    st = prior(obs[0].at if obs else created_at, policy, offset=float(fallback_offset), rate_hint=prior_ppm,
+               pair_start=pair_start and len(obs) < policy.history_size)
     if not obs:
         return st
     mean, var = _obs_noise(period, policy)
+    mean0, var0 = _first_noise(st, period, policy)
     c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
     first = obs[0]
-    t, x, r = first.at, first.step - (first.at - t0) / period + mean, st.rate
-    pxx, pxr, prr = var, 0.0, st.prr
+    t, x, r = first.at, first.step - (first.at - t0) / period + mean0, st.rate
+    pxx, pxr, prr = var0, 0.0, st.prr
     for o in obs[1:]:
         dt = o.at - t
         if dt > 0.0:
@@ -174,7 +197,7 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
         r = max(-cap, min(cap, r + kr * y))
         prr = max(prr - kr * pxr, 1e-12)
         pxx, pxr = (1 - kx) * pxx, (1 - kx) * pxr
-    return FilterState(t, x, r, pxx, pxr, prr, len(obs), first.at)
+    return FilterState(t, x, r, pxx, pxr, prr, len(obs), first.at, st.pair_start)
 
 
 def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
@@ -183,10 +206,11 @@ def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
     the whole history): the same floating-point operations, in the same order, as one turn of
     :func:`run`'s loop, so the result is identical to running the longer history from scratch.
     None when ``obs`` is older than ``st`` (:func:`run` would sort it in before the end)."""
-    mean, var = _obs_noise(period, policy)
     if st.points == 0:  # run's start: the first observation sets the offset, the rate keeps its prior
-        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean, st.rate, var, 0.0, st.prr, 1,
-                           obs.at)
+        mean0, var0 = _first_noise(st, period, policy)
+        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean0, st.rate, var0, 0.0, st.prr, 1,
+                           obs.at, st.pair_start)
+    mean, var = _obs_noise(period, policy)
     if obs.at < st.at:
         return None
     c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
@@ -207,7 +231,7 @@ def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
     r = max(-cap, min(cap, r + kr * y))
     prr = max(prr - kr * pxr, 1e-12)
     pxx, pxr = (1 - kx) * pxx, (1 - kx) * pxr
-    return FilterState(t, x, r, pxx, pxr, prr, st.points + 1, st.first_at)
+    return FilterState(t, x, r, pxx, pxr, prr, st.points + 1, st.first_at, st.pair_start)
 
 
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
@@ -231,7 +255,7 @@ def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) ->
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,
-             fallback_offset: int = 0, prior_ppm: float = 0.0) -> DriftEstimate:
+             fallback_offset: int = 0, prior_ppm: float = 0.0, pair_start: bool = True) -> DriftEstimate:
     """Predict the offset at ``at`` from ``history`` (successes, any order).
 
     ``prior_ppm`` is the rate known before this history began (carried over a resync).  With
@@ -244,7 +268,7 @@ def estimate(history: Sequence[Observation], at: float, *, period: int, t0: floa
         span = obs[-1].at - obs[0].at if obs else 0.0
         return DriftEstimate(at, off, 0.0, 0.0, 0.0, len(obs), span, False)
     st = run(history, period=period, t0=t0, policy=policy, fallback_offset=fallback_offset,
-             prior_ppm=prior_ppm, created_at=at)
+             prior_ppm=prior_ppm, created_at=at, pair_start=pair_start)
     return estimate_from(st, at, period=period, policy=policy)
 
 
@@ -332,7 +356,7 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
     if not policy.rate_estimation:
         return max(0, lo_min), max(0, hi_min)
     delay = policy.typing_delay / period
-    tail = (1 - policy.coverage) / 2
+    tail = (1 - coverage(est, policy)) / 2
     sd, z = est.offset_sd, _z(tail)
     lo = min(lo_min, _floor_quantile(tail, mid, sd, delay, mid - delay - z * sd))
     hi = max(hi_min, _floor_quantile(1 - tail, mid, sd, delay, mid + z * sd))
@@ -343,6 +367,25 @@ def window(est: DriftEstimate, pos: float, *, period: int, policy: Policy) -> tu
         else:
             lo += 1
     return max(0, lo), max(0, hi)
+
+
+_RAMP = 32  # the rare-use ramp in 1/32 steps (a bounded set of coverages, each z computed once)
+
+
+def coverage(est: DriftEstimate, policy: Policy) -> float:
+    """The probability the window is to cover for this token: ``policy.coverage``, lowered towards
+    ``policy.rare_use_coverage`` when the mean interval between its successes (since its last enable
+    or resync) is between ``rare_use_from_days`` and ``rare_use_full_days`` (linearly), and to it
+    beyond.  A token with a single observation has no interval yet: full coverage."""
+    if est.points < 2 or policy.rare_use_coverage >= policy.coverage:
+        return policy.coverage
+    days = est.span / (est.points - 1) / DAY
+    if days <= policy.rare_use_from_days:
+        return policy.coverage
+    ramp = policy.rare_use_full_days - policy.rare_use_from_days
+    f = 1.0 if days >= policy.rare_use_full_days or ramp <= 0 else \
+        math.floor((days - policy.rare_use_from_days) / ramp * _RAMP) / _RAMP
+    return policy.coverage - f * (policy.coverage - policy.rare_use_coverage)
 
 
 _Z: dict[float, float] = {}

@@ -25,6 +25,11 @@ class Policy:
     look_ahead: int = 0  # the coverage widens the window ahead when the prediction is uncertain
     max_window: int = 12  # steps in total (privacyIDEA's default 180 s: 6 back, 5 ahead)
     coverage: float = 0.995  # probability the window covers the token's code
+    # a token whose successes come rarely (mean interval rare_use_from_days .. rare_use_full_days,
+    # linearly) is covered at rare_use_coverage: see docs/verifier.md, "Rarely used tokens"
+    rare_use_coverage: float = 0.85
+    rare_use_from_days: float = 45.0
+    rare_use_full_days: float = 75.0
     typing_delay: float = 30.0  # s a user may take between reading and submitting (look-behind only)
     hotp_look_ahead: int = 10
     # enable(): search window around the verifier's step (TOTP) / ahead of the counter (HOTP)
@@ -65,7 +70,7 @@ class Policy:
                 raise InputError(f"policy: {name} must be a whole number >= 0 (got {v!r})")
         for name in ("resync_window_seconds", "auto_resync_timeout", "max_rate_ppm", "typing_delay",
                      "rate_prior_ppm", "rate_hint_sd_ppm", "rate_wander_ppm", "resync_gate_sigma",
-                     "offset_model_sd",
+                     "offset_model_sd", "rare_use_from_days", "rare_use_full_days",
                      "backoff_base", "backoff_max"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
@@ -78,6 +83,11 @@ class Policy:
             raise InputError("policy: rate_prior_ppm and rate_hint_sd_ppm must be positive")
         if not (isinstance(self.coverage, int | float) and 0.5 <= self.coverage < 1):
             raise InputError(f"policy: coverage must be in [0.5, 1) (got {self.coverage!r})")
+        rare = self.rare_use_coverage
+        if not (isinstance(rare, int | float) and 0.5 <= rare <= self.coverage):
+            raise InputError(f"policy: rare_use_coverage must be in [0.5, coverage] (got {rare!r})")
+        if self.rare_use_full_days < self.rare_use_from_days:
+            raise InputError("policy: rare_use_full_days must not be below rare_use_from_days")
         if self.look_behind + self.look_ahead + 1 > self.max_window:
             raise InputError("policy: max_window must hold look_behind + 1 + look_ahead steps")
         if self.lockout_after and self.lockout_after < self.throttle_after:
