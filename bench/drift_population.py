@@ -22,12 +22,14 @@ mean window (steps) at login, the mean window at random calendar moments (what a
 picks the moment meets; 4 moments per token-month) and the widest window seen.
 
     python bench/drift_population.py [--seed N] [--tokens N] [--years Y] [--quick] [--json]
-                                     [--plot FILE.png]
+                                     [--plot FILE.png] [--class C] [--constant-crystals]
+                                     [--policy FIELD=NUMBER]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokens.clock import DriftingClock, DriftModel, ManualClock, SinusoidalTemperature
+from tokens.errors import InputError
 from tokens.hotloop import PreparedKey
 from tokens.verifier import MemoryStore, Policy, Verifier
 
@@ -63,8 +66,9 @@ class Token:
         return DriftingClock(model=self.model, reference=ManualClock(self.model.epoch))
 
 
-def population(seed: int, n: int) -> list[Token]:
-    """``n`` tokens, deterministic for ``seed``."""
+def population(seed: int, n: int, constant: bool = False) -> list[Token]:
+    """``n`` tokens, deterministic for ``seed``; ``constant``: the same crystals without aging and
+    temperature (a fixed frequency error and the factory offset only)."""
     out = []
     for i in range(n):
         rng = random.Random(f"drift-population/{seed}/{i}")
@@ -73,6 +77,8 @@ def population(seed: int, n: int) -> list[Token]:
                                      phase=START + 91 * DAY + rng.gauss(0, 15 * DAY))  # warmest in July
         model = DriftModel(offset=max(-60.0, min(60.0, rng.gauss(0, 15.0))), ppm=rng.gauss(0, 15.0),
                            epoch=epoch, aging_ppm_per_year=rng.gauss(0, 3.0), temperature=temp)
+        if constant:
+            model = DriftModel(offset=model.offset, ppm=model.ppm, epoch=model.epoch)
         out.append(Token(f"T{i:04d}", rng.randbytes(20), model))
     return out
 
@@ -244,10 +250,10 @@ def _trace(trace: list[dict[str, float]], v: Verifier, token: Token, clk: Drifti
 
 
 def run(seed: int = 1, tokens: int = 200, years: float = 3.0, classes: tuple[str, ...] = tuple(CLASSES),
-        policy: Policy | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        policy: Policy | None = None, constant: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
     """{class: {model: row}} for the population of ``seed``."""
     pol = policy or Policy()
-    pop = population(seed, tokens)
+    pop = population(seed, tokens, constant)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for cls in classes:
         tallies = {name: Tally() for name in MODELS}
@@ -323,6 +329,24 @@ def plot_token(path: str, seed: int = 1, index: int = 0, years: float = 3.0) -> 
     return path
 
 
+def _policy(pairs: list[str]) -> Policy:
+    """Policy(**{field: number}) from FIELD=NUMBER strings; ValueError with a one-line reason."""
+    fields = {f.name: f.type for f in dataclasses.fields(Policy)}
+    kw: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in fields:
+            raise ValueError(f"--policy {pair!r}: expected FIELD=NUMBER with a Policy field")
+        try:
+            kw[name] = int(value) if fields[name] in (int, "int") else float(value)
+        except ValueError:
+            raise ValueError(f"--policy {pair!r}: {value!r} is not a number") from None
+    try:
+        return Policy(**kw)
+    except InputError as e:
+        raise ValueError(str(e)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, action="append", help="population seed (repeatable; default 1)")
@@ -331,11 +355,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="20 tokens, one year")
     p.add_argument("--json", action="store_true")
     p.add_argument("--plot", metavar="FILE.png", help="plot window and error of a quarterly token")
+    p.add_argument("--class", dest="classes", action="append", choices=tuple(CLASSES),
+                   help="run only this schedule class (repeatable; default all four)")
+    p.add_argument("--constant-crystals", action="store_true",
+                   help="no aging, no temperature: each crystal keeps its frequency error")
+    p.add_argument("--policy", action="append", default=[], metavar="FIELD=NUMBER",
+                   help="a verifier Policy field for tokensim, e.g. rare_use_coverage=0.995 (repeatable)")
     args = p.parse_args(argv)
     tokens, years = (20, 1.0) if args.quick else (args.tokens, args.years)
+    try:
+        policy = _policy(args.policy)
+    except ValueError as e:
+        p.error(str(e))
+    classes = tuple(args.classes or CLASSES)
     for seed in args.seed or [1]:
         started = time.perf_counter()
-        result = run(seed, tokens, years)
+        result = run(seed, tokens, years, classes, policy, args.constant_crystals)
         if args.json:
             print(json.dumps({"seed": seed, "tokens": tokens, "years": years, "result": result,
                               "goal": goal(result)}))

@@ -60,3 +60,22 @@ def test_suite_quick_keys(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     out = suite.measure(True)
     assert calls == [(1, 20, 1.0)]
     assert "drift_quarterly_tokensim_frr" in out and out["drift_goal_met"] in (0, 1)
+
+
+def test_constant_crystals_and_policy_options(capsys) -> None:  # type: ignore[no-untyped-def]
+    dp = _load("drift_population")
+    pop = dp.population(1, 5, constant=True)
+    assert [t.model.ppm for t in pop] == [t.model.ppm for t in dp.population(1, 5)]
+    assert all(t.model.temperature is None and t.model.aging_ppm_per_year == 0 for t in pop)
+    assert dp._policy(["rare_use_coverage=0.995", "history_size=8"]).history_size == 8
+    for bad in (["nope=1"], ["coverage"], ["coverage=x"], ["rare_use_coverage=0.999"]):
+        try:
+            dp._policy(bad)
+        except ValueError as e:
+            assert "\n" not in str(e)
+        else:
+            raise AssertionError(bad)
+    assert dp.main(["--quick", "--class", "quarterly", "--constant-crystals", "--policy", "coverage=0.99",
+                    "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"quarterly"' in out and '"weekly"' not in out
