@@ -159,3 +159,17 @@ def test_plaintext_device_store_of_older_versions_is_read_and_sealed_on_write(tm
     DeviceStore(devices).update_meta("old", note="touched")
     again = json.loads(devices.read_text())["devices"]["old"]
     assert "uri" not in again and again["sealed_uri"]["key"] == default_keyring().primary
+
+
+def test_key_show_on_a_fresh_home_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    assert main(["key", "show", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["keys"] == [] and info["primary"] is None and "created on first use" in info["source"]
+    assert not home.exists(), "a read-only command created the state directory"
+    assert main(["key", "show"]) == 0
+    assert "created on first use" in capsys.readouterr().out and not home.exists()
+    ring = default_keyring()  # first real use creates it, 0600
+    assert (home / "keys").stat().st_mode & 0o777 == 0o600
+    assert main(["key", "show", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["keys"] == ring.ids() != []

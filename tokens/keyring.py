@@ -39,7 +39,7 @@ from ._fileutil import atomic_write
 from .errors import StoreError
 
 __all__ = ["ENV_FILE", "ENV_KEY", "ENV_PLAINTEXT", "PLAINTEXT_ID", "Keyring", "KeyringError",
-           "default_key_file", "default_keyring"]
+           "default_key_file", "default_keyring", "key_file_to_create"]
 
 ENV_KEY = "TOKENSIM_KEY"
 ENV_FILE = "TOKENSIM_KEY_FILE"
@@ -193,6 +193,17 @@ def _new_id(exclude: set[str] | None = None) -> str:
         ident = "k" + secrets.token_hex(4)
         if not exclude or ident not in exclude:
             return ident
+
+
+def key_file_to_create() -> Path | None:
+    """The default key file :func:`default_keyring` would create on first use — when the
+    environment names no other key source and it does not exist yet; else None.  For read-only
+    callers (``tokensim key show``), which must not create it."""
+    if (os.environ.get(ENV_PLAINTEXT) or "").lower() in ("1", "true", "yes") or os.environ.get(ENV_KEY) \
+            or os.environ.get(ENV_FILE):
+        return None
+    path = default_key_file()
+    return None if path.exists() else path
 
 
 _default: Keyring | None = None

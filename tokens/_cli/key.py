@@ -16,15 +16,21 @@ from .common import add_json
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ..keyring import default_keyring
+    from ..keyring import default_keyring, key_file_to_create
 
-    ring = default_keyring()
-    info = {"source": ring.source, "primary": ring.primary or "(plaintext)", "keys": ring.ids(),
-            "sealing": ring.sealing}
+    pending = key_file_to_create()
+    if pending is not None:  # read-only: say where it will be, do not create it
+        info: dict[str, Any] = {"source": f"{pending} (created on first use)", "primary": None, "keys": [],
+                                "sealing": True}
+    else:
+        ring = default_keyring()
+        info = {"source": ring.source, "primary": ring.primary or "(plaintext)", "keys": ring.ids(),
+                "sealing": ring.sealing}
     if args.json:
         output.print_json(info)
     else:
-        output.kv({**info, "keys": ", ".join(ring.ids()) or "-"}, title="seal keys")
+        output.kv({**info, "primary": info["primary"] or "-", "keys": ", ".join(info["keys"]) or "-"},
+                  title="seal keys")
     return 0
 
 
