@@ -11,7 +11,8 @@ from types import ModuleType
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def _load(name: str) -> ModuleType:
+def load_bench(name: str) -> ModuleType:
+    """A bench/ script as a module (bench/ is a folder of suites, not a package)."""
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -21,7 +22,7 @@ def _load(name: str) -> ModuleType:
 
 
 def test_population_small_run() -> None:
-    dp = _load("drift_population")
+    dp = load_bench("drift_population")
     result = dp.run(seed=7, tokens=4, years=0.5, classes=("weekly", "quarterly"))
     assert set(result) == {"weekly", "quarterly"}
     for rows in result.values():
@@ -37,7 +38,7 @@ def test_population_small_run() -> None:
 
 
 def test_population_is_the_documented_one() -> None:
-    dp = _load("drift_population")
+    dp = load_bench("drift_population")
     pop = dp.population(1, 200)
     ppm = [t.model.ppm for t in pop]
     sd = (sum(p * p for p in ppm) / len(ppm)) ** 0.5
@@ -47,8 +48,8 @@ def test_population_is_the_documented_one() -> None:
 
 
 def test_suite_quick_keys(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    suite = _load("drift_bench")
-    dp = _load("drift_population")
+    suite = load_bench("drift_bench")
+    dp = load_bench("drift_population")
     calls = []
     real = dp.run
 
@@ -63,7 +64,7 @@ def test_suite_quick_keys(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_constant_crystals_and_policy_options(capsys) -> None:  # type: ignore[no-untyped-def]
-    dp = _load("drift_population")
+    dp = load_bench("drift_population")
     pop = dp.population(1, 5, constant=True)
     assert [t.model.ppm for t in pop] == [t.model.ppm for t in dp.population(1, 5)]
     assert all(t.model.temperature is None and t.model.aging_ppm_per_year == 0 for t in pop)

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from tokens.clock import DriftModel, ManualClock
@@ -14,6 +10,8 @@ from tokens.errors import InputError
 from tokens.verifier import MemoryStore, Policy, Verifier, drift
 from tokens.verifier.drift import DriftEstimate
 from tokens.virtual import VirtualTOTP
+
+from .test_drift_population import load_bench
 
 DAY = 86400.0
 T0 = 1_767_225_600.0
@@ -73,20 +71,10 @@ def test_a_quarterly_token_is_verified_through_three_years() -> None:
     assert max(widths) <= 12 and sum(widths[4:]) / len(widths[4:]) <= 5
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
-    path = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_population_goal_for_monthly_and_quarterly_tokens() -> None:
     """The issue's goal on the full population of seed 1 (200 tokens x 3 years), for the two classes
     that are cheap to run (the daily and weekly ones take ~30 s: tokensim bench --suite drift)."""
-    dp = _load("drift_population")
+    dp = load_bench("drift_population")
     result = dp.run(seed=1, tokens=200, years=3.0, classes=("monthly", "quarterly"))
     assert dp.goal(result) == {"monthly": True, "quarterly": True}, dp.markdown(result)
     q = result["quarterly"]
