@@ -63,6 +63,7 @@ def test_enroll_check_replay_and_show(client: TestClient) -> None:
     # the replay is refused but not counted (#19 finding 9): only the wrong code is a failure
     assert shown["last_step"] == STEP0 + 1 and shown["failures"] == 1
     assert "secret" not in shown and SECRET_B32 not in r.text and "drift" in shown
+    assert shown["drift"]["window_coverage"] == 0.995 and shown["drift"]["points"] == 2
 
 
 def test_enroll_needs_consecutive_codes_and_can_be_retried(client: TestClient) -> None:

@@ -316,7 +316,8 @@ async def show(request: Request) -> Response:
         cred = v.get(serial)
         out = cred.to_dict()
         if cred.kind.value == "totp":
-            out["drift"] = v.drift(serial).to_dict()
+            est = v.drift(serial)
+            out["drift"] = {**est.to_dict(), "window_coverage": v.coverage(est)}
         return out
 
     return JSONResponse(await _blocking(run))
