@@ -143,7 +143,10 @@ def test_reserve_counts_in_advance_and_gates(store: Store) -> None:
     pending = store.reserve("S1", START, pol)
     assert pending is not None and not pending.reserved, "a pending credential admits no attempt"
     assert store.reserve("missing", START, pol) is None
-    store.activate("S1", 10, 0, START)
+    enabling = store.reserve("S1", START, pol, Status.PENDING)  # enable()'s attempts
+    assert enabling is not None and enabling.reserved and enabling.cred.failures == 1
+    store.activate("S1", 10, 0, START)  # clears the count
+    assert not store.reserve("S1", START, pol, Status.PENDING).reserved  # type: ignore[union-attr]
     a1 = store.reserve("S1", START + 1, pol)
     assert a1 is not None and a1.reserved and a1.cred.failures == 1 and a1.cred.throttle_until == 0
     assert a1.history == [Observation(START, 10, 0)] and a1.cred.secret == SECRET

@@ -98,3 +98,54 @@ def test_finding1_concurrent_guesses_stay_within_the_budget(
     assert counted == reasons["invalid"], "every evaluated guess is counted, nothing else is"
     assert set(reasons) <= {"invalid", "throttled", "locked"}, reasons
     assert reasons["invalid"] >= 1, "the burst is not refused wholesale"
+
+
+def _pair_guesser(open_store: Callable[[], Store], policy: Policy, op: str, pairs: list[tuple[str, str]],
+                  at: float, barrier: Barrier, out: Connection) -> None:
+    store = open_store()
+    v = Verifier(store, policy)
+    call = v.enable if op == "enable" else v.resync
+    barrier.wait(timeout=60)
+    out.send([call("T1", c1, c2, at=at).reason.value for c1, c2 in pairs])
+    out.close()
+    store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("op", ["enable", "resync"])
+def test_concurrent_enable_and_resync_guesses_stay_within_the_budget(
+        kind: str, op: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Enable and resync attempts are reserved like verify's: a burst of wrong pairs from 8
+    processes evaluates exactly the budget (here without the owner's unlock path, which by
+    design evaluates a pair in the verify window even when locked)."""
+    policy = Policy(throttle_after=0, lockout_after=10, owner_unlock=False)
+    open_store = _stores(kind, tmp_path, request)
+    at = START + 60
+    with open_store() as s:
+        Verifier(s, policy).register("T1", SECRET, status=Status.PENDING if op == "enable" else Status.ACTIVE,
+                                     at=START)
+    codes = _wrong_codes(at)
+    pairs = list(zip(codes, reversed(codes), strict=True))
+    barrier = CTX.Barrier(PROCS)
+    pipes = [CTX.Pipe(duplex=False) for _ in range(PROCS)]
+    procs = [CTX.Process(target=_pair_guesser, args=(open_store, policy, op, pairs[i::PROCS], at, barrier, w))
+             for i, (_, w) in enumerate(pipes)]
+    for p in procs:
+        p.start()
+    try:
+        results = [r.recv() if r.poll(120) else None for r, _ in pipes]
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    assert all(res is not None for res in results), "a guesser did not report"
+    reasons = Counter(x for res in results if res for x in res)
+    evaluated = sum(n for r, n in reasons.items() if r not in ("throttled", "locked"))
+    assert sum(reasons.values()) == len(pairs)
+    assert evaluated == 10, reasons
+    assert set(reasons) <= {"not_found", "not_consecutive", "throttled", "locked"}, reasons
+    with open_store() as s:
+        cred = s.get("T1")
+        assert cred is not None and cred.failures == 10 and cred.locked
+        assert cred.status is (Status.PENDING if op == "enable" else Status.ACTIVE)

@@ -178,11 +178,12 @@ def to_row(cred: Credential, keyring: Keyring, d: Dialect) -> tuple[Any, ...]:
 
 
 # ------------------------------------------------------------------ the throttle in SQL
-def reserve_sql(d: Dialect, policy: Policy, at: str) -> tuple[str, str]:
+def reserve_sql(d: Dialect, policy: Policy, at: str, status: Status = Status.ACTIVE) -> tuple[str, str]:
     """(SET clause, WHERE gate) of the conditional UPDATE that reserves one attempt.
 
-    The gate admits an attempt only while the credential is active, not locked, not backing off
-    and under the lockout budget; the SET counts it as a failure in advance."""
+    The gate admits an attempt only while the credential has ``status`` (active for verify and
+    resync, pending for enable), is not locked, not backing off and under the lockout budget; the
+    SET counts it as a failure in advance."""
     n = "(failures + 1)"
     k, m = policy.throttle_after, policy.lockout_after
     if k:
@@ -197,7 +198,7 @@ def reserve_sql(d: Dialect, policy: Policy, at: str) -> tuple[str, str]:
     set_ = (f"failures = failures + 1, last_failure_at = {at}, updated_at = {at}, "
             f"throttle_until = {until}, locked = {locked}")
     false = "0" if d.name == "sqlite" else "false"
-    gate = f"status = 'active' AND locked = {false} AND throttle_until <= {at}"
+    gate = f"status = '{Status(status).value}' AND locked = {false} AND throttle_until <= {at}"
     if m:
         gate += f" AND failures < {m}"
     return set_, gate

@@ -130,15 +130,18 @@ class Verifier:
     def enable(self, serial: str, code1: str, code2: str, at: float | None = None) -> SyncResult:
         """Activate a pending credential with two consecutive codes (AWS EnableMFADevice)."""
         now = self._now(at)
-        cred = self.store.get(serial)
-        if cred is None:
+        # the attempt is counted as a failure in advance, atomically (as verify's): concurrent
+        # guesses never get past the failure budget; activate() clears it on success
+        att = self.store.reserve(serial, now, self.policy, Status.PENDING)
+        if att is None:
             return SyncResult(False, Reason.UNKNOWN, serial)
+        cred = att.cred
         if cred.status is not Status.PENDING:
             reason = Reason.ALREADY_ACTIVE if cred.status is Status.ACTIVE else Reason.NOT_ENABLED
             return SyncResult(False, reason, serial)
-        gate = self._gate(cred, now)
-        if gate is not None:
-            return SyncResult(False, gate[0], serial, retry_after=gate[1])
+        if not att.reserved:
+            reason, wait = self._refusal(cred, now)
+            return SyncResult(False, reason, serial, retry_after=wait)
         if cred.kind is Kind.TOTP:
             base = self._base_step(cred, now)
             start = max(0, base + cred.offset_steps - self.policy.enroll_window)
@@ -147,7 +150,7 @@ class Verifier:
             base, start, count = cred.counter, cred.counter, self.policy.hotp_enroll_window
         found = self._find_pair(cred, code1, code2, start, count)
         if isinstance(found, Reason):
-            return self._sync_failure(cred, found, now)
+            return self._counted_failure(cred, found, now)
         offset = found - base
         if self.store.activate(serial, found, offset, now):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
@@ -162,6 +165,16 @@ class Verifier:
         if cred.status is not Status.ACTIVE:
             return SyncResult(False, Reason.NOT_ENABLED, serial)
         gate = self._gate(cred, now)
+        reserved = False
+        if gate is None:  # counted in advance, atomically, as verify's attempts are
+            att = self.store.reserve(serial, now, self.policy)
+            if att is None:
+                return SyncResult(False, Reason.UNKNOWN, serial)
+            cred, reserved = att.cred, att.reserved
+            if cred.status is not Status.ACTIVE:
+                return SyncResult(False, Reason.NOT_ENABLED, serial)
+            if not reserved:  # a concurrent failure closed the gate meanwhile
+                gate = self._refusal(cred, now)
         if gate is not None and not self.policy.owner_unlock:
             return SyncResult(False, gate[0], serial, retry_after=gate[1])
         if gate is not None:  # locked or backing off: only the owner's device lifts it (see _owner_range)
@@ -170,11 +183,15 @@ class Verifier:
             base, start, count = self._resync_range(cred, now)
         found = self._find_pair(cred, code1, code2, start, count)
         if isinstance(found, Reason):
+            if reserved:
+                return self._counted_failure(cred, found, now)
             return self._sync_failure(cred, found, now)
         offset = found - base
         rate = self._rate_to_keep(cred, Observation(now, found, offset))
         if self.store.resync(serial, found, offset, now, rate_ppm=rate, unlock=gate is not None):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
+        if reserved:
+            return self._counted_failure(cred, Reason.REPLAYED, now)
         return self._sync_failure(cred, Reason.REPLAYED, now)
 
     def _owner_range(self, cred: Credential, at: float) -> tuple[int, int, int]:
@@ -205,11 +222,8 @@ class Verifier:
         if cred.status is not Status.ACTIVE:
             return VerifyResult(False, Reason.NOT_ENABLED, serial)
         if not att.reserved:  # refused unseen: locked, backing off, or the budget is taken
-            gate = self._gate(cred, now)
-            if gate is None:
-                spent = bool(self.policy.lockout_after) and cred.failures >= self.policy.lockout_after
-                gate = (Reason.LOCKED if spent else Reason.THROTTLED, 0.0)
-            return VerifyResult(False, gate[0], serial, retry_after=gate[1])
+            reason, wait = self._refusal(cred, now)
+            return VerifyResult(False, reason, serial, retry_after=wait)
         filtered: tuple[FilterState, tuple[object, ...]] | None = None
         predicted: float | None
         if cred.kind is Kind.TOTP and self.policy.rate_estimation:
@@ -453,6 +467,20 @@ class Verifier:
             return self._replayed(cred, now, step, window, predicted)
         self.store.set_resync_hint(cred.serial, step, now)
         return None
+
+    def _refusal(self, cred: Credential, at: float) -> tuple[Reason, float]:
+        """Why a reservation was refused: locked, backing off, or the lockout budget spent."""
+        gate = self._gate(cred, at)
+        if gate is not None:
+            return gate
+        spent = bool(self.policy.lockout_after) and cred.failures >= self.policy.lockout_after
+        return (Reason.LOCKED if spent else Reason.THROTTLED), 0.0
+
+    @staticmethod
+    def _counted_failure(cred: Credential, reason: Reason, now: float) -> SyncResult:
+        """A failed enable/resync whose reservation (``cred`` as it returned) already counted it."""
+        state = ThrottleState(cred.failures, cred.throttle_until, cred.locked)
+        return SyncResult(False, reason, cred.serial, retry_after=_retry(state, now))
 
     def _sync_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
         state = self.store.record_failure(cred.serial, now, self.policy)

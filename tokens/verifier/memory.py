@@ -102,13 +102,14 @@ class MemoryStore(Store):
                                               last_failure_at=at, updated_at=at)
             return ThrottleState(failures, until, locked)
 
-    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
+    def reserve(self, serial: str, at: float, policy: Policy,
+                status: Status = Status.ACTIVE) -> Attempt | None:
         with self._lock:
             cred = self._creds.get(serial)
             if cred is None:
                 return None
             hist = list(self._hist[serial])
-            if cred.status is not Status.ACTIVE or cred.locked or at < cred.throttle_until or \
+            if cred.status is not status or cred.locked or at < cred.throttle_until or \
                     (policy.lockout_after and cred.failures >= policy.lockout_after):
                 return Attempt(cred, hist, False)
             failures = cred.failures + 1

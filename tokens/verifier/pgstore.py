@@ -137,7 +137,7 @@ class PostgresStore(Store):
         self.url = url
         self._keyring = keyring
         self._local = threading.local()  # the connection a batch() of this thread runs on
-        self._reserve_sql: dict[Policy, tuple[str, str]] = {}
+        self._reserve_sql: dict[tuple[Policy, Status], tuple[str, str]] = {}
         self._closed = False
         self._close_lock = threading.Lock()
         kwargs: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout)),
@@ -376,10 +376,10 @@ class PostgresStore(Store):
 
         return self._run(op, tx=True)
 
-    def _sql(self, policy: Policy) -> tuple[str, str]:
-        sql = self._reserve_sql.get(policy)
+    def _sql(self, policy: Policy, status: Status = Status.ACTIVE) -> tuple[str, str]:
+        sql = self._reserve_sql.get((policy, status))
         if sql is None:
-            set_, gate = columns.reserve_sql(columns.PG, policy, "%(at)s")
+            set_, gate = columns.reserve_sql(columns.PG, policy, "%(at)s", status)
             # one statement: the conditional UPDATE, or (refused) the row as it is; the history
             # comes along either way, so an attempt costs one round trip
             sql = (f"WITH upd AS (UPDATE credentials SET {set_} WHERE serial = %(serial)s AND {gate}"
@@ -389,11 +389,12 @@ class PostgresStore(Store):
                    " FROM credentials c WHERE c.serial = %(serial)s AND NOT EXISTS (SELECT 1 FROM upd)",
                    f"UPDATE credentials SET {columns.release_set(columns.PG, policy)}"
                    " WHERE serial = %s AND failures > 0")
-            self._reserve_sql[policy] = sql
+            self._reserve_sql[(policy, status)] = sql
         return sql
 
-    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
-        sql = self._sql(policy)[0]
+    def reserve(self, serial: str, at: float, policy: Policy,
+                status: Status = Status.ACTIVE) -> Attempt | None:
+        sql = self._sql(policy, status)[0]
         row = self._run(lambda c: c.execute(sql, {"serial": serial, "at": at}).fetchone())
         if row is None:
             return None

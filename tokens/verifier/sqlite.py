@@ -149,7 +149,7 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._group = _GroupCommit(self)
-        self._reserve_sql: dict[Policy, tuple[str, str, str]] = {}
+        self._reserve_sql: dict[tuple[Policy, Status], tuple[str, str, str]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # secrets inside: never world-readable
@@ -331,26 +331,27 @@ class SQLiteStore(Store):
                        (until, int(locked), serial))
         return ThrottleState(failures, until, locked)
 
-    def _sql(self, policy: Policy) -> tuple[str, str, str]:
+    def _sql(self, policy: Policy, status: Status = Status.ACTIVE) -> tuple[str, str, str]:
         """(reserve one, release one, reserve many ``... serial IN (%s) RETURNING``) for ``policy``.
 
         The single reserve is a plain conditional UPDATE and the row is read by the SELECT after
         it (same write transaction): in SQLite a ``RETURNING`` clause costs more per statement
         (~15 µs here) than the UPDATE and the SELECT together (~9 µs); for a group of rows the
         one ``RETURNING`` statement is the cheapest (~4 µs a row)."""
-        sql = self._reserve_sql.get(policy)
+        sql = self._reserve_sql.get((policy, status))
         if sql is None:
-            set_, gate = columns.reserve_sql(columns.SQLITE, policy, "?1")
+            set_, gate = columns.reserve_sql(columns.SQLITE, policy, "?1", status)
             sql = (f"UPDATE credentials SET {set_} WHERE serial = ?2 AND {gate}",
                    f"UPDATE credentials SET {columns.release_set(columns.SQLITE, policy)}"
                    " WHERE serial = ? AND failures > 0",
                    f"UPDATE credentials SET {set_} WHERE serial IN (%s) AND {gate}"
                    f" RETURNING {_COLUMNS}, history")
-            self._reserve_sql[policy] = sql
+            self._reserve_sql[(policy, status)] = sql
         return sql
 
-    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
-        sql = self._sql(policy)[0]
+    def reserve(self, serial: str, at: float, policy: Policy,
+                status: Status = Status.ACTIVE) -> Attempt | None:
+        sql = self._sql(policy, status)[0]
         with self._tx() as db:
             reserved = db.execute(sql, (at, serial)).rowcount == 1
             row = db.execute(_SELECT_ONE, (serial,)).fetchone()

@@ -105,8 +105,11 @@ class Store(abc.ABC):
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState: ...
 
     @abc.abstractmethod
-    def reserve(self, serial: str, at: float, policy: Policy) -> Attempt | None:
-        """Count one attempt as a failure in advance, atomically, if the throttle admits it."""
+    def reserve(self, serial: str, at: float, policy: Policy,
+                status: Status = Status.ACTIVE) -> Attempt | None:
+        """Count one attempt as a failure in advance, atomically, if the throttle admits it and
+        the credential has ``status`` (verify and resync: active; enable: pending).  None for an
+        unknown serial; ``reserved`` False (nothing counted) when refused."""
 
     @abc.abstractmethod
     def release(self, serial: str, at: float, policy: Policy) -> None:
