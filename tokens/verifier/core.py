@@ -4,7 +4,8 @@ Flow of :meth:`Verifier.verify` (one read, then at most one write transaction)::
 
     snapshot ─► unknown / not_enabled / locked / throttled?  (code not even looked at)
              ─► window from the drift filter (drift.py): predicted step ± what covers 99.5 % of
-                 the uncertainty, typing delay on the look-behind side, 3..12 steps by default
+                 the uncertainty (less for rarely used tokens), typing delay on the look-behind
+                 side, 2..12 steps by default
              ─► constant-time scan of the steps above last_step, and of those at or below it
              ─► match above: store.accept() compare-and-set ─► ok | replayed (lost the race)
                 match at/below: replayed;  no match: invalid (maybe an auto-resync hint)

@@ -22,7 +22,8 @@ uniform errors, entered as its mean and variance.  Every kind of success is the 
 observation; a resync or auto-resync additionally passes its observation through
 :func:`rate_after_jump` (jump ÷ idle time → rate), gated against clock *settings*.
 
-The window (:func:`window`) covers ``coverage`` (default 99.5 %) of where the code can be: the
+The window (:func:`window`) covers :func:`coverage` (99.5 %; down to 85 % for a token whose
+successes come rarely) of where the code can be: the
 predicted offset's normal distribution convolved with the uniform typing delay (which widens the
 look-behind side only), never narrower than the policy's look_behind/look_ahead minimum around the predicted
 step and never wider than ``max_window`` steps in total.
