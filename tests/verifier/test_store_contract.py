@@ -76,10 +76,14 @@ def test_resync_restarts_history_and_is_cas(store: Store) -> None:
     got = store.get("S1")
     assert got is not None and got.last_step == 500 and got.offset_steps == 7
     assert got.rate_hint_ppm == 0.0
-    assert store.resync("S1", 600, 9, START + 90, rate_ppm=-41.25)
+    assert store.resync("S1", 600, 9, START + 90, rate_ppm=-41.25, rate_sd_ppm=1.5)
     got = store.get("S1")
     assert got is not None and got.rate_hint_ppm == -41.25, "resync keeps the rate it is given"
+    assert got.rate_hint_sd_ppm == 1.5, "and its standard error"
     assert store.history("S1") == [Observation(START + 90, 600, 9)]
+    assert store.resync("S1", 700, 9, START + 120, rate_ppm=3.0)
+    got = store.get("S1")
+    assert got is not None and (got.rate_hint_ppm, got.rate_hint_sd_ppm) == (3.0, 0.0)
 
 
 def test_failures_throttle_lock_and_reset(store: Store) -> None:

@@ -188,8 +188,9 @@ class Verifier:
                 return self._counted_failure(cred, found, now)
             return self._sync_failure(cred, found, now)
         offset = found - base
-        rate = self._rate_to_keep(cred, Observation(now, found, offset))
-        if self.store.resync(serial, found, offset, now, rate_ppm=rate, unlock=gate is not None):
+        rate, rate_sd = self._rate_to_keep(cred, Observation(now, found, offset))
+        if self.store.resync(serial, found, offset, now, rate_ppm=rate, unlock=gate is not None,
+                             rate_sd_ppm=rate_sd):
             return SyncResult(True, Reason.OK, serial, step=found, offset_steps=offset)
         if reserved:
             return self._counted_failure(cred, Reason.REPLAYED, now)
@@ -320,12 +321,11 @@ class Verifier:
     def _filter_ident(cred: Credential, offset_steps: int, hist: list[Observation]) -> tuple[object, ...]:
         """The filter cache's key: what determines the filter — the credential's drift fields and
         the history (its length, first and last observation as the store keeps them)."""
-        born = (cred.created_at, cred.enabled_at)
+        born, hint = (cred.created_at, cred.enabled_at), (cred.rate_hint_ppm, cred.rate_hint_sd_ppm)
         if not hist:
-            return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, born,
-                    0, None, None, None)
+            return (cred.serial, cred.period, cred.t0, offset_steps, hint, born, 0, None, None, None)
         last = hist[-1]
-        return (cred.serial, cred.period, cred.t0, offset_steps, cred.rate_hint_ppm, born,
+        return (cred.serial, cred.period, cred.t0, offset_steps, hint, born,
                 len(hist), hist[0].at, last.at, last.step)
 
     def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
@@ -342,6 +342,7 @@ class Verifier:
                 return st, ident
         st = _drift.run(hist, period=cred.period, t0=cred.t0, policy=self.policy,
                         fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm,
+                        prior_sd_ppm=cred.rate_hint_sd_ppm,
                         created_at=cred.enabled_at or cred.created_at, pair_start=_pair_start(cred))
         with self._keys_lock:
             self._filters[ident] = st
@@ -380,17 +381,18 @@ class Verifier:
                                    fallback_offset=cred.offset_steps)
         return _drift.estimate_from(self._filter(cred, hist), at, period=cred.period, policy=self.policy)
 
-    def _rate_to_keep(self, cred: Credential, obs: Observation) -> float:
-        """The rate a resync carries over: the filter's, after learning from the jump itself
-        (jump ÷ idle time) — when it is known to ``rate_hint_sd_ppm``; else nothing (the prior)."""
+    def _rate_to_keep(self, cred: Credential, obs: Observation) -> tuple[float, float]:
+        """(rate, its standard error) a resync carries over: the filter's, after learning from the
+        jump itself (jump ÷ idle time) — when it is known to ``rate_hint_sd_ppm`` or better; else
+        (0, 0): the new history starts from the crystal prior."""
         if cred.kind is Kind.HOTP or not (self.policy.resync_keeps_rate and self.policy.rate_estimation):
-            return 0.0
+            return 0.0, 0.0
         snap = self.store.snapshot(cred.serial)
         if snap is None:
-            return 0.0
+            return 0.0, 0.0
         st = self._filter(snap[0], snap[1])
         rate, sd = _drift.rate_after_jump(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
-        return rate if sd <= self.policy.rate_hint_sd_ppm else 0.0
+        return (rate, sd) if sd <= self.policy.rate_hint_sd_ppm else (0.0, 0.0)
 
     def _window(self, cred: Credential, hist: list[Observation], at: float) -> tuple[int, int, float | None]:
         if cred.kind is Kind.TOTP and self.policy.rate_estimation:
@@ -461,8 +463,8 @@ class Verifier:
         if hint is not None and hint_at is not None and step == hint + 1 \
                 and 0 <= now - hint_at <= self.policy.auto_resync_timeout:
             offset = step - base
-            rate = self._rate_to_keep(cred, Observation(now, step, offset))
-            if self.store.resync(cred.serial, step, offset, now, rate_ppm=rate):
+            rate, rate_sd = self._rate_to_keep(cred, Observation(now, step, offset))
+            if self.store.resync(cred.serial, step, offset, now, rate_ppm=rate, rate_sd_ppm=rate_sd):
                 return VerifyResult(True, Reason.OK, cred.serial, step=step, offset_steps=offset,
                                     auth_time=now, window=window, predicted_offset=predicted)
             return self._replayed(cred, now, step, window, predicted)

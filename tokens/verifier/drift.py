@@ -7,8 +7,9 @@ State, at reference time ``t``::
 
 Prior (documented in docs/verifier.md, from the crystal facts of 32.768 kHz tuning forks)::
 
-    r ~ N(rate_hint, rate_prior_ppm²)   rate_prior_ppm = 25: crystals of ±20 ppm tolerance (some ±50)
-                                         (rate_hint_sd_ppm around a rate carried over a resync)
+    r ~ N(0, rate_prior_ppm²)   rate_prior_ppm = 25: crystals of ±20 ppm tolerance (some ±50)
+    r ~ N(hint, hint_sd²)       a rate carried over a resync with its own standard error (carried
+                                only when that is at most rate_hint_sd_ppm = 8)
 
 Process noise: the rate wanders (aging ±3-5 ppm/year, the -0.034 ppm/°C² temperature parabola
 moving with the seasons) as a random walk whose standard deviation over 90 days is
@@ -109,8 +110,12 @@ def _first_noise(st: FilterState, period: int, policy: Policy) -> tuple[float, f
     with the second of two consecutive codes: the user waited for the step to change, so the code
     was submitted within the typing delay of its step's start — no unknown phase, only the delay
     U(0, D).  A credential registered active starts with one ordinary code."""
-    if not st.pair_start:
-        return _obs_noise(period, policy)
+    return _pair_noise(period, policy) if st.pair_start else _obs_noise(period, policy)
+
+
+def _pair_noise(period: int, policy: Policy) -> tuple[float, float]:
+    """Mean and variance of (true offset - (s - p)) for the second of two consecutive codes: only
+    the typing delay U(0, D) after its step began."""
     d = policy.typing_delay / period
     return d / 2, d * d / 12
 
@@ -121,9 +126,11 @@ def _q(policy: Policy) -> float:
 
 
 def prior(at: float, policy: Policy, *, offset: float = 0.0, rate_hint: float = 0.0,
-          pair_start: bool = True) -> FilterState:
-    """Before any observation: the crystal population, or the rate carried over a resync."""
-    sd = policy.rate_hint_sd_ppm if rate_hint else policy.rate_prior_ppm
+          rate_hint_sd: float = 0.0, pair_start: bool = True) -> FilterState:
+    """Before any observation: the crystal population, or the rate carried over a resync with its
+    standard error (``rate_hint_sd``; a hint stored without one gets ``policy.rate_hint_sd_ppm``)."""
+    fallback = policy.rate_hint_sd_ppm if rate_hint else policy.rate_prior_ppm
+    sd = rate_hint_sd if rate_hint_sd > 0 else fallback
     return FilterState(at, offset, _clamp(rate_hint, policy), _OFFSET0_SD ** 2, 0.0, sd * sd, 0, at,
                        pair_start)
 
@@ -143,14 +150,16 @@ def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterSt
                        st.pair_start)
 
 
-def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Policy) -> FilterState:
-    """Predict to ``obs.at`` and fold the observation in."""
+def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Policy, *,
+           pair: bool = False) -> FilterState:
+    """Predict to ``obs.at`` and fold the observation in (``pair``: the second of two consecutive
+    codes, as a resync submits)."""
     if st.points == 0:  # the first observation sets the offset; the rate keeps its prior
         mean, var = _first_noise(st, period, policy)
         z = obs.step - position(obs.at, period, t0) + mean
         return FilterState(obs.at, z, st.rate, var, 0.0, st.prr, 1, obs.at, st.pair_start)
     s = predict(st, obs.at, period, policy)
-    mean, var = _obs_noise(period, policy)
+    mean, var = _pair_noise(period, policy) if pair else _obs_noise(period, policy)
     z = obs.step - position(obs.at, period, t0) + mean
     innov = s.pxx + var
     kx, kr = s.pxx / innov, s.pxr / innov
@@ -162,7 +171,7 @@ def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Po
 
 def run(history: Sequence[Observation], *, period: int, t0: float, policy: Policy,
         fallback_offset: int = 0, prior_ppm: float = 0.0, created_at: float = 0.0,
-        pair_start: bool = True) -> FilterState:
+        pair_start: bool = True, prior_sd_ppm: float = 0.0) -> FilterState:
     """The filter over ``history`` (successes, any order) from the prior.
 
     ``pair_start``: the history began with an enable or resync (two consecutive codes); a history
@@ -172,7 +181,7 @@ def run(history: Sequence[Observation], *, period: int, t0: float, policy: Polic
     runs on every verify after a success: 64 observations cost ~0.1 ms instead of ~0.5 ms)."""
     obs = sorted(history, key=lambda o: o.at) if history else []
     st = prior(obs[0].at if obs else created_at, policy, offset=float(fallback_offset), rate_hint=prior_ppm,
-               pair_start=pair_start and len(obs) < policy.history_size)
+               rate_hint_sd=prior_sd_ppm, pair_start=pair_start and len(obs) < policy.history_size)
     if not obs:
         return st
     mean, var = _obs_noise(period, policy)
@@ -256,7 +265,8 @@ def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) ->
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,
-             fallback_offset: int = 0, prior_ppm: float = 0.0, pair_start: bool = True) -> DriftEstimate:
+             fallback_offset: int = 0, prior_ppm: float = 0.0, pair_start: bool = True,
+             prior_sd_ppm: float = 0.0) -> DriftEstimate:
     """Predict the offset at ``at`` from ``history`` (successes, any order).
 
     ``prior_ppm`` is the rate known before this history began (carried over a resync).  With
@@ -269,7 +279,7 @@ def estimate(history: Sequence[Observation], at: float, *, period: int, t0: floa
         span = obs[-1].at - obs[0].at if obs else 0.0
         return DriftEstimate(at, off, 0.0, 0.0, 0.0, len(obs), span, False)
     st = run(history, period=period, t0=t0, policy=policy, fallback_offset=fallback_offset,
-             prior_ppm=prior_ppm, created_at=at, pair_start=pair_start)
+             prior_ppm=prior_ppm, created_at=at, pair_start=pair_start, prior_sd_ppm=prior_sd_ppm)
     return estimate_from(st, at, period=period, policy=policy)
 
 
@@ -283,11 +293,11 @@ def rate_after_jump(st: FilterState, obs: Observation, *, period: int, t0: float
     if st.points == 0:
         return st.rate, math.sqrt(st.prr)
     s = predict(st, obs.at, period, policy)
-    mean, var = _obs_noise(period, policy)
+    mean, var = _pair_noise(period, policy)  # a resync is two consecutive codes
     y = obs.step - position(obs.at, period, t0) + mean - s.offset
     if abs(y) > policy.resync_gate_sigma * math.sqrt(s.pxx + var):
         return s.rate, math.sqrt(s.prr)
-    new = update(st, obs, period, t0, policy)
+    new = update(st, obs, period, t0, policy, pair=True)
     return new.rate, math.sqrt(new.prr)
 
 

@@ -60,7 +60,7 @@ class MemoryStore(Store):
             self._creds[serial] = cred.evolve(
                 status=Status.ACTIVE, last_step=step, offset_steps=offset, enabled_at=at, failures=0,
                 throttle_until=0.0, locked=False, resync_hint_step=None, resync_hint_at=None,
-                rate_hint_ppm=0.0, updated_at=at)
+                rate_hint_ppm=0.0, rate_hint_sd_ppm=0.0, updated_at=at)
             self._hist[serial] = [Observation(at, step, offset)]
             return True
 
@@ -80,7 +80,7 @@ class MemoryStore(Store):
             return True
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
-               unlock: bool = False) -> bool:
+               unlock: bool = False, rate_sd_ppm: float = 0.0) -> bool:
         with self._lock:
             cred = self._creds.get(serial)
             if cred is None or cred.status is not Status.ACTIVE or (cred.locked and not unlock) or \
@@ -88,7 +88,8 @@ class MemoryStore(Store):
                 return False
             self._creds[serial] = cred.evolve(
                 last_step=step, offset_steps=offset, failures=0, throttle_until=0.0, locked=False,
-                resync_hint_step=None, resync_hint_at=None, rate_hint_ppm=float(rate_ppm), updated_at=at)
+                resync_hint_step=None, resync_hint_at=None, rate_hint_ppm=float(rate_ppm),
+                rate_hint_sd_ppm=float(rate_sd_ppm), updated_at=at)
             self._hist[serial] = [Observation(at, step, offset)]
             return True
 

@@ -64,6 +64,7 @@ class Credential:
     resync_hint_step: int | None = None  # auto-resync: first out-of-window step seen
     resync_hint_at: float | None = None
     rate_hint_ppm: float = 0.0  # drift rate carried over the last resync (the crystal did not change)
+    rate_hint_sd_ppm: float = 0.0  # its standard error then (0: not recorded, the policy's is used)
     issuer: str = ""
     account: str = ""
     created_at: float = 0.0
@@ -97,6 +98,7 @@ class Credential:
             "counter": self.counter if self.kind is Kind.HOTP else None,
             "status": self.status.value, "last_step": self.last_step, "offset_steps": self.offset_steps,
             "rate_hint_ppm": self.rate_hint_ppm if self.kind is Kind.TOTP else None,
+            "rate_hint_sd_ppm": self.rate_hint_sd_ppm if self.kind is Kind.TOTP else None,
             "failures": self.failures, "throttle_until": self.throttle_until or None,
             "locked": self.locked, "issuer": self.issuer, "account": self.account,
             "created_at": self.created_at, "enabled_at": self.enabled_at,

@@ -319,6 +319,7 @@ class PostgresStore(Store):
         return self._count(
             "WITH upd AS (UPDATE credentials SET status = 'active', last_step = %(step)s,"
             " offset_steps = %(offset)s, enabled_at = %(at)s, locked = false, rate_hint_ppm = 0,"
+            " rate_hint_sd_ppm = 0,"
             f" {_CLEAR_THROTTLE}, updated_at = %(at)s"
             " WHERE serial = %(serial)s AND status = 'pending' RETURNING serial),"
             f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
@@ -345,14 +346,16 @@ class PostgresStore(Store):
         return ok
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
-               unlock: bool = False) -> bool:
+               unlock: bool = False, rate_sd_ppm: float = 0.0) -> bool:
         return self._count(
             "WITH upd AS (UPDATE credentials SET last_step = %(step)s, offset_steps = %(offset)s,"
-            f" rate_hint_ppm = %(rate)s, locked = false, {_CLEAR_THROTTLE}, updated_at = %(at)s"
+            " rate_hint_ppm = %(rate)s, rate_hint_sd_ppm = %(rate_sd)s,"
+            f" locked = false, {_CLEAR_THROTTLE}, updated_at = %(at)s"
             " WHERE serial = %(serial)s AND status = 'active'" + ("" if unlock else " AND NOT locked") +
             " AND (last_step IS NULL OR last_step < %(step)s) RETURNING serial),"
             f" {_RESTART_HISTORY} SELECT count(*) FROM upd",
-            {"serial": serial, "step": step, "offset": offset, "at": at, "rate": float(rate_ppm)})
+            {"serial": serial, "step": step, "offset": offset, "at": at, "rate": float(rate_ppm),
+             "rate_sd": float(rate_sd_ppm)})
 
     def _count(self, sql: str, params: dict[str, Any]) -> bool:
         row = self._run(lambda c: c.execute(sql, params).fetchone())

@@ -295,7 +295,8 @@ class SQLiteStore(Store):
         with self._tx() as db:
             return db.execute(
                 f"UPDATE credentials SET status = 'active', last_step = ?, offset_steps = ?, enabled_at = ?,"
-                f" locked = 0, rate_hint_ppm = 0, {_CLEAR_THROTTLE}, updated_at = ?, history = ?"
+                f" locked = 0, rate_hint_ppm = 0, rate_hint_sd_ppm = 0, {_CLEAR_THROTTLE}, updated_at = ?,"
+                " history = ?"
                 " WHERE serial = ? AND status = 'pending'",
                 (step, offset, at, at, _OBS.pack(at, step, offset), serial)).rowcount == 1
 
@@ -308,13 +309,15 @@ class SQLiteStore(Store):
             return cur.rowcount == 1
 
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
-               unlock: bool = False) -> bool:
+               unlock: bool = False, rate_sd_ppm: float = 0.0) -> bool:
         with self._tx() as db:
             return db.execute(
-                "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?, locked = 0,"
-                f" {_CLEAR_THROTTLE}, updated_at = ?, history = ? WHERE serial = ? AND status = 'active'"
-                + ("" if unlock else " AND locked = 0") + " AND (last_step IS NULL OR last_step < ?)",
-                (step, offset, float(rate_ppm), at, _OBS.pack(at, step, offset), serial, step)).rowcount == 1
+                "UPDATE credentials SET last_step = ?, offset_steps = ?, rate_hint_ppm = ?,"
+                f" rate_hint_sd_ppm = ?, locked = 0, {_CLEAR_THROTTLE}, updated_at = ?, history = ?"
+                " WHERE serial = ? AND status = 'active'" + ("" if unlock else " AND locked = 0")
+                + " AND (last_step IS NULL OR last_step < ?)",
+                (step, offset, float(rate_ppm), float(rate_sd_ppm), at, _OBS.pack(at, step, offset), serial,
+                 step)).rowcount == 1
 
     # -- failures
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:

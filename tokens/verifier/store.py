@@ -9,15 +9,16 @@ Contract a store must honour (tests/verifier/test_store_contract.py checks it fo
 - ``insert`` fails with CredentialExistsError for a taken serial.
 - ``activate(serial, step, offset, at)``: only if status is ``pending``; sets status ``active``,
   ``last_step = step``, ``offset_steps``, ``enabled_at``; clears failures, throttle, lock,
-  ``rate_hint_ppm`` and the drift history, then records the observation.  Returns False if the
-  credential was not pending (or does not exist).
+  ``rate_hint_ppm``/``rate_hint_sd_ppm`` and the drift history, then records the observation.
+  Returns False if the credential was not pending (or does not exist).
 - ``accept(serial, step, offset, at, history_size)``: only if status is ``active``, not locked and
   ``last_step`` is NULL or ``< step``; sets ``last_step``, ``offset_steps``, ``last_used_at``,
   clears failures/throttle/auto-resync hint and appends the observation, keeping the newest
   ``history_size``.  Returns False (and changes nothing) otherwise.  Durable on return.
 - ``resync(serial, step, offset, at, rate_ppm=0.0)``: like ``accept`` (status active,
   ``last_step < step``) but replaces the history by this one observation, so the offset and the
-  rate estimate start over, and stores ``rate_ppm`` as ``rate_hint_ppm`` (the rate to start from).
+  rate estimate start over, and stores ``rate_ppm`` as ``rate_hint_ppm`` (the rate to start from)
+  and ``rate_sd_ppm`` as ``rate_hint_sd_ppm`` (its standard error).
   With ``unlock=True`` (the owner's two codes) it also succeeds on, and clears, a lock.
 - ``record_failure(serial, at, policy)``: atomically increments ``failures`` and sets
   ``throttle_until, locked = policy.after_failure(failures, at)`` (a lock is never cleared here);
@@ -98,7 +99,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def resync(self, serial: str, step: int, offset: int, at: float, rate_ppm: float = 0.0, *,
-               unlock: bool = False) -> bool: ...
+               unlock: bool = False, rate_sd_ppm: float = 0.0) -> bool: ...
 
     # -- failures and throttling
     @abc.abstractmethod
