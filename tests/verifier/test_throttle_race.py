@@ -44,18 +44,14 @@ def _guesser(open_store: Callable[[], Store], policy: Policy, codes: list[str], 
     store.close()
 
 
-def _burst(open_store: Callable[[], Store], policy: Policy, failures_before: int) -> tuple[Counter[str], int]:
-    with open_store() as s:
-        v = Verifier(s, policy)
-        v.register("T1", SECRET, status=Status.ACTIVE, at=START)
-        at = START + 60
-        for c in _wrong_codes(at)[:failures_before]:
-            assert v.verify("T1", c, at=at).reason.value == "invalid"
-    codes = _wrong_codes(at)
+def _fire(make: Callable[[int, Barrier, Connection], tuple[Callable[..., None], tuple[object, ...]]]
+          ) -> Counter[str]:
+    """Start PROCS processes (``make(i, barrier, pipe)`` gives each its target and arguments), let
+    them go at once through the barrier, and count the reasons they report."""
     barrier = CTX.Barrier(PROCS)
     pipes = [CTX.Pipe(duplex=False) for _ in range(PROCS)]
-    procs = [CTX.Process(target=_guesser, args=(open_store, policy, codes[i::PROCS], at, barrier, w))
-             for i, (_, w) in enumerate(pipes)]
+    jobs = [make(i, barrier, w) for i, (_, w) in enumerate(pipes)]
+    procs = [CTX.Process(target=target, args=args) for target, args in jobs]
     for p in procs:
         p.start()
     try:
@@ -66,7 +62,18 @@ def _burst(open_store: Callable[[], Store], policy: Policy, failures_before: int
             if p.is_alive():
                 p.kill()
     assert all(res is not None for res in results), "a guesser did not report"
-    reasons = Counter(x for res in results if res for x in res)
+    return Counter(x for res in results if res for x in res)
+
+
+def _burst(open_store: Callable[[], Store], policy: Policy, failures_before: int) -> tuple[Counter[str], int]:
+    with open_store() as s:
+        v = Verifier(s, policy)
+        v.register("T1", SECRET, status=Status.ACTIVE, at=START)
+        at = START + 60
+        for c in _wrong_codes(at)[:failures_before]:
+            assert v.verify("T1", c, at=at).reason.value == "invalid"
+    codes = _wrong_codes(at)
+    reasons = _fire(lambda i, barrier, w: (_guesser, (open_store, policy, codes[i::PROCS], at, barrier, w)))
     with open_store() as s:
         cred = s.get("T1")
         assert cred is not None
@@ -126,21 +133,8 @@ def test_concurrent_enable_and_resync_guesses_stay_within_the_budget(
                                      at=START)
     codes = _wrong_codes(at)
     pairs = list(zip(codes, reversed(codes), strict=True))
-    barrier = CTX.Barrier(PROCS)
-    pipes = [CTX.Pipe(duplex=False) for _ in range(PROCS)]
-    procs = [CTX.Process(target=_pair_guesser, args=(open_store, policy, op, pairs[i::PROCS], at, barrier, w))
-             for i, (_, w) in enumerate(pipes)]
-    for p in procs:
-        p.start()
-    try:
-        results = [r.recv() if r.poll(120) else None for r, _ in pipes]
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
-    assert all(res is not None for res in results), "a guesser did not report"
-    reasons = Counter(x for res in results if res for x in res)
+    reasons = _fire(lambda i, barrier, w: (_pair_guesser,
+                                           (open_store, policy, op, pairs[i::PROCS], at, barrier, w)))
     evaluated = sum(n for r, n in reasons.items() if r not in ("throttled", "locked"))
     assert sum(reasons.values()) == len(pairs)
     assert evaluated == 10, reasons
