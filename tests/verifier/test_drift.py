@@ -128,7 +128,7 @@ def test_offset_error_narrows_with_phases() -> None:
     hist = _obs(0, [0, 1.0001, 2.0003, 3.0005, 4.0007], offset_s=12.0)
     hist = [Observation(o.at + k * 7.3, o.step, o.offset_steps) for k, o in enumerate(hist)]
     hist = [Observation(o.at, math.floor((o.at + 12.0) / 30), 0) for o in hist]
-    one = estimate(hist[:1], hist[0].at, period=30, t0=0, policy=Policy(), pair_start=False)
+    one = estimate(hist[:1], hist[0].at, period=30, t0=0, policy=Policy())
     est = estimate(hist, hist[-1].at, period=30, t0=0, policy=Policy())
     assert est.offset_sd < 0.3 < 0.4 < one.offset_sd
     assert abs(est.offset - 0.5 - 12.0 / 30) < 0.3  # 0.5: the assumed mean typing delay
@@ -251,6 +251,7 @@ def test_a_resync_after_long_idle_teaches_the_rate(auto: bool) -> None:
         assert v.resync("D1", *dev.last(2)).ok
     cred = v.get("D1")
     hint, hint_sd = cred.rate_hint_ppm, cred.rate_hint_sd_ppm
+    assert abs(hint + 30.0) < 3.0, hint
     assert abs(hint + 30.0) < 3 * hint_sd and 0 < hint_sd < 4, (hint, hint_sd)  # the jump's own error
     est = v.drift("D1")
     assert est.rate_ppm == pytest.approx(hint) and est.rate_sd_ppm == pytest.approx(hint_sd)

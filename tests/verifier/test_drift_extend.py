@@ -30,48 +30,15 @@ def _histories(seed: int, count: int) -> list[list[Observation]]:
 
 @pytest.mark.parametrize("policy", [Policy(), Policy(rate_prior_ppm=40.0, rate_wander_ppm=1.0)])
 @pytest.mark.parametrize("hint", [0.0, -17.5])
-@pytest.mark.parametrize("pair", [True, False])
-def test_extend_folds_to_run_exactly(policy: Policy, hint: float, pair: bool) -> None:
-    """Bit for bit, as long as the history is shorter than history_size: run() takes a full one
-    as trimmed (its first code is then an ordinary one, not the pair that started it), and the
-    verifier rebuilds instead of extending there."""
+def test_extend_folds_to_run_exactly(policy: Policy, hint: float) -> None:
     for hist in _histories(7, 150):
-        state = drift.run([], period=30, t0=0.0, policy=policy, prior_ppm=hint, created_at=1.0,
-                          pair_start=pair)
-        for i, obs in enumerate(hist[:policy.history_size - 1]):
+        state = drift.run([], period=30, t0=0.0, policy=policy, prior_ppm=hint, created_at=1.0)
+        for i, obs in enumerate(hist):
             nxt = drift.extend(state, obs, period=30, t0=0.0, policy=policy)
             assert nxt is not None
             state = nxt
             assert state == drift.run(hist[:i + 1], period=30, t0=0.0, policy=policy, prior_ppm=hint,
-                                      created_at=1.0, pair_start=pair)
-            assert state.pair_start is pair
-
-
-def test_a_full_history_starts_with_an_ordinary_code() -> None:
-    p = Policy(history_size=8)
-    hist = _histories(3, 1)[0]
-    while len(hist) < 8:
-        hist = hist + hist[-1:]
-    full = drift.run(hist[:8], period=30, t0=0.0, policy=p)
-    assert not full.pair_start
-    assert full == drift.run(hist[:8], period=30, t0=0.0, policy=p, pair_start=False)
-    short = drift.run(hist[:7], period=30, t0=0.0, policy=p)
-    assert short.pair_start
-
-
-def test_a_pair_pins_the_offset_tighter_than_one_code() -> None:
-    """Enable/resync: the second code was submitted within the typing delay of its step's start
-    (no unknown phase): variance D²/12 instead of (1 + D²)/12."""
-    p = Policy(offset_model_sd=0.0)
-    obs = [Observation(1000.0, 33, 0)]
-    pair = drift.estimate(obs, 1000.0, period=30, t0=0.0, policy=p)
-    one = drift.estimate(obs, 1000.0, period=30, t0=0.0, policy=p, pair_start=False)
-    d = p.typing_delay / 30
-    assert pair.offset_sd == pytest.approx(d / 12 ** 0.5)
-    assert one.offset_sd == pytest.approx(((1 + d * d) / 12) ** 0.5)
-    # centred on the middle of where each can be: the delay's middle, or the step's and the delay's
-    assert pair.offset == pytest.approx(33 - 1000 / 30 + d / 2)
-    assert one.offset == pytest.approx(33 - 1000 / 30 + (1 + d) / 2)
+                                      created_at=1.0)
 
 
 def test_extend_refuses_an_older_observation() -> None:

@@ -321,11 +321,12 @@ class Verifier:
     def _filter_ident(cred: Credential, offset_steps: int, hist: list[Observation]) -> tuple[object, ...]:
         """The filter cache's key: what determines the filter — the credential's drift fields and
         the history (its length, first and last observation as the store keeps them)."""
-        born, hint = (cred.created_at, cred.enabled_at), (cred.rate_hint_ppm, cred.rate_hint_sd_ppm)
+        hint = (cred.rate_hint_ppm, cred.rate_hint_sd_ppm)
         if not hist:
-            return (cred.serial, cred.period, cred.t0, offset_steps, hint, born, 0, None, None, None)
+            return (cred.serial, cred.period, cred.t0, offset_steps, hint, cred.created_at,
+                    0, None, None, None)
         last = hist[-1]
-        return (cred.serial, cred.period, cred.t0, offset_steps, hint, born,
+        return (cred.serial, cred.period, cred.t0, offset_steps, hint, cred.created_at,
                 len(hist), hist[0].at, last.at, last.step)
 
     def _filter(self, cred: Credential, hist: list[Observation]) -> FilterState:
@@ -343,7 +344,7 @@ class Verifier:
         st = _drift.run(hist, period=cred.period, t0=cred.t0, policy=self.policy,
                         fallback_offset=cred.offset_steps, prior_ppm=cred.rate_hint_ppm,
                         prior_sd_ppm=cred.rate_hint_sd_ppm,
-                        created_at=cred.enabled_at or cred.created_at, pair_start=_pair_start(cred))
+                        created_at=cred.enabled_at or cred.created_at)
         with self._keys_lock:
             self._filters[ident] = st
             if len(self._filters) > _FILTER_CACHE_SIZE:
@@ -362,7 +363,7 @@ class Verifier:
         st, old = filtered
         with self._keys_lock:
             self._filters.pop(old, None)  # that history is gone from the store: free its slot
-        if not len(hist) + 1 < self.policy.history_size:  # run() treats a full history as trimmed
+        if not len(hist) < self.policy.history_size:
             return
         new = _drift.extend(st, obs, period=cred.period, t0=cred.t0, policy=self.policy)
         if new is None:  # obs older than the newest observation: run() would sort it in earlier
@@ -507,9 +508,3 @@ def _scan(key: PreparedKey, code: str, start: int, count: int, digits: int) -> i
     i = key.scan(code if ok else "0" * digits, start, count, digits)  # result discarded if malformed
     return i if ok else None
 
-
-def _pair_start(cred: Credential) -> bool:
-    """Whether the credential's histories start with two consecutive codes: it was enabled (a
-    history restarts only at enable and resync).  One registered active starts with an ordinary
-    code (and is taken so after a resync too: the store does not say which started the history)."""
-    return cred.enabled_at is not None and cred.enabled_at != cred.created_at

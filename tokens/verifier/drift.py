@@ -63,7 +63,6 @@ class FilterState:
     prr: float  # ppm²
     points: int
     first_at: float
-    pair_start: bool = True  # the history starts with two consecutive codes (enable, resync)
 
 
 @fast_init
@@ -105,34 +104,18 @@ def _obs_noise(period: int, policy: Policy) -> tuple[float, float]:
     return (1.0 + d) / 2, (1.0 + d * d) / 12
 
 
-def _first_noise(st: FilterState, period: int, policy: Policy) -> tuple[float, float]:
-    """Mean and variance of the first observation of a history.  Enable and resync start a history
-    with the second of two consecutive codes: the user waited for the step to change, so the code
-    was submitted within the typing delay of its step's start — no unknown phase, only the delay
-    U(0, D).  A credential registered active starts with one ordinary code."""
-    return _pair_noise(period, policy) if st.pair_start else _obs_noise(period, policy)
-
-
-def _pair_noise(period: int, policy: Policy) -> tuple[float, float]:
-    """Mean and variance of (true offset - (s - p)) for the second of two consecutive codes: only
-    the typing delay U(0, D) after its step began."""
-    d = policy.typing_delay / period
-    return d / 2, d * d / 12
-
-
 def _q(policy: Policy) -> float:
     """Rate random-walk intensity, ppm² per second."""
     return policy.rate_wander_ppm ** 2 / _WANDER_SPAN
 
 
 def prior(at: float, policy: Policy, *, offset: float = 0.0, rate_hint: float = 0.0,
-          rate_hint_sd: float = 0.0, pair_start: bool = True) -> FilterState:
+          rate_hint_sd: float = 0.0) -> FilterState:
     """Before any observation: the crystal population, or the rate carried over a resync with its
     standard error (``rate_hint_sd``; a hint stored without one gets ``policy.rate_hint_sd_ppm``)."""
     fallback = policy.rate_hint_sd_ppm if rate_hint else policy.rate_prior_ppm
     sd = rate_hint_sd if rate_hint_sd > 0 else fallback
-    return FilterState(at, offset, _clamp(rate_hint, policy), _OFFSET0_SD ** 2, 0.0, sd * sd, 0, at,
-                       pair_start)
+    return FilterState(at, offset, _clamp(rate_hint, policy), _OFFSET0_SD ** 2, 0.0, sd * sd, 0, at)
 
 
 def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterState:
@@ -146,52 +129,46 @@ def predict(st: FilterState, at: float, period: int, policy: Policy) -> FilterSt
     pxx = st.pxx + 2 * a * st.pxr + a * a * st.prr + q * c * c * dt ** 3 / 3
     pxr = st.pxr + a * st.prr + q * c * dt * dt / 2
     prr = st.prr + q * dt
-    return FilterState(at, st.offset + a * st.rate, st.rate, pxx, pxr, prr, st.points, st.first_at,
-                       st.pair_start)
+    return FilterState(at, st.offset + a * st.rate, st.rate, pxx, pxr, prr, st.points, st.first_at)
 
 
-def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Policy, *,
-           pair: bool = False) -> FilterState:
-    """Predict to ``obs.at`` and fold the observation in (``pair``: the second of two consecutive
-    codes, as a resync submits)."""
+def update(st: FilterState, obs: Observation, period: int, t0: float, policy: Policy) -> FilterState:
+    """Predict to ``obs.at`` and fold the observation in."""
     if st.points == 0:  # the first observation sets the offset; the rate keeps its prior
-        mean, var = _first_noise(st, period, policy)
+        mean, var = _obs_noise(period, policy)
         z = obs.step - position(obs.at, period, t0) + mean
-        return FilterState(obs.at, z, st.rate, var, 0.0, st.prr, 1, obs.at, st.pair_start)
+        return FilterState(obs.at, z, st.rate, var, 0.0, st.prr, 1, obs.at)
     s = predict(st, obs.at, period, policy)
-    mean, var = _pair_noise(period, policy) if pair else _obs_noise(period, policy)
+    mean, var = _obs_noise(period, policy)
     z = obs.step - position(obs.at, period, t0) + mean
     innov = s.pxx + var
     kx, kr = s.pxx / innov, s.pxr / innov
     y = z - s.offset
     return FilterState(obs.at, s.offset + kx * y, _clamp(s.rate + kr * y, policy),
                        (1 - kx) * s.pxx, (1 - kx) * s.pxr, max(s.prr - kr * s.pxr, 1e-12),
-                       s.points + 1, s.first_at, s.pair_start)
+                       s.points + 1, s.first_at)
 
 
 def run(history: Sequence[Observation], *, period: int, t0: float, policy: Policy,
         fallback_offset: int = 0, prior_ppm: float = 0.0, created_at: float = 0.0,
-        pair_start: bool = True, prior_sd_ppm: float = 0.0) -> FilterState:
+        prior_sd_ppm: float = 0.0) -> FilterState:
     """The filter over ``history`` (successes, any order) from the prior.
 
-    ``pair_start``: the history began with an enable or resync (two consecutive codes); a history
-    the store has trimmed to ``history_size`` starts with an ordinary code whatever it says.
 
     The same arithmetic as folding :func:`update` over the observations, on plain floats in
     :func:`_fold` (this runs after a success at the history cap: 64 observations cost ~0.06 ms
     instead of ~0.5 ms through FilterState records)."""
     obs = sorted(history, key=lambda o: o.at) if history else []
     st = prior(obs[0].at if obs else created_at, policy, offset=float(fallback_offset), rate_hint=prior_ppm,
-               rate_hint_sd=prior_sd_ppm, pair_start=pair_start and len(obs) < policy.history_size)
+               rate_hint_sd=prior_sd_ppm)
     if not obs:
         return st
     mean, var = _obs_noise(period, policy)
-    mean0, var0 = _first_noise(st, period, policy)
     c, q, cap = _PPM / period, _q(policy), policy.max_rate_ppm
     first = obs[0]
-    f = _fold((first.at, first.step - (first.at - t0) / period + mean0, st.rate, var0, 0.0, st.prr),
+    f = _fold((first.at, first.step - (first.at - t0) / period + mean, st.rate, var, 0.0, st.prr),
               obs[1:], mean, var, c, q, cap, t0, period)
-    return FilterState(*f, len(obs), first.at, st.pair_start)
+    return FilterState(*f, len(obs), first.at)
 
 
 _Floats6 = tuple[float, float, float, float, float, float]
@@ -230,16 +207,15 @@ def extend(st: FilterState, obs: Observation, *, period: int, t0: float,
     the whole history): the same floating-point operations, in the same order, as one turn of
     :func:`run`'s loop (:func:`_fold`), so the result is identical to running the longer history.
     None when ``obs`` is older than ``st`` (:func:`run` would sort it in before the end)."""
-    if st.points == 0:  # run's start: the first observation sets the offset, the rate keeps its prior
-        mean0, var0 = _first_noise(st, period, policy)
-        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean0, st.rate, var0, 0.0, st.prr, 1,
-                           obs.at, st.pair_start)
     mean, var = _obs_noise(period, policy)
+    if st.points == 0:  # run's start: the first observation sets the offset, the rate keeps its prior
+        return FilterState(obs.at, obs.step - (obs.at - t0) / period + mean, st.rate, var, 0.0, st.prr, 1,
+                           obs.at)
     if obs.at < st.at:
         return None
     f = _fold((st.at, st.offset, st.rate, st.pxx, st.pxr, st.prr), (obs,), mean, var, _PPM / period,
               _q(policy), policy.max_rate_ppm, t0, period)
-    return FilterState(*f, st.points + 1, st.first_at, st.pair_start)
+    return FilterState(*f, st.points + 1, st.first_at)
 
 
 def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) -> DriftEstimate:
@@ -263,8 +239,7 @@ def estimate_from(st: FilterState, at: float, *, period: int, policy: Policy) ->
 
 
 def estimate(history: Sequence[Observation], at: float, *, period: int, t0: float, policy: Policy,
-             fallback_offset: int = 0, prior_ppm: float = 0.0, pair_start: bool = True,
-             prior_sd_ppm: float = 0.0) -> DriftEstimate:
+             fallback_offset: int = 0, prior_ppm: float = 0.0, prior_sd_ppm: float = 0.0) -> DriftEstimate:
     """Predict the offset at ``at`` from ``history`` (successes, any order).
 
     ``prior_ppm`` is the rate known before this history began (carried over a resync).  With
@@ -277,7 +252,7 @@ def estimate(history: Sequence[Observation], at: float, *, period: int, t0: floa
         span = obs[-1].at - obs[0].at if obs else 0.0
         return DriftEstimate(at, off, 0.0, 0.0, 0.0, len(obs), span, False)
     st = run(history, period=period, t0=t0, policy=policy, fallback_offset=fallback_offset,
-             prior_ppm=prior_ppm, created_at=at, pair_start=pair_start, prior_sd_ppm=prior_sd_ppm)
+             prior_ppm=prior_ppm, created_at=at, prior_sd_ppm=prior_sd_ppm)
     return estimate_from(st, at, period=period, policy=policy)
 
 
@@ -291,11 +266,11 @@ def rate_after_jump(st: FilterState, obs: Observation, *, period: int, t0: float
     if st.points == 0:
         return st.rate, math.sqrt(st.prr)
     s = predict(st, obs.at, period, policy)
-    mean, var = _pair_noise(period, policy)  # a resync is two consecutive codes
+    mean, var = _obs_noise(period, policy)
     y = obs.step - position(obs.at, period, t0) + mean - s.offset
     if abs(y) > policy.resync_gate_sigma * math.sqrt(s.pxx + var):
         return s.rate, math.sqrt(s.prr)
-    new = update(st, obs, period, t0, policy, pair=True)
+    new = update(st, obs, period, t0, policy)
     return new.rate, math.sqrt(new.prr)
 
 
