@@ -195,15 +195,22 @@ def _new_id(exclude: set[str] | None = None) -> str:
             return ident
 
 
+def _env_source() -> str | None:
+    """Which key source the environment names, first match wins: "plaintext", "key", "file";
+    None: the default key file."""
+    if (os.environ.get(ENV_PLAINTEXT) or "").lower() in ("1", "true", "yes"):
+        return "plaintext"
+    if os.environ.get(ENV_KEY):
+        return "key"
+    return "file" if os.environ.get(ENV_FILE) else None
+
+
 def key_file_to_create() -> Path | None:
     """The default key file :func:`default_keyring` would create on first use — when the
     environment names no other key source and it does not exist yet; else None.  For read-only
     callers (``tokensim key show``), which must not create it."""
-    if (os.environ.get(ENV_PLAINTEXT) or "").lower() in ("1", "true", "yes") or os.environ.get(ENV_KEY) \
-            or os.environ.get(ENV_FILE):
-        return None
     path = default_key_file()
-    return None if path.exists() else path
+    return None if _env_source() is not None or path.exists() else path
 
 
 _default: Keyring | None = None
@@ -219,11 +226,12 @@ def default_keyring(*, reload: bool = False) -> Keyring:
     with _default_lock:
         if _default is not None and not reload and getattr(_default, "_sig", None) == sig:
             return _default
-        if (os.environ.get(ENV_PLAINTEXT) or "").lower() in ("1", "true", "yes"):
+        source = _env_source()
+        if source == "plaintext":
             ring = Keyring.plaintext()
-        elif os.environ.get(ENV_KEY):
+        elif source == "key":
             ring = Keyring([("env", _parse_key(os.environ[ENV_KEY], f"${ENV_KEY}"))], source=f"${ENV_KEY}")
-        elif os.environ.get(ENV_FILE):
+        elif source == "file":
             ring = Keyring.from_file(os.environ[ENV_FILE])
         else:
             ring = Keyring.from_file(default_key_file(), create=True)
