@@ -153,6 +153,9 @@ def test_reserve_counts_in_advance_and_gates(store: Store) -> None:
     assert not store.reserve("S1", START, pol, Status.PENDING).reserved  # type: ignore[union-attr]
     a1 = store.reserve("S1", START + 1, pol)
     assert a1 is not None and a1.reserved and a1.cred.failures == 1 and a1.cred.throttle_until == 0
+    assert a1.cred.last_failure_at is None, "a reservation is not yet a failure"
+    store.note_failure("S1", START + 1)
+    assert store.get("S1").last_failure_at == START + 1  # type: ignore[union-attr]
     assert a1.history == [Observation(START, 10, 0)] and a1.cred.secret == SECRET
     a2 = store.reserve("S1", START + 2, pol)
     assert a2 is not None and a2.reserved and (a2.cred.failures, a2.cred.throttle_until) == (2, START + 12)

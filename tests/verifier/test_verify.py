@@ -217,3 +217,19 @@ def test_one_verifier_many_threads(store: Store, clock: ManualClock) -> None:
             t = START + PERIOD * k
             reasons = list(pool.map(lambda at: v.verify("T1", p.at(at), at=at).reason, [t] * 6))
             assert reasons.count(Reason.OK) == 1 and reasons.count(Reason.REPLAYED) == 5, (k, reasons)
+
+
+def test_last_failure_at_is_the_last_failure_not_the_last_success(verifier: Verifier) -> None:
+    """verify() reserves every attempt as a failure in advance; only one that really fails is
+    stamped last_failure_at (a success must not show up there)."""
+    p = _enabled(verifier)
+    t = START + 10 * PERIOD
+    assert verifier.verify("T1", p.at(t), at=t).ok
+    assert verifier.get("T1").last_failure_at is None
+    wrong = "000000" if p.at(t + PERIOD) != "000000" else "111111"
+    assert verifier.verify("T1", wrong, at=t + PERIOD).reason is Reason.INVALID
+    assert verifier.verify("T1", p.at(t + 2 * PERIOD), at=t + 2 * PERIOD).ok
+    cred = verifier.get("T1")
+    assert cred.last_failure_at == t + PERIOD and cred.last_used_at == t + 2 * PERIOD
+    assert verifier.resync("T1", "000000", "111111", at=t + 3 * PERIOD).reason is Reason.NOT_FOUND
+    assert verifier.get("T1").last_failure_at == t + 3 * PERIOD

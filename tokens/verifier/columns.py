@@ -183,7 +183,9 @@ def reserve_sql(d: Dialect, policy: Policy, at: str, status: Status = Status.ACT
 
     The gate admits an attempt only while the credential has ``status`` (active for verify and
     resync, pending for enable), is not locked, not backing off and under the lockout budget; the
-    SET counts it as a failure in advance."""
+    SET counts it as a failure in advance (``last_failure_at`` is left alone: a reservation that
+    turns out a success must not leave its time there; ``note_failure`` sets it for one that
+    does not)."""
     n = "(failures + 1)"
     k, m = policy.throttle_after, policy.lockout_after
     if k:
@@ -195,7 +197,7 @@ def reserve_sql(d: Dialect, policy: Policy, at: str, status: Status = Status.ACT
     else:
         until = "0"
     locked = f"CASE WHEN {n} >= {m} THEN {d.true} ELSE locked END" if m else "locked"
-    set_ = (f"failures = failures + 1, last_failure_at = {at}, updated_at = {at}, "
+    set_ = (f"failures = failures + 1, updated_at = {at}, "
             f"throttle_until = {until}, locked = {locked}")
     false = "0" if d.name == "sqlite" else "false"
     gate = f"status = '{Status(status).value}' AND locked = {false} AND throttle_until <= {at}"

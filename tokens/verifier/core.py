@@ -263,6 +263,7 @@ class Verifier:
             if res is not None:
                 return res
         # the reservation already counted this failure
+        self.store.note_failure(serial, now)
         state = ThrottleState(cred.failures, cred.throttle_until, cred.locked)
         return VerifyResult(False, Reason.INVALID, serial, retry_after=_retry(state, now),
                             window=window, predicted_offset=predicted)
@@ -480,9 +481,9 @@ class Verifier:
         spent = bool(self.policy.lockout_after) and cred.failures >= self.policy.lockout_after
         return (Reason.LOCKED if spent else Reason.THROTTLED), 0.0
 
-    @staticmethod
-    def _counted_failure(cred: Credential, reason: Reason, now: float) -> SyncResult:
+    def _counted_failure(self, cred: Credential, reason: Reason, now: float) -> SyncResult:
         """A failed enable/resync whose reservation (``cred`` as it returned) already counted it."""
+        self.store.note_failure(cred.serial, now)
         state = ThrottleState(cred.failures, cred.throttle_until, cred.locked)
         return SyncResult(False, reason, cred.serial, retry_after=_retry(state, now))
 

@@ -116,9 +116,15 @@ class MemoryStore(Store):
             failures = cred.failures + 1
             until, locked = policy.after_failure(failures, at)
             cred = cred.evolve(failures=failures, throttle_until=until, locked=locked or cred.locked,
-                               last_failure_at=at, updated_at=at)
+                               updated_at=at)
             self._creds[serial] = cred
             return Attempt(cred, hist, True)
+
+    def note_failure(self, serial: str, at: float) -> None:
+        with self._lock:
+            cred = self._creds.get(serial)
+            if cred is not None:
+                self._creds[serial] = cred.evolve(last_failure_at=at)
 
     def release(self, serial: str, at: float, policy: Policy) -> None:
         with self._lock:

@@ -362,6 +362,10 @@ class PostgresStore(Store):
         return bool(row and row[0] == 1)
 
     # -- failures
+    def note_failure(self, serial: str, at: float) -> None:
+        self._run(lambda c: c.execute("UPDATE credentials SET last_failure_at = %s WHERE serial = %s",
+                                      (at, serial)))
+
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:
         def op(conn: psycopg.Connection[tuple[Any, ...]]) -> ThrottleState:
             # the first UPDATE holds the row lock until commit: the second sees no other writer

@@ -320,6 +320,10 @@ class SQLiteStore(Store):
                  step)).rowcount == 1
 
     # -- failures
+    def note_failure(self, serial: str, at: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE credentials SET last_failure_at = ? WHERE serial = ?", (at, serial))
+
     def record_failure(self, serial: str, at: float, policy: Policy) -> ThrottleState:
         with self._tx() as db:
             row = db.execute(

@@ -134,6 +134,11 @@ class Store(abc.ABC):
         """Clear failures, back-off and lock."""
 
     @abc.abstractmethod
+    def note_failure(self, serial: str, at: float) -> None:
+        """Set ``last_failure_at``: a reserved attempt turned out a failure (``reserve`` counted it
+        but does not stamp it, as most reservations end in a success)."""
+
+    @abc.abstractmethod
     def set_resync_hint(self, serial: str, step: int | None, at: float | None) -> None:
         """Remember (or forget) the out-of-window step for auto-resync."""
 
